@@ -1,0 +1,125 @@
+//! Where every live session of this node is registered, by user, and how frames reach them.
+//!
+//! Why not an actor: delivery is on the hot path of every pushed frame (AI deltas, alerts), from
+//! many worker threads at once. A sharded lock held for a map lookup costs far less than an extra
+//! mailbox hop, and it keeps a single hub from becoming the bottleneck.
+//!
+//! Back-pressure (DESIGN invariant 5): frames are offered to a session's bounded mailbox with
+//! `try_send`. A full mailbox means the client stopped reading; the session is marked evicted,
+//! dropped from the hub, and closes itself with [`CLOSE_SLOW_CONSUMER`] as soon as it runs again.
+//! Its memory is therefore bounded by the mailbox capacity, never by what others send it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use actix::{Message, Recipient};
+use bytestring::ByteString;
+use healing_protocol::Role;
+use parking_lot::RwLock;
+
+/// WebSocket close code sent to a client that stopped reading its frames.
+pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
+
+const SHARDS: usize = 64;
+
+/// A serialised frame pushed to a session.
+#[derive(Message, Clone)]
+#[rtype(result = "()")]
+pub struct Push(pub ByteString);
+
+/// A registered session.
+#[derive(Clone)]
+pub struct SessionHandle {
+    pub session_id: u64,
+    pub role: Role,
+    pub recipient: Recipient<Push>,
+    /// Set by the hub when the session's mailbox overflowed.
+    pub evicted: Arc<AtomicBool>,
+}
+
+/// Counters the metrics endpoint reads.
+#[derive(Default)]
+pub struct HubStats {
+    pub slow_consumer_disconnects: AtomicU64,
+    pub frames_pushed: AtomicU64,
+}
+
+/// All sessions of this node, by user id.
+pub struct Hub {
+    shards: Vec<RwLock<HashMap<String, Vec<SessionHandle>>>>,
+    pub stats: HubStats,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub { shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(), stats: HubStats::default() }
+    }
+}
+
+impl Hub {
+    fn shard(&self, user_id: &str) -> &RwLock<HashMap<String, Vec<SessionHandle>>> {
+        // FNV-1a: cheap and good enough to spread uuids.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in user_id.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        &self.shards[(h as usize) % SHARDS]
+    }
+
+    pub fn join(&self, user_id: &str, handle: SessionHandle) {
+        self.shard(user_id).write().entry(user_id.to_owned()).or_default().push(handle);
+    }
+
+    pub fn leave(&self, user_id: &str, session_id: u64) {
+        let mut shard = self.shard(user_id).write();
+        if let Some(list) = shard.get_mut(user_id) {
+            list.retain(|h| h.session_id != session_id);
+            if list.is_empty() {
+                shard.remove(user_id);
+            }
+        }
+    }
+
+    /// Whether the user has at least one live session on this node.
+    pub fn is_online(&self, user_id: &str) -> bool {
+        self.shard(user_id).read().get(user_id).is_some_and(|l| !l.is_empty())
+    }
+
+    /// Offers a frame to every session of the user; returns how many accepted it.
+    pub fn send_to_user(&self, user_id: &str, frame: &ByteString) -> usize {
+        let mut slow = Vec::new();
+        let mut delivered = 0;
+        if let Some(list) = self.shard(user_id).read().get(user_id) {
+            for h in list {
+                match h.recipient.try_send(Push(frame.clone())) {
+                    Ok(()) => delivered += 1,
+                    Err(actix::prelude::SendError::Full(_)) => slow.push(h.clone()),
+                    Err(actix::prelude::SendError::Closed(_)) => {}
+                }
+            }
+        }
+        self.stats.frames_pushed.fetch_add(delivered as u64, Ordering::Relaxed);
+        for h in slow {
+            if !h.evicted.swap(true, Ordering::AcqRel) {
+                self.stats.slow_consumer_disconnects.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(user = %user_id, session = h.session_id, "slow consumer evicted");
+            }
+            self.leave(user_id, h.session_id);
+        }
+        delivered
+    }
+
+    /// Live sessions by role (for the connections gauge).
+    pub fn count_by_role(&self) -> HashMap<Role, usize> {
+        let mut out = HashMap::new();
+        for shard in &self.shards {
+            for list in shard.read().values() {
+                for h in list {
+                    *out.entry(h.role).or_insert(0) += 1;
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,1 @@
+//! healing-actors

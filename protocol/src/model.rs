@@ -1,0 +1,281 @@
+//! Objects of the wire contract. Times serialise as RFC 3339 UTC.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A point in time, always UTC.
+pub type Timestamp = DateTime<Utc>;
+
+/// The role of an account; it never changes after creation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Patient,
+    Clinician,
+    Supervisor,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Patient => "patient",
+            Role::Clinician => "clinician",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "patient" => Some(Role::Patient),
+            "clinician" => Some(Role::Clinician),
+            "supervisor" => Some(Role::Supervisor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// An account as shown to clients (never carries secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+    pub display_name: String,
+    pub created_at: Timestamp,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Author {
+    Patient,
+    Ai,
+    Clinician,
+    System,
+}
+
+impl Author {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Author::Patient => "patient",
+            Author::Ai => "ai",
+            Author::Clinician => "clinician",
+            Author::System => "system",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Author> {
+        match s {
+            "patient" => Some(Author::Patient),
+            "ai" => Some(Author::Ai),
+            "clinician" => Some(Author::Clinician),
+            "system" => Some(Author::System),
+            _ => None,
+        }
+    }
+}
+
+/// Risk levels, ordered: `none < low < moderate < high` (green, yellow, orange, red).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RiskLevel {
+    None,
+    Low,
+    Moderate,
+    High,
+}
+
+impl RiskLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskLevel::None => "none",
+            RiskLevel::Low => "low",
+            RiskLevel::Moderate => "moderate",
+            RiskLevel::High => "high",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RiskLevel> {
+        match s {
+            "none" => Some(RiskLevel::None),
+            "low" => Some(RiskLevel::Low),
+            "moderate" => Some(RiskLevel::Moderate),
+            "high" => Some(RiskLevel::High),
+            _ => None,
+        }
+    }
+}
+
+/// The risk screening attached to a patient message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Risk {
+    pub level: RiskLevel,
+    pub score: f32,
+    pub reasons: Vec<String>,
+}
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: String,
+    pub conversation_id: String,
+    pub seq: i64,
+    pub author: Author,
+    pub text: String,
+    pub created_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub risk: Option<Risk>,
+    /// For AI replies: how the reply ended (`stop`, `cancelled`, `error`, `safety`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub finish: Option<String>,
+    /// For AI replies: what produced it (`{"provider":"offline","model":..,"context_turns":..}`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub meta: Option<serde_json::Value>,
+}
+
+/// A conversation as listed to its patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub id: String,
+    pub started_at: Timestamp,
+    pub last_message_at: Timestamp,
+    #[serde(default)]
+    pub chat_paused: bool,
+}
+
+/// Status of an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertStatus {
+    Open,
+    Acknowledged,
+    Escalated,
+    Resolved,
+}
+
+impl AlertStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertStatus::Open => "open",
+            AlertStatus::Acknowledged => "acknowledged",
+            AlertStatus::Escalated => "escalated",
+            AlertStatus::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AlertStatus> {
+        match s {
+            "open" => Some(AlertStatus::Open),
+            "acknowledged" => Some(AlertStatus::Acknowledged),
+            "escalated" => Some(AlertStatus::Escalated),
+            "resolved" => Some(AlertStatus::Resolved),
+            _ => None,
+        }
+    }
+}
+
+/// A risk alert raised by a patient message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub id: String,
+    pub patient_id: String,
+    pub patient_name: String,
+    pub conversation_id: String,
+    pub message_id: String,
+    pub level: RiskLevel,
+    pub score: f32,
+    pub reasons: Vec<String>,
+    pub excerpt: String,
+    pub status: AlertStatus,
+    pub created_at: Timestamp,
+    pub ack_deadline: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub acknowledged_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub acknowledged_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub note: Option<String>,
+}
+
+/// Why an alert became an escalation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationReason {
+    AckTimeout,
+    NoClinicianOnline,
+    Imminent,
+}
+
+impl EscalationReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationReason::AckTimeout => "ack_timeout",
+            EscalationReason::NoClinicianOnline => "no_clinician_online",
+            EscalationReason::Imminent => "imminent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EscalationReason> {
+        match s {
+            "ack_timeout" => Some(EscalationReason::AckTimeout),
+            "no_clinician_online" => Some(EscalationReason::NoClinicianOnline),
+            "imminent" => Some(EscalationReason::Imminent),
+            _ => None,
+        }
+    }
+}
+
+/// Status of an escalation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EscalationStatus {
+    Open,
+    Claimed,
+    Resolved,
+}
+
+impl EscalationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationStatus::Open => "open",
+            EscalationStatus::Claimed => "claimed",
+            EscalationStatus::Resolved => "resolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EscalationStatus> {
+        match s {
+            "open" => Some(EscalationStatus::Open),
+            "claimed" => Some(EscalationStatus::Claimed),
+            "resolved" => Some(EscalationStatus::Resolved),
+            _ => None,
+        }
+    }
+}
+
+/// An alert on a supervisor's escalation queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Escalation {
+    pub id: String,
+    pub alert: Alert,
+    pub reason: EscalationReason,
+    pub status: EscalationStatus,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub claimed_by: Option<String>,
+    pub created_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub resolved_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub note: Option<String>,
+}
+
+/// A crisis resource shown to a patient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CrisisResource {
+    pub name: String,
+    pub contact: String,
+    pub available: String,
+}

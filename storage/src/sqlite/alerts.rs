@@ -1,0 +1,222 @@
+//! Alerts and escalations. Every state change is a conditional update: it happens only from the
+//! expected state, so a transition is applied once even when several nodes race for it.
+
+use healing_protocol::{
+    Alert, AlertStatus, Escalation, EscalationReason, EscalationStatus, RiskLevel, Timestamp,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::db_err;
+use super::rows::{from_ms, json, ms, to_json, word};
+use crate::error::{Result, StoreError};
+use crate::store::{AlertQuery, EscalationQuery};
+
+const ALERT_COLS: &str = "a.id, a.patient_id, u.display_name, a.conversation_id, a.message_id, a.level, a.score, \
+     a.reasons, a.excerpt, a.status, a.created_at, a.ack_deadline, a.acknowledged_by, a.acknowledged_at, a.note";
+const ALERT_FROM: &str = "alerts a JOIN users u ON u.id = a.patient_id";
+
+fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
+    alert_at(r, 0)
+}
+
+fn alert_at(r: &rusqlite::Row<'_>, o: usize) -> rusqlite::Result<Alert> {
+    Ok(Alert {
+        id: r.get(o)?,
+        patient_id: r.get(o + 1)?,
+        patient_name: r.get(o + 2)?,
+        conversation_id: r.get(o + 3)?,
+        message_id: r.get(o + 4)?,
+        level: word(o + 5, r.get(o + 5)?, RiskLevel::parse)?,
+        score: r.get::<_, f64>(o + 6)? as f32,
+        reasons: json(o + 7, r.get(o + 7)?)?.unwrap_or_default(),
+        excerpt: r.get(o + 8)?,
+        status: word(o + 9, r.get(o + 9)?, AlertStatus::parse)?,
+        created_at: from_ms(r.get(o + 10)?),
+        ack_deadline: r.get::<_, Option<i64>>(o + 11)?.map(from_ms),
+        acknowledged_by: r.get(o + 12)?,
+        acknowledged_at: r.get::<_, Option<i64>>(o + 13)?.map(from_ms),
+        note: r.get(o + 14)?,
+    })
+}
+
+const ESC_COLS: &str = "e.id, e.reason, e.status, e.claimed_by, e.created_at, e.resolved_at, e.note";
+
+fn escalation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Escalation> {
+    Ok(Escalation {
+        id: r.get(0)?,
+        reason: word(1, r.get(1)?, EscalationReason::parse)?,
+        status: word(2, r.get(2)?, EscalationStatus::parse)?,
+        claimed_by: r.get(3)?,
+        created_at: from_ms(r.get(4)?),
+        resolved_at: r.get::<_, Option<i64>>(5)?.map(from_ms),
+        note: r.get(6)?,
+        alert: alert_at(r, 7)?,
+    })
+}
+
+pub fn raise_alert(c: &Connection, a: &Alert) -> Result<Alert> {
+    c.execute(
+        "INSERT INTO alerts (id, patient_id, conversation_id, message_id, level, score, reasons, excerpt, status,
+                             created_at, ack_deadline)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, ?10)",
+        params![
+            a.id,
+            a.patient_id,
+            a.conversation_id,
+            a.message_id,
+            a.level.as_str(),
+            f64::from(a.score),
+            to_json(&a.reasons),
+            a.excerpt,
+            ms(a.created_at),
+            a.ack_deadline.map(ms),
+        ],
+    )
+    .map_err(db_err)?;
+    alert(c, &a.id)?.ok_or_else(|| StoreError::Internal("alert vanished after insert".into()))
+}
+
+pub fn alert(c: &Connection, id: &str) -> Result<Option<Alert>> {
+    c.query_row(&format!("SELECT {ALERT_COLS} FROM {ALERT_FROM} WHERE a.id = ?1"), params![id], alert_row)
+        .optional()
+        .map_err(db_err)
+}
+
+pub fn alerts(c: &Connection, q: &AlertQuery) -> Result<Vec<Alert>> {
+    let mut sql = format!("SELECT {ALERT_COLS} FROM {ALERT_FROM} WHERE 1 = 1");
+    let mut args: Vec<String> = Vec::new();
+    if let Some(cl) = &q.clinician_id {
+        args.push(cl.clone());
+        sql += &format!(" AND a.patient_id IN (SELECT patient_id FROM caseloads WHERE clinician_id = ?{})", args.len());
+    }
+    if let Some(sup) = &q.supervisor_id {
+        args.push(sup.clone());
+        sql += &format!(
+            " AND a.patient_id IN (SELECT cl.patient_id FROM caseloads cl JOIN teams t ON t.clinician_id = cl.clinician_id WHERE t.supervisor_id = ?{})",
+            args.len()
+        );
+    }
+    if let Some(p) = &q.patient_id {
+        args.push(p.clone());
+        sql += &format!(" AND a.patient_id = ?{}", args.len());
+    }
+    if let Some(s) = q.status {
+        args.push(s.as_str().to_owned());
+        sql += &format!(" AND a.status = ?{}", args.len());
+    }
+    sql += &format!(" ORDER BY a.created_at DESC, a.id LIMIT {}", q.limit.clamp(1, 1000));
+    let mut st = c.prepare_cached(&sql).map_err(db_err)?;
+    let rows = st.query_map(rusqlite::params_from_iter(args.iter()), alert_row).map_err(db_err)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+}
+
+pub fn ack_alert(c: &Connection, id: &str, by: &str, note: Option<&str>, now: Timestamp) -> Result<Option<Alert>> {
+    let n = c
+        .execute(
+            "UPDATE alerts SET status = 'acknowledged', acknowledged_by = ?2, acknowledged_at = ?3, note = ?4
+             WHERE id = ?1 AND status = 'open'",
+            params![id, by, ms(now), note],
+        )
+        .map_err(db_err)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    alert(c, id)
+}
+
+pub fn escalate_alert(
+    c: &Connection,
+    alert_id: &str,
+    escalation_id: &str,
+    reason: EscalationReason,
+    now: Timestamp,
+) -> Result<Option<Escalation>> {
+    let n = c
+        .execute("UPDATE alerts SET status = 'escalated' WHERE id = ?1 AND status = 'open'", params![alert_id])
+        .map_err(db_err)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    c.execute(
+        "INSERT INTO escalations (id, alert_id, patient_id, reason, status, created_at)
+         SELECT ?2, id, patient_id, ?3, 'open', ?4 FROM alerts WHERE id = ?1",
+        params![alert_id, escalation_id, reason.as_str(), ms(now)],
+    )
+    .map_err(db_err)?;
+    escalation(c, escalation_id)
+}
+
+pub fn due_alerts(c: &Connection, now: Timestamp, limit: u32) -> Result<Vec<Alert>> {
+    let mut st = c
+        .prepare_cached(&format!(
+            "SELECT {ALERT_COLS} FROM {ALERT_FROM} WHERE a.status = 'open' AND a.ack_deadline IS NOT NULL
+             AND a.ack_deadline <= ?1 ORDER BY a.ack_deadline LIMIT ?2"
+        ))
+        .map_err(db_err)?;
+    let rows = st.query_map(params![ms(now), limit], alert_row).map_err(db_err)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+}
+
+fn esc_select() -> String {
+    format!("SELECT {ESC_COLS}, {ALERT_COLS} FROM escalations e JOIN alerts a ON a.id = e.alert_id JOIN users u ON u.id = a.patient_id")
+}
+
+pub fn escalation(c: &Connection, id: &str) -> Result<Option<Escalation>> {
+    c.query_row(&format!("{} WHERE e.id = ?1", esc_select()), params![id], escalation_row)
+        .optional()
+        .map_err(db_err)
+}
+
+pub fn escalations(c: &Connection, q: &EscalationQuery) -> Result<Vec<Escalation>> {
+    let mut sql = format!("{} WHERE 1 = 1", esc_select());
+    let mut args: Vec<String> = Vec::new();
+    if let Some(sup) = &q.supervisor_id {
+        args.push(sup.clone());
+        sql += &format!(
+            " AND e.patient_id IN (SELECT cl.patient_id FROM caseloads cl JOIN teams t ON t.clinician_id = cl.clinician_id WHERE t.supervisor_id = ?{})",
+            args.len()
+        );
+    }
+    if let Some(s) = q.status {
+        args.push(s.as_str().to_owned());
+        sql += &format!(" AND e.status = ?{}", args.len());
+    }
+    sql += &format!(" ORDER BY e.created_at DESC, e.id LIMIT {}", q.limit.clamp(1, 1000));
+    let mut st = c.prepare_cached(&sql).map_err(db_err)?;
+    let rows = st.query_map(rusqlite::params_from_iter(args.iter()), escalation_row).map_err(db_err)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+}
+
+pub fn claim_escalation(c: &Connection, id: &str, by: &str, now: Timestamp) -> Result<Option<Escalation>> {
+    let _ = now;
+    let n = c
+        .execute(
+            "UPDATE escalations SET status = 'claimed', claimed_by = ?2 WHERE id = ?1 AND status = 'open'",
+            params![id, by],
+        )
+        .map_err(db_err)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    escalation(c, id)
+}
+
+pub fn resolve_escalation(c: &Connection, id: &str, by: &str, note: &str, now: Timestamp) -> Result<Option<Escalation>> {
+    let n = c
+        .execute(
+            "UPDATE escalations SET status = 'resolved', resolved_at = ?3, note = ?4,
+                    claimed_by = COALESCE(claimed_by, ?2)
+             WHERE id = ?1 AND status IN ('open', 'claimed')",
+            params![id, by, ms(now), note],
+        )
+        .map_err(db_err)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    c.execute(
+        "UPDATE alerts SET status = 'resolved' WHERE id = (SELECT alert_id FROM escalations WHERE id = ?1)",
+        params![id],
+    )
+    .map_err(db_err)?;
+    escalation(c, id)
+}

@@ -1,0 +1,39 @@
+//! Versioned schema migrations. Each file in `migrations/sqlite/` is applied once, in order, in its
+//! own transaction, and recorded in `schema_migrations`. Never edit an applied file: add a new one.
+
+use rusqlite::Connection;
+
+use crate::error::{Result, StoreError};
+
+/// `(version, sql)` in ascending order.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+
+/// The newest schema version this build knows.
+pub const LATEST: i64 = 1;
+
+pub fn apply(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(super::db_err)?;
+    let current: i64 = conn
+        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
+        .map_err(super::db_err)?;
+    if current > LATEST {
+        return Err(StoreError::Unavailable(format!(
+            "database schema version {current} is newer than this build ({LATEST}); refusing to start"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let tx = conn.transaction().map_err(super::db_err)?;
+        tx.execute_batch(sql).map_err(super::db_err)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            rusqlite::params![version, chrono::Utc::now().timestamp_millis()],
+        )
+        .map_err(super::db_err)?;
+        tx.commit().map_err(super::db_err)?;
+        tracing::info!(version, "applied schema migration");
+    }
+    Ok(())
+}

@@ -1,0 +1,179 @@
+//! The storage trait and its records.
+
+use healing_protocol::{
+    Alert, Author, ConversationSummary, Escalation, EscalationReason, EscalationStatus, Message, Risk, Role,
+    Timestamp, User,
+};
+
+use crate::error::Result;
+
+/// A new account. The password is already hashed by the caller (argon2id).
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub display_name: String,
+}
+
+/// An account and its password hash, for sign-in only.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// A message to append to a conversation.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Chosen by the caller when the id was announced before storing (AI replies); else generated.
+    pub id: Option<String>,
+    /// The patient who owns the conversation.
+    pub patient_id: String,
+    /// `None` starts a new conversation owned by `patient_id`.
+    pub conversation_id: Option<String>,
+    /// The client's idempotency key (patient messages). Unique per patient.
+    pub client_msg_id: Option<String>,
+    pub author: Author,
+    pub text: String,
+    pub risk: Option<Risk>,
+    pub finish: Option<String>,
+    pub meta: Option<serde_json::Value>,
+}
+
+/// The outcome of [`Store::append_message`].
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub message: Message,
+    /// True when `client_msg_id` had been stored before: nothing new was written.
+    pub duplicate: bool,
+    /// True when this message started its conversation.
+    pub new_conversation: bool,
+}
+
+/// A conversation and its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    pub id: String,
+    pub patient_id: String,
+    pub summary: ConversationSummary,
+}
+
+/// Which alerts to list.
+#[derive(Debug, Clone, Default)]
+pub struct AlertQuery {
+    /// Only alerts of patients on this clinician's caseload.
+    pub clinician_id: Option<String>,
+    /// Only alerts of patients on the caseloads of this supervisor's team.
+    pub supervisor_id: Option<String>,
+    /// Only alerts of this patient.
+    pub patient_id: Option<String>,
+    pub status: Option<healing_protocol::AlertStatus>,
+    pub limit: u32,
+}
+
+/// Which escalations to list.
+#[derive(Debug, Clone, Default)]
+pub struct EscalationQuery {
+    /// Only escalations of patients on the caseloads of this supervisor's team.
+    pub supervisor_id: Option<String>,
+    pub status: Option<EscalationStatus>,
+    pub limit: u32,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    pub actor_id: Option<String>,
+    pub actor_role: Option<Role>,
+    /// What happened, e.g. `alert.ack`, `messages.read`, `escalation.claim`.
+    pub action: String,
+    /// What it happened to, e.g. `patient:<id>`, `alert:<id>`.
+    pub target: String,
+    pub remote_addr: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// A storage backend. All methods are safe to call from any async runtime; none blocks the
+/// calling thread.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    // ---- accounts -------------------------------------------------------------------------
+    /// Creates an account; `Conflict` when the username (case-insensitive) is taken.
+    async fn create_user(&self, user: NewUser) -> Result<User>;
+    async fn credentials(&self, username: &str) -> Result<Option<Credentials>>;
+    async fn user(&self, id: &str) -> Result<Option<User>>;
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
+
+    // ---- bearer tokens (stored as hashes only) --------------------------------------------
+    async fn insert_token(&self, token_hash: &str, user_id: &str, expires_at: Timestamp) -> Result<()>;
+    /// The user owning an unexpired, unrevoked token.
+    async fn user_for_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>>;
+    async fn revoke_token(&self, token_hash: &str, now: Timestamp) -> Result<()>;
+
+    // ---- caseloads and teams --------------------------------------------------------------
+    /// Puts a patient on a clinician's caseload (idempotent). `Invalid` for wrong roles.
+    async fn assign(&self, clinician_id: &str, patient_id: &str) -> Result<()>;
+    /// Puts a clinician on a supervisor's team (idempotent). `Invalid` for wrong roles.
+    async fn add_to_team(&self, supervisor_id: &str, clinician_id: &str) -> Result<()>;
+    /// Ids of the clinicians whose caseload holds the patient.
+    async fn clinicians_of(&self, patient_id: &str) -> Result<Vec<String>>;
+    /// Ids of the supervisors whose team holds a clinician of the patient.
+    async fn supervisors_of(&self, patient_id: &str) -> Result<Vec<String>>;
+    /// The patients on a clinician's caseload.
+    async fn caseload(&self, clinician_id: &str) -> Result<Vec<User>>;
+    /// Whether `viewer` may read the patient's clinical data: the patient themself, a clinician
+    /// whose caseload holds them, or a supervisor whose team holds such a clinician.
+    async fn can_view_patient(&self, viewer: &User, patient_id: &str) -> Result<bool>;
+
+    // ---- conversations and messages -------------------------------------------------------
+    /// Appends a message durably, assigning the next `seq`. Idempotent on
+    /// `(patient_id, client_msg_id)`. `NotFound` when `conversation_id` is not the patient's.
+    async fn append_message(&self, message: NewMessage) -> Result<Appended>;
+    async fn conversation(&self, id: &str) -> Result<Option<Conversation>>;
+    /// The patient's conversations, newest activity first.
+    async fn conversations_of(&self, patient_id: &str) -> Result<Vec<ConversationSummary>>;
+    /// Messages oldest → newest: the `limit` latest with `seq < before_seq` (or the latest).
+    async fn messages(&self, conversation_id: &str, before_seq: Option<i64>, limit: u32) -> Result<Vec<Message>>;
+    async fn message(&self, id: &str) -> Result<Option<Message>>;
+    async fn set_message_risk(&self, message_id: &str, risk: &Risk) -> Result<()>;
+    async fn set_chat_paused(&self, conversation_id: &str, paused: bool) -> Result<()>;
+
+    // ---- alerts and escalations -----------------------------------------------------------
+    /// Stores a new alert (status open). The alert's `patient_name` is filled from the account.
+    async fn raise_alert(&self, alert: Alert) -> Result<Alert>;
+    async fn alert(&self, id: &str) -> Result<Option<Alert>>;
+    async fn alerts(&self, query: AlertQuery) -> Result<Vec<Alert>>;
+    /// open → acknowledged; `None` when the alert was not open (already handled).
+    async fn ack_alert(&self, id: &str, by: &str, note: Option<&str>, now: Timestamp) -> Result<Option<Alert>>;
+    /// open → escalated, creating the escalation in the same transaction; `None` when the alert
+    /// was not open — so an alert is escalated at most once, by whichever node gets there first.
+    async fn escalate_alert(
+        &self,
+        alert_id: &str,
+        escalation_id: &str,
+        reason: EscalationReason,
+        now: Timestamp,
+    ) -> Result<Option<Escalation>>;
+    /// Open alerts whose deadline has passed, oldest deadline first.
+    async fn due_alerts(&self, now: Timestamp, limit: u32) -> Result<Vec<Alert>>;
+    async fn escalation(&self, id: &str) -> Result<Option<Escalation>>;
+    async fn escalations(&self, query: EscalationQuery) -> Result<Vec<Escalation>>;
+    /// open → claimed; `None` when not open.
+    async fn claim_escalation(&self, id: &str, by: &str, now: Timestamp) -> Result<Option<Escalation>>;
+    /// open|claimed → resolved (also resolves the alert); `None` when already resolved.
+    async fn resolve_escalation(&self, id: &str, by: &str, note: &str, now: Timestamp)
+    -> Result<Option<Escalation>>;
+
+    // ---- audit ----------------------------------------------------------------------------
+    async fn audit(&self, entry: AuditEntry) -> Result<()>;
+    /// The latest entries, newest first, optionally only those about `target`.
+    async fn audit_log(&self, target: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>>;
+
+    // ---- operations -----------------------------------------------------------------------
+    /// Cheap round trip used by `/readyz`.
+    async fn ping(&self) -> Result<()>;
+    /// Waits until every write submitted before the call is committed.
+    async fn flush(&self) -> Result<()>;
+}

@@ -1,0 +1,72 @@
+//! The conformance suite against the embedded SQLite store, plus what only a file-backed store
+//! can show: data survives reopening, and the audit log refuses edits.
+
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use healing_storage::{NewMessage, NewUser, SqliteStore, Store};
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("healing-store-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn fresh() -> Arc<dyn Store> {
+    Arc::new(SqliteStore::open(&temp_dir()).unwrap())
+}
+
+healing_storage::conformance_tests!(fresh);
+
+#[tokio::test]
+async fn acknowledged_writes_survive_reopen() {
+    let dir = temp_dir();
+    let (user, conv) = {
+        let s = SqliteStore::open(&dir).unwrap();
+        let u = s
+            .create_user(NewUser {
+                username: "durable".into(),
+                password_hash: "h".into(),
+                role: healing_protocol::Role::Patient,
+                display_name: "D".into(),
+            })
+            .await
+            .unwrap();
+        let m = s
+            .append_message(NewMessage {
+                id: None,
+                patient_id: u.id.clone(),
+                conversation_id: None,
+                client_msg_id: Some("k".into()),
+                author: healing_protocol::Author::Patient,
+                text: "kept".into(),
+                risk: None,
+                finish: None,
+                meta: None,
+            })
+            .await
+            .unwrap();
+        (u, m.message.conversation_id)
+    };
+    let s = SqliteStore::open(&dir).unwrap();
+    assert_eq!(s.user(&user.id).await.unwrap().unwrap(), user);
+    let msgs = s.messages(&conv, None, 10).await.unwrap();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].text, "kept");
+}
+
+#[test]
+fn audit_log_refuses_updates_and_deletes() {
+    let dir = temp_dir();
+    drop(SqliteStore::open(&dir).unwrap());
+    let c = rusqlite::Connection::open(dir.join(healing_storage::sqlite::DB_FILE)).unwrap();
+    c.execute(
+        "INSERT INTO audit_log (at, action, target) VALUES (1, 'x', 'y')",
+        [],
+    )
+    .unwrap();
+    assert!(c.execute("UPDATE audit_log SET action = 'z'", []).is_err());
+    assert!(c.execute("DELETE FROM audit_log", []).is_err());
+}
