@@ -1,1 +1,27 @@
-//! healing-actors
+//! The actors of a Healing Space node and the services they share.
+//!
+//! Layout:
+//! - [`session`]: `WsSession`, one actor per WebSocket (actix-web-actors `WebsocketContext`):
+//!   handshake, heartbeats, flood control, and per-role frame dispatch.
+//! - [`chat`]: `TherapyChat`, one actor per live conversation, streaming AI replies to every
+//!   session of the patient; [`chat::ChatDirectory`] finds or starts them.
+//! - [`hub`]: every live session by user, with bounded, non-blocking delivery and slow-consumer
+//!   eviction.
+//! - [`auth`]: argon2id passwords and hashed bearer tokens.
+//! - [`services`]: the shared [`Services`] bundle and [`RealtimeConfig`].
+//! - [`metrics`]: the Prometheus registry of the node.
+//! - [`error`]: [`ServiceError`], carrying the contract's error codes.
+//!
+//! Dependencies point one way: this crate uses `storage`, `llm`, `risk` and `protocol`, and knows
+//! nothing of HTTP routes.
+
+pub mod auth;
+pub mod chat;
+pub mod error;
+pub mod hub;
+pub mod metrics;
+pub mod services;
+pub mod session;
+
+pub use error::ServiceError;
+pub use services::{RealtimeConfig, Services};

@@ -96,7 +96,14 @@ impl std::fmt::Debug for OpenAiConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpenAiConfig")
             .field("base_url", &self.base_url)
-            .field("api_key", &if self.api_key.is_empty() { "" } else { "<redacted>" })
+            .field(
+                "api_key",
+                &if self.api_key.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
             .field("model", &self.model)
             .field("connect_timeout", &self.connect_timeout)
             .field("first_token_timeout", &self.first_token_timeout)
@@ -131,8 +138,8 @@ impl OpenAiProvider {
         let config = OpenAIConfig::new()
             .with_api_base(base)
             .with_api_key(cfg.api_key.clone());
-        let client = Client::build(http.clone(), config)
-            .with_http_service(ReqwestService::new(http));
+        let client =
+            Client::build(http.clone(), config).with_http_service(ReqwestService::new(http));
         Ok(Self { client, cfg })
     }
 

@@ -82,13 +82,31 @@ pub enum ServerFrame {
         reference: Option<Value>,
     },
     #[serde(rename = "safety")]
-    Safety { level: RiskLevel, message: String, resources: Vec<CrisisResource>, chat_paused: bool, conversation_id: String },
+    Safety {
+        level: RiskLevel,
+        message: String,
+        resources: Vec<CrisisResource>,
+        chat_paused: bool,
+        conversation_id: String,
+    },
     #[serde(rename = "ai.start")]
-    AiStart { conversation_id: String, message_id: String, reply_to: String },
+    AiStart {
+        conversation_id: String,
+        message_id: String,
+        reply_to: String,
+    },
     #[serde(rename = "ai.delta")]
     AiDelta { message_id: String, text: String },
     #[serde(rename = "ai.end")]
-    AiEnd { message_id: String, seq: i64, finish: &'static str, conversation_id: String },
+    AiEnd {
+        message_id: String,
+        seq: i64,
+        finish: &'static str,
+        conversation_id: String,
+        /// A calm explanation for the patient when the reply could not be completed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        notice: Option<String>,
+    },
     #[serde(rename = "history")]
     History {
         conversation_id: String,
@@ -120,8 +138,16 @@ pub enum ServerFrame {
 }
 
 impl ServerFrame {
-    pub fn error(code: ErrorCode, message: impl Into<String>, reference: Option<Value>) -> ServerFrame {
-        ServerFrame::Error { code, message: message.into(), reference }
+    pub fn error(
+        code: ErrorCode,
+        message: impl Into<String>,
+        reference: Option<Value>,
+    ) -> ServerFrame {
+        ServerFrame::Error {
+            code,
+            message: message.into(),
+            reference,
+        }
     }
 
     /// Serialises the frame. Serialising these types cannot fail (no maps with non-string keys),

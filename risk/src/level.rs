@@ -4,11 +4,22 @@ use std::fmt;
 
 /// Triage level on the C-SSRS screener, ordered `None < Low < Moderate < High`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// No suicide or self-harm risk indicated.
+    #[default]
     None,
     /// Wish to be dead or non-specific active suicidal thoughts (C-SSRS items 1–2), self-harm.
     Low,

@@ -172,7 +172,11 @@ const CUES: &[(Kind, Person, &str)] = &[
         r"\b(?:rather\s+(?:be\s+dead|not\s+(?:be\s+)?(?:alive|exist|be\s+here|live))|(?:not|don't)\s+(?:want|wanna)\s+to\s+be\s+alive|hope\s+(?:i|to)\s+(?:die|get\s+(?:hit|killed|cancer))|(?:end|ending)\s+of\s+my\s+life\s+(?:soon|is\s+near)|sleep\s+and\s+(?:never|not)\s+wake\s+up|wish\s+i\s+could\s+(?:just\s+)?(?:disappear|vanish|sleep\s+forever|not\s+exist|stop\s+existing|die))",
     ),
     // ---- Item 2: active, non-specific suicidal thoughts ---------------------------------------
-    (Kind::Ideation, Person::First, r"\b(?:kill(?:ing|ed|s)?|k-?ll)\s+myself\b"),
+    (
+        Kind::Ideation,
+        Person::First,
+        r"\b(?:kill(?:ing|ed|s)?|k-?ll)\s+myself\b",
+    ),
     (
         Kind::Ideation,
         Person::First,
@@ -186,7 +190,7 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Ideation,
         Person::Any,
-        r"\b(?:want(?:ed|s)?\s+to|wanna|going\s+to|gonna|thinking\s+(?:about|of)|thought\s+(?:about|of)|think\s+(?:about|of)|urge\s+to|tempted\s+to|close\s+to|wish\s+i\s+could|just|finally|should|to)\s+(?:just\s+)?(?:end\s+(?:it|it\s+all|everything|things|my\s+life|this)|commit|do\s+it|game\s*-?\s*end|go\s+through\s+with\s+it)\b",
+        r"\b(?:want(?:ed|s)?\s+to|wanna|going\s+to|gonna|thinking\s+(?:about|of)|thought\s+(?:about|of)|think\s+(?:about|of)|urge\s+to|tempted\s+to|close\s+to|wish\s+i\s+could|just|finally|should|to)\s+(?:just\s+)?(?:end\s+(?:it|it\s+all|everything|things|my\s+life|this)|commit(?:\s+suicide|\s*[.,!?]|\s*$|\s+(?:tonight|soon|today|but|and\s+i))|game\s*-?\s*end)",
     ),
     (
         Kind::Ideation,
@@ -313,6 +317,12 @@ const CUES: &[(Kind, Person, &str)] = &[
         Person::Any,
         r"\b(?:took|taken|swallowed|downed|chugged|drank|ate|popped|overdosed\s+on|od\s+on)\s+(?:\w+'?s?\s+){0,3}?(?:\d+\+?|all|a\s+(?:whole|full|entire)\s+(?:bottle|box|pack|packet|strip)|(?:a|the)\s+(?:bottle|box|pack|packet|load|handful|bunch|lot)|(?:bottle|box|pack|packet|load|handful)s?|lots|loads|a\s+lot|too\s+many|every|the\s+rest|half|some|several|enough|way\s+too)\s+(?:\w+'?s?\s+){0,4}?{PILLS}|\b(?:i\s+)?overdosed\b|\boverdose\s+(?:attempt|last|yesterday|a\s+few)|\b(?:hung|hanged)\s+myself|\bjumped\s+(?:off|from|in\s+front\s+of|infront\s+of)|\b(?:almost|nearly)\s+(?:killed\s+myself|did\s+it|jumped|went\s+through|died|ended\s+it)|\b(?:talked|pulled)\s+(?:me\s+)?(?:out\s+of\s+it|me\s+down|off\s+the\s+(?:ledge|bridge|edge))|\bopened\s+the\s+window\s+(?:\w+\s+){0,4}?(?:to\s+)?(?:jump|try)|\b(?:survived|woke\s+up\s+after)\s+(?:my|an|the|a)\s+(?:\w+\s+)?(?:attempt|overdose)|\b(?:hospitali[sz]ed|sectioned|admitted|in\s+the\s+(?:er|icu|a&e|psych\s+ward))\s+(?:\w+\s+){0,3}?(?:after|for|because\s+of)\s+(?:\w+\s+){0,2}?(?:attempt|overdose|suicid\w*|od)|\b(?:walked|walk|stood|standing|went)\s+(?:\w+\s+){0,2}?(?:over|on|onto|to)\s+the\s+(?:tracks|ledge|edge\s+of)",
     ),
+    // ---- someone else's behaviour: only counts if they are in imminent danger ------------------
+    (
+        Kind::Behaviour,
+        Person::Third,
+        r"\b(?:kill(?:s|ed|ing)?|hang(?:s|ed|ing)?|shoot(?:s|ing)?|end(?:s|ed|ing)?|hurt(?:s|ing)?|cut(?:s|ting)?|off(?:s|ed)?|harm(?:s|ing)?|overdos\w*)\s+(?:him|her|them)sel(?:f|ves)\b|\b(?:take|takes|took|taken|taking|end|ends|ended|ending)\s+(?:his|her|their)\s+(?:own\s+)?li(?:fe|ves)\b|\b(?:taken|took|swallowed|downed)\s+(?:\w+\s+){0,3}?(?:his|her|their)\s+(?:\w+\s+)?{PILLS}",
+    ),
     // ---- attempt in progress / imminent -----------------------------------------------------------
     (
         Kind::Acute,
@@ -365,7 +375,20 @@ pub fn expand(pattern: &str) -> String {
             p = p.replace(k, v);
         }
     }
-    p.replace(r"\b", r"(?-u:\b)")
+    // ASCII word classes keep the automata small and fast; the text is already lowercased.
+    p.replace(r"\b", r"(?-u:\b)").replace(r"\w", "[0-9a-z_]")
+}
+
+/// Size limit for compiled patterns (the lexicon is large but compiled once).
+const SIZE_LIMIT: usize = 64 << 20;
+
+/// Compiles an expanded pattern.
+pub fn compile(pattern: &str) -> Regex {
+    regex::RegexBuilder::new(&expand(pattern))
+        .size_limit(SIZE_LIMIT)
+        .dfa_size_limit(SIZE_LIMIT)
+        .build()
+        .expect("patterns are compile-time constants")
 }
 
 /// The lexicon, compiled once.
@@ -377,11 +400,19 @@ pub static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
         .map(|(&(kind, person, _), p)| Cue {
             kind,
             person,
-            re: Regex::new(p).expect("lexicon patterns are compile-time constants"),
+            re: regex::RegexBuilder::new(p)
+                .size_limit(SIZE_LIMIT)
+                .dfa_size_limit(SIZE_LIMIT)
+                .build()
+                .expect("lexicon patterns are compile-time constants"),
         })
         .collect();
     Lexicon {
-        set: RegexSet::new(&pats).expect("lexicon patterns are compile-time constants"),
+        set: regex::RegexSetBuilder::new(&pats)
+            .size_limit(SIZE_LIMIT)
+            .dfa_size_limit(SIZE_LIMIT)
+            .build()
+            .expect("lexicon patterns are compile-time constants"),
         cues,
     }
 });

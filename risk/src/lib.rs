@@ -1,1 +1,35 @@
-//! healing-risk
+//! # healing-risk — suicide and self-harm risk triage on the C-SSRS screener
+//!
+//! A pure, allocation-light function from a patient message (plus that patient's earlier
+//! messages) to a [`Level`] with explained [`Reason`]s. No I/O, no runtime, no model download.
+//!
+//! ## Layout
+//! | file | purpose |
+//! |---|---|
+//! | `level.rs` | [`Level`], [`Reason`], [`Assessment`] — the public result types |
+//! | `normalize.rs` | lowercase, quotes, emoji → words, algospeak/misspellings → canonical words, byte map back to the original |
+//! | `lexicon.rs` | the cue patterns, each tied to a C-SSRS item, compiled once into a `RegexSet` |
+//! | `negation.rs` | negation scope, idioms, media/quotes |
+//! | `subject.rs` | whose risk (patient / someone else / generic "you") and third-party imminence |
+//! | `timing.rs` | recent (≤ 3 months) vs remote behaviour |
+//! | `context.rs` | escalation across the conversation |
+//! | `engine.rs` | the pipeline: [`assess`] |
+//! | `eval.rs` | metrics identical to `shared/eval/score.py` |
+//! | `cli.rs` | `risk classify` (JSON Lines in/out) and `risk eval` |
+//!
+//! See `docs/risk-engine.md` for the clinical mapping, evaluation and limitations.
+
+mod context;
+mod engine;
+mod level;
+mod lexicon;
+mod negation;
+mod normalize;
+mod subject;
+mod timing;
+
+pub mod cli;
+pub mod eval;
+
+pub use engine::assess;
+pub use level::{Assessment, Level, Reason};

@@ -68,7 +68,10 @@ const ALGOSPEAK: &[(&str, &str)] = &[
     (r"k[\*!1]+l{1,2}|kil|kll", "kill"),
     (r"k[\*!1]+l{0,2}ing|kiling|killin|klling", "killing"),
     (r"k[\*!1]+l{0,2}ed|kiled", "killed"),
-    (r"my ?sel[fv]|myslef|mysef|mysefl|myselfe|meself|mysellf", "myself"),
+    (
+        r"my ?sel[fv]|myslef|mysef|mysefl|myselfe|meself|mysellf",
+        "myself",
+    ),
     (r"d[\*!1]e", "die"),
     (r"d[\*!1]ed", "died"),
     (r"o\.?d\.?|o\.d", "overdose"),
@@ -77,7 +80,10 @@ const ALGOSPEAK: &[(&str, &str)] = &[
     (r"self[- ]?h[\*a]rm|selfharm|s/h", "self-harm"),
     (r"self[- ]?h[\*a]rm(?:ed)", "self-harmed"),
     (r"self[- ]?h[\*a]rming", "self-harming"),
-    (r"paracetemol|paracetomol|paracetamols|paracetmol|parcetamol", "paracetamol"),
+    (
+        r"paracetemol|paracetomol|paracetamols|paracetmol|parcetamol",
+        "paracetamol",
+    ),
     (r"wrsits|wirst|wirsts|wrist's|wr[\*i]sts?", "wrists"),
 ];
 
@@ -94,7 +100,12 @@ static ALGO: LazyLock<Algospeak> = LazyLock::new(|| {
         any: Regex::new(&any).expect("constant algospeak regex"),
         each: ALGOSPEAK
             .iter()
-            .map(|(p, r)| (Regex::new(&format!("^(?:{p})$")).expect("constant algospeak regex"), *r))
+            .map(|(p, r)| {
+                (
+                    Regex::new(&format!("^(?:{p})$")).expect("constant algospeak regex"),
+                    *r,
+                )
+            })
             .collect(),
     }
 });
@@ -124,7 +135,12 @@ pub fn normalize(original: &str) -> Normalized<'_> {
             '\u{2013}' | '\u{2014}' => push(&mut text, "-", i, j),
             '\u{FE0F}' | '\u{200D}' | '\u{FE0E}' => {}
             '\t' | '\r' | '\u{00A0}' => push(&mut text, " ", i, j),
-            c if c.is_ascii() => push(&mut text, c.to_ascii_lowercase().encode_utf8(&mut buf), i, j),
+            c if c.is_ascii() => push(
+                &mut text,
+                c.to_ascii_lowercase().encode_utf8(&mut buf),
+                i,
+                j,
+            ),
             c => {
                 for l in c.to_lowercase() {
                     push(&mut text, l.encode_utf8(&mut buf), i, j);

@@ -1,7 +1,6 @@
 //! The conformance suite against the embedded SQLite store, plus what only a file-backed store
 //! can show: data survives reopening, and the audit log refuses edits.
 
-
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,0 +1,241 @@
+//! What each client frame does, by role. Every frame is checked for role and relationship here,
+//! before it touches a service.
+
+use actix::prelude::*;
+use actix_web_actors::ws;
+use healing_protocol::{ClientFrame, ErrorCode, Role, ServerFrame, User};
+use healing_storage::{AuditEntry, NewMessage};
+use serde_json::Value;
+
+use super::{CLOSE_UNAUTHORIZED, WsSession};
+use crate::error::ServiceError;
+
+type Ctx = ws::WebsocketContext<WsSession>;
+
+impl WsSession {
+    pub(super) fn dispatch(&mut self, frame: ClientFrame, reference: Option<Value>, ctx: &mut Ctx) {
+        let Some(user) = self.user.clone() else {
+            return self.before_hello(frame, reference, ctx);
+        };
+        match frame {
+            ClientFrame::Hello { .. } => self.send_error(
+                ctx,
+                ErrorCode::InvalidRequest,
+                "already authenticated",
+                reference,
+            ),
+            ClientFrame::Ping => self.send(
+                ctx,
+                &ServerFrame::Pong {
+                    server_time: chrono::Utc::now(),
+                    reference,
+                },
+            ),
+            ClientFrame::ChatSend {
+                client_msg_id,
+                conversation_id,
+                text,
+            } => {
+                if user.role != Role::Patient {
+                    return self.send_error(
+                        ctx,
+                        ErrorCode::Forbidden,
+                        "only patients chat with the AI companion",
+                        reference,
+                    );
+                }
+                self.chat_send(user, client_msg_id, conversation_id, text, reference, ctx);
+            }
+            ClientFrame::ChatCancel { message_id } => {
+                if user.role != Role::Patient {
+                    return self.send_error(
+                        ctx,
+                        ErrorCode::Forbidden,
+                        "only the patient can stop a reply",
+                        reference,
+                    );
+                }
+                if !self.services.chats.cancel(&message_id, &user.id) {
+                    self.send_error(
+                        ctx,
+                        ErrorCode::InvalidRequest,
+                        "no reply with that id is streaming",
+                        reference,
+                    );
+                }
+            }
+            ClientFrame::HistoryGet {
+                conversation_id,
+                before_seq,
+                limit,
+            } => self.history(user, conversation_id, before_seq, limit, reference, ctx),
+            ClientFrame::AlertAck { .. }
+            | ClientFrame::EscalationClaim { .. }
+            | ClientFrame::EscalationResolve { .. } => {
+                self.clinical_frame(user, frame, reference, ctx)
+            }
+        }
+    }
+
+    fn before_hello(&mut self, frame: ClientFrame, reference: Option<Value>, ctx: &mut Ctx) {
+        let ClientFrame::Hello { token } = frame else {
+            return self.send_error(
+                ctx,
+                ErrorCode::Unauthorized,
+                "send hello with your token first",
+                reference,
+            );
+        };
+        let auth = self.services.auth.clone();
+        // `wait` holds back every later frame until the hello is settled, so a client may send
+        // hello and chat.send back to back.
+        ctx.wait(
+            async move { auth.verify(&token).await }
+                .into_actor(self)
+                .map(move |verified, act, ctx| match verified {
+                    Ok(Some(user)) => act.welcome(user, reference, ctx),
+                    Ok(None) => {
+                        act.send_error(
+                            ctx,
+                            ErrorCode::Unauthorized,
+                            "invalid or expired token",
+                            reference,
+                        );
+                        act.close(ctx, CLOSE_UNAUTHORIZED, "unauthorized");
+                    }
+                    Err(e) => act.send_error(ctx, e.code, &e.message, reference),
+                }),
+        );
+    }
+
+    fn chat_send(
+        &mut self,
+        user: User,
+        client_msg_id: String,
+        conversation_id: Option<String>,
+        text: String,
+        reference: Option<Value>,
+        ctx: &mut Ctx,
+    ) {
+        let services = self.services.clone();
+        let new = NewMessage {
+            id: None,
+            patient_id: user.id.clone(),
+            conversation_id,
+            client_msg_id: Some(client_msg_id.clone()),
+            author: healing_protocol::Author::Patient,
+            text,
+            risk: None,
+            finish: None,
+            meta: None,
+        };
+        let fut = async move { services.store.append_message(new).await };
+        ctx.spawn(
+            fut.into_actor(self)
+                .map(move |stored, act, ctx| match stored {
+                    Ok(appended) => {
+                        let message = appended.message;
+                        act.send(
+                            ctx,
+                            &ServerFrame::ChatAck {
+                                client_msg_id,
+                                conversation_id: message.conversation_id.clone(),
+                                message_id: message.id.clone(),
+                                seq: message.seq,
+                                reference,
+                            },
+                        );
+                        if !appended.duplicate {
+                            act.services.chats.deliver(&act.services, &user.id, message);
+                        }
+                    }
+                    Err(healing_storage::StoreError::NotFound) => act.send_error(
+                        ctx,
+                        ErrorCode::Forbidden,
+                        "that conversation does not exist or is not yours",
+                        reference,
+                    ),
+                    Err(e) => {
+                        let e = ServiceError::from(e);
+                        act.send_error(ctx, e.code, &e.message, reference)
+                    }
+                }),
+        );
+    }
+
+    fn history(
+        &mut self,
+        user: User,
+        conversation_id: String,
+        before_seq: Option<i64>,
+        limit: u32,
+        reference: Option<Value>,
+        ctx: &mut Ctx,
+    ) {
+        let services = self.services.clone();
+        let remote = self.remote.map(|a| a.ip().to_string());
+        let fut = async move {
+            let denied = || {
+                ServiceError::forbidden("that conversation does not exist or is not yours to read")
+            };
+            let conversation = services
+                .store
+                .conversation(&conversation_id)
+                .await?
+                .ok_or_else(denied)?;
+            if !services
+                .store
+                .can_view_patient(&user, &conversation.patient_id)
+                .await?
+            {
+                return Err(denied());
+            }
+            let messages = services
+                .store
+                .messages(&conversation_id, before_seq, limit)
+                .await?;
+            if user.id != conversation.patient_id {
+                services
+                    .store
+                    .audit(AuditEntry {
+                        at: chrono::Utc::now(),
+                        actor_id: Some(user.id.clone()),
+                        actor_role: Some(user.role),
+                        action: "messages.read".into(),
+                        target: format!("patient:{}", conversation.patient_id),
+                        remote_addr: remote,
+                        detail: Some(format!("conversation:{conversation_id} via websocket")),
+                    })
+                    .await?;
+            }
+            Ok::<_, ServiceError>((conversation_id, messages))
+        };
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
+            Ok((conversation_id, messages)) => act.send(
+                ctx,
+                &ServerFrame::History {
+                    conversation_id,
+                    messages,
+                    reference,
+                },
+            ),
+            Err(e) => act.send_error(ctx, e.code, &e.message, reference),
+        }));
+    }
+
+    fn clinical_frame(
+        &mut self,
+        user: User,
+        frame: ClientFrame,
+        reference: Option<Value>,
+        ctx: &mut Ctx,
+    ) {
+        let _ = (user, frame);
+        self.send_error(
+            ctx,
+            ErrorCode::Unavailable,
+            "alerts are not enabled on this node",
+            reference,
+        );
+    }
+}

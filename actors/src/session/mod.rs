@@ -1,0 +1,279 @@
+//! The session actor: one per WebSocket connection, holding the socket through actix-web-actors'
+//! `WebsocketContext`.
+//!
+//! Lifecycle: connected → (`hello` or an `Authorization` header) → authenticated → closed. It owns
+//! heartbeats (ping every `heartbeat_interval`, drop after `idle_timeout` of silence), the hello
+//! deadline, per-session flood control (governor), and the slow-consumer eviction flag set by the
+//! [`Hub`](crate::hub::Hub). What each frame does lives in [`dispatch`].
+
+mod dispatch;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
+
+use actix::prelude::*;
+use actix_web_actors::ws;
+use bytestring::ByteString;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use healing_protocol::{ErrorCode, ServerFrame, User};
+use serde_json::Value;
+
+use crate::hub::{CLOSE_SLOW_CONSUMER, Push, SessionHandle};
+use crate::services::Services;
+
+/// Close code for a bad or missing token (PROTOCOL §2).
+pub const CLOSE_UNAUTHORIZED: u16 = 4401;
+/// Rate-limited frames tolerated before a flooding client is disconnected with 1008.
+const FLOOD_TOLERANCE: u32 = 50;
+
+static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
+
+pub struct WsSession {
+    id: u64,
+    services: Arc<Services>,
+    user: Option<User>,
+    /// Authenticated from the upgrade request's `Authorization` header.
+    pre_authenticated: Option<User>,
+    remote: Option<SocketAddr>,
+    last_seen: Instant,
+    limiter: DefaultDirectRateLimiter,
+    rate_violations: u32,
+    evicted: Arc<AtomicBool>,
+}
+
+impl WsSession {
+    pub fn new(
+        services: Arc<Services>,
+        pre_authenticated: Option<User>,
+        remote: Option<SocketAddr>,
+    ) -> WsSession {
+        let cfg = &services.config;
+        let per_second = std::num::NonZeroU32::new(cfg.frames_per_second.max(1))
+            .unwrap_or(std::num::NonZeroU32::MIN);
+        let burst =
+            std::num::NonZeroU32::new(cfg.frame_burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+        WsSession {
+            id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
+            limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
+            services,
+            user: None,
+            pre_authenticated,
+            remote,
+            last_seen: Instant::now(),
+            rate_violations: 0,
+            evicted: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn send(&self, ctx: &mut ws::WebsocketContext<Self>, frame: &ServerFrame) {
+        ctx.text(frame.to_json());
+    }
+
+    fn send_error(
+        &self,
+        ctx: &mut ws::WebsocketContext<Self>,
+        code: ErrorCode,
+        message: &str,
+        reference: Option<Value>,
+    ) {
+        self.send(ctx, &ServerFrame::error(code, message, reference));
+    }
+
+    fn close(&self, ctx: &mut ws::WebsocketContext<Self>, code: u16, why: &str) {
+        ctx.close(Some(ws::CloseReason {
+            code: ws::CloseCode::Other(code),
+            description: Some(why.to_owned()),
+        }));
+        ctx.stop();
+    }
+
+    /// Completes authentication: registers with the hub and sends `welcome`.
+    fn welcome(
+        &mut self,
+        user: User,
+        reference: Option<Value>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
+        self.services.hub.join(
+            &user.id,
+            SessionHandle {
+                session_id: self.id,
+                role: user.role,
+                recipient: ctx.address().recipient(),
+                evicted: self.evicted.clone(),
+            },
+        );
+        tracing::debug!(session = self.id, user = %user.id, role = user.role.as_str(), "session authenticated");
+        self.send(
+            ctx,
+            &ServerFrame::Welcome {
+                user: healing_protocol::server::WelcomeUser {
+                    id: user.id.clone(),
+                    username: user.username.clone(),
+                    role: user.role,
+                    display_name: user.display_name.clone(),
+                },
+                session_id: self.id.to_string(),
+                server_time: chrono::Utc::now(),
+                reference,
+            },
+        );
+        self.user = Some(user);
+    }
+}
+
+impl Actor for WsSession {
+    type Context = ws::WebsocketContext<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(self.services.config.session_mailbox);
+        let cfg = self.services.config.clone();
+        ctx.run_interval(cfg.heartbeat_interval, move |act, ctx| {
+            if act.evicted.load(Ordering::Acquire) {
+                act.close(
+                    ctx,
+                    CLOSE_SLOW_CONSUMER,
+                    "slow consumer: frames were not read in time",
+                );
+                return;
+            }
+            if act.last_seen.elapsed() > cfg.idle_timeout {
+                tracing::debug!(session = act.id, "idle timeout");
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Away,
+                    description: Some("idle timeout".into()),
+                }));
+                ctx.stop();
+                return;
+            }
+            ctx.ping(b"");
+        });
+        if let Some(user) = self.pre_authenticated.take() {
+            self.welcome(user, None, ctx);
+        } else {
+            ctx.run_later(cfg.hello_timeout, |act, ctx| {
+                if act.user.is_none() {
+                    act.send_error(
+                        ctx,
+                        ErrorCode::Unauthorized,
+                        "no hello received in time",
+                        None,
+                    );
+                    act.close(ctx, CLOSE_UNAUTHORIZED, "unauthorized");
+                }
+            });
+        }
+    }
+
+    fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
+        if let Some(user) = &self.user {
+            self.services.hub.leave(&user.id, self.id);
+        }
+        Running::Stop
+    }
+}
+
+impl Handler<Push> for WsSession {
+    type Result = ();
+
+    fn handle(&mut self, msg: Push, ctx: &mut Self::Context) {
+        if self.evicted.load(Ordering::Acquire) {
+            self.close(
+                ctx,
+                CLOSE_SLOW_CONSUMER,
+                "slow consumer: frames were not read in time",
+            );
+            return;
+        }
+        ctx.text(msg.0);
+    }
+}
+
+impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
+    fn handle(&mut self, item: Result<ws::Message, ws::ProtocolError>, ctx: &mut Self::Context) {
+        self.last_seen = Instant::now();
+        match item {
+            Ok(ws::Message::Text(text)) => self.on_text(text, ctx),
+            Ok(ws::Message::Binary(_)) => self.send_error(
+                ctx,
+                ErrorCode::InvalidRequest,
+                "binary frames are not supported; send JSON text",
+                None,
+            ),
+            Ok(ws::Message::Ping(p)) => ctx.pong(&p),
+            Ok(ws::Message::Pong(_)) => {}
+            Ok(ws::Message::Close(reason)) => {
+                ctx.close(reason);
+                ctx.stop();
+            }
+            Ok(ws::Message::Continuation(_)) => self.send_error(
+                ctx,
+                ErrorCode::InvalidRequest,
+                "fragmented frames are not supported",
+                None,
+            ),
+            Ok(ws::Message::Nop) => {}
+            Err(ws::ProtocolError::Overflow) => {
+                tracing::info!(session = self.id, "frame over the size limit; closing");
+                let limit = self.services.config.max_frame_bytes;
+                self.send_error(
+                    ctx,
+                    ErrorCode::TooLarge,
+                    &format!("frames are limited to {limit} bytes"),
+                    None,
+                );
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Size,
+                    description: Some("frame too large".into()),
+                }));
+                ctx.stop();
+            }
+            Err(e) => {
+                tracing::info!(session = self.id, error = %e, "websocket protocol error; closing");
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Protocol,
+                    description: None,
+                }));
+                ctx.stop();
+            }
+        }
+    }
+}
+
+impl WsSession {
+    fn on_text(&mut self, text: ByteString, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.limiter.check().is_err() {
+            self.rate_violations += 1;
+            if self.rate_violations > FLOOD_TOLERANCE {
+                tracing::warn!(session = self.id, "flooding past the rate limit; closing");
+                ctx.close(Some(ws::CloseReason {
+                    code: ws::CloseCode::Policy,
+                    description: Some("rate limit".into()),
+                }));
+                ctx.stop();
+            } else {
+                self.send_error(
+                    ctx,
+                    ErrorCode::RateLimited,
+                    "too many frames; slow down",
+                    None,
+                );
+            }
+            return;
+        }
+        match healing_protocol::parse_client_frame(&text) {
+            Ok((frame, reference)) => self.dispatch(frame, reference, ctx),
+            Err(e) => {
+                tracing::debug!(session = self.id, "invalid frame");
+                self.send_error(ctx, ErrorCode::InvalidRequest, &e.message, e.reference);
+            }
+        }
+    }
+}
+
+/// Wraps a pushed frame for the hub.
+pub fn frame_bytes(frame: &ServerFrame) -> ByteString {
+    ByteString::from(frame.to_json())
+}

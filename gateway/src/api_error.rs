@@ -1,0 +1,71 @@
+//! The one place that turns a [`ServiceError`] into an HTTP response:
+//! `{"error":{"code","message"}}` with the status of its code.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use healing_actors::ServiceError;
+use healing_protocol::ErrorCode;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub error: ServiceError,
+    /// Seconds, for `rate_limited`.
+    pub retry_after: Option<u64>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            error: ServiceError::new(code, message),
+            retry_after: None,
+        }
+    }
+
+    pub fn rate_limited(retry_after_secs: u64) -> ApiError {
+        ApiError {
+            error: ServiceError::new(
+                ErrorCode::RateLimited,
+                "too many attempts; wait and try again",
+            ),
+            retry_after: Some(retry_after_secs.max(1)),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> ApiError {
+        ApiError {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+impl From<healing_storage::StoreError> for ApiError {
+    fn from(e: healing_storage::StoreError) -> ApiError {
+        ApiError::from(ServiceError::from(e))
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.error.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status_code());
+        if let Some(secs) = self.retry_after {
+            res.insert_header(("Retry-After", secs.to_string()));
+        }
+        res.json(serde_json::json!({"error": {"code": self.error.code.as_str(), "message": self.error.message}}))
+    }
+}

@@ -1,0 +1,186 @@
+//! The server's configuration: one documented struct, every field a flag with an environment
+//! variable, validated once at start (README "Configuration" lists them all).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// `healing-space serve` options.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on (port 0 picks a free port; the chosen one is printed).
+    #[arg(long, env = "HEALING_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// HTTP worker threads (0 = one per CPU core).
+    #[arg(long, env = "HEALING_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+
+    /// OpenAI-compatible base URL for the AI companion (e.g. https://api.groq.com/openai/v1).
+    /// Needs an API key in HEALING_LLM_API_KEY or GROQ_API_KEY; with a key and no URL, Groq is used.
+    #[arg(long, env = "HEALING_LLM_BASE_URL")]
+    pub llm_base_url: Option<String>,
+
+    /// Model name sent upstream.
+    #[arg(
+        long,
+        env = "HEALING_LLM_MODEL",
+        default_value = "llama-3.3-70b-versatile"
+    )]
+    pub llm_model: String,
+
+    /// Connect timeout for the model server.
+    #[arg(long, env = "HEALING_LLM_CONNECT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub llm_connect_timeout: Duration,
+
+    /// Longest wait for the first token of a reply.
+    #[arg(long, env = "HEALING_LLM_FIRST_TOKEN_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub llm_first_token_timeout: Duration,
+
+    /// Longest gap between two tokens of a reply.
+    #[arg(long, env = "HEALING_LLM_IDLE_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub llm_idle_timeout: Duration,
+
+    /// Pause between words of the offline responder (its "typing" pace).
+    #[arg(long, env = "HEALING_OFFLINE_WORD_DELAY", default_value = "60ms", value_parser = parse_duration)]
+    pub offline_word_delay: Duration,
+
+    /// Largest WebSocket frame accepted, in bytes.
+    #[arg(long, env = "HEALING_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    pub max_frame_bytes: usize,
+
+    /// How long a new WebSocket may take to send `hello`.
+    #[arg(long, env = "HEALING_HELLO_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub hello_timeout: Duration,
+
+    /// Interval between server pings.
+    #[arg(long, env = "HEALING_HEARTBEAT_INTERVAL", default_value = "15s", value_parser = parse_duration)]
+    pub heartbeat_interval: Duration,
+
+    /// A socket silent for this long is closed.
+    #[arg(long, env = "HEALING_IDLE_TIMEOUT", default_value = "45s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// Frames queued for one slow client before it is disconnected (close code 4008).
+    #[arg(long, env = "HEALING_SESSION_QUEUE", default_value_t = 256)]
+    pub session_queue: usize,
+
+    /// Frames per second one socket may send (bursts of twice this are allowed).
+    #[arg(long, env = "HEALING_FRAMES_PER_SECOND", default_value_t = 20)]
+    pub frames_per_second: u32,
+
+    /// Lifetime of a bearer token.
+    #[arg(long, env = "HEALING_TOKEN_TTL", default_value = "12h", value_parser = parse_duration)]
+    pub token_ttl: Duration,
+
+    /// Failed sign-ins allowed per username and per IP address per minute.
+    #[arg(long, env = "HEALING_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 10)]
+    pub login_attempts_per_minute: u32,
+
+    /// Time allowed for streams to finish and connections to close on SIGTERM.
+    #[arg(long, env = "HEALING_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+
+    /// Log format.
+    #[arg(long, env = "HEALING_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// Where the embedded store lives (shared by every subcommand).
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Directory of the embedded store.
+    #[arg(long, env = "HEALING_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+}
+
+/// Secrets come from the environment only, never from flags (flags show up in `ps`).
+pub fn llm_api_key() -> Option<String> {
+    ["HEALING_LLM_API_KEY", "GROQ_API_KEY"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+}
+
+impl ServeConfig {
+    /// Checks the combination of options; the error says what to change.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1024..=16 * 1024 * 1024).contains(&self.max_frame_bytes) {
+            return Err("--max-frame-bytes must be between 1024 and 16777216".into());
+        }
+        if self.idle_timeout <= self.heartbeat_interval {
+            return Err("--idle-timeout must be longer than --heartbeat-interval".into());
+        }
+        if self.session_queue < 8 {
+            return Err("--session-queue must be at least 8".into());
+        }
+        if self.frames_per_second == 0 || self.login_attempts_per_minute == 0 {
+            return Err("rate limits must be at least 1".into());
+        }
+        if self.token_ttl < Duration::from_secs(60) {
+            return Err("--token-ttl must be at least 1m".into());
+        }
+        if let Some(url) = &self.llm_base_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err("--llm-base-url must start with http:// or https://".into());
+            }
+            if llm_api_key().is_none() {
+                return Err(
+                    "--llm-base-url needs an API key in HEALING_LLM_API_KEY (or GROQ_API_KEY)"
+                        .into(),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses `250ms`, `10s`, `2m`, `1h`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("not a duration: {s:?} (try 500ms, 10s, 2m, 1h)"))?;
+    let secs = match unit.trim() {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        "d" => value * 86_400.0,
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?} (use ms, s, m, h, d)"
+            ));
+        }
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("not a duration: {s:?}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+}

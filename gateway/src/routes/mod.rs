@@ -1,0 +1,59 @@
+//! HTTP routes, one endpoint per file. Only this module (with `extract` and `api_error`) knows
+//! HTTP and JSON bodies; handlers translate to service calls and back.
+
+mod admin_assignments;
+mod admin_teams;
+mod admin_users;
+mod conversations;
+mod health;
+mod login;
+mod logout;
+mod me;
+mod messages;
+mod metrics;
+mod register;
+mod static_files;
+mod ws;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .route("/auth/register", web::post().to(register::handle))
+            .route("/auth/login", web::post().to(login::handle))
+            .route("/auth/logout", web::post().to(logout::handle))
+            .route("/me", web::get().to(me::handle))
+            .route("/admin/users", web::post().to(admin_users::handle))
+            .route(
+                "/admin/assignments",
+                web::post().to(admin_assignments::handle),
+            )
+            .route("/admin/teams", web::post().to(admin_teams::handle))
+            .route("/conversations", web::get().to(conversations::handle))
+            .route(
+                "/conversations/{id}/messages",
+                web::get().to(messages::handle),
+            )
+            .default_service(web::to(not_found)),
+    )
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/readyz", web::get().to(health::readyz))
+    .route("/metrics", web::get().to(metrics::handle))
+    .route("/ws", web::get().to(ws::handle))
+    .default_service(web::get().to(static_files::handle));
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, crate::api_error::ApiError> {
+    Err(crate::api_error::ApiError::new(
+        healing_protocol::ErrorCode::NotFound,
+        "no such endpoint",
+    ))
+}
+
+/// The account JSON every route returns.
+pub fn user_json(u: &healing_protocol::User) -> serde_json::Value {
+    serde_json::json!({
+        "id": u.id, "username": u.username, "role": u.role, "display_name": u.display_name, "created_at": u.created_at
+    })
+}

@@ -1,0 +1,210 @@
+//! Builds a node's services and runs the HTTP/WebSocket server until it is told to stop.
+//!
+//! Shutdown (SIGTERM or Ctrl-C): stop accepting connections, cancel streaming AI replies (their
+//! partial text is stored and `ai.end` sent), flush the store, then close the remaining sockets
+//! within `--shutdown-timeout`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{App, HttpServer, middleware, web};
+use anyhow::Context;
+use healing_actors::auth::Authenticator;
+use healing_actors::chat::ChatDirectory;
+use healing_actors::hub::Hub;
+use healing_actors::metrics::Metrics;
+use healing_actors::{RealtimeConfig, Services};
+use healing_llm::LlmProvider;
+use healing_storage::{SqliteStore, Store};
+
+use crate::config::{ServeConfig, llm_api_key};
+use crate::login_limit::LoginLimiter;
+use crate::state::AppState;
+
+/// Runs the server on the embedded store in `data_dir`, binding `config.bind`.
+pub fn serve_blocking(config: ServeConfig, data_dir: PathBuf) -> anyhow::Result<()> {
+    let listener =
+        TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&data_dir)
+            .with_context(|| format!("opening the store in {}", data_dir.display()))?,
+    );
+    actix_web::rt::System::new().block_on(run(listener, config, store))
+}
+
+fn llm_provider(config: &ServeConfig) -> anyhow::Result<Arc<dyn LlmProvider>> {
+    match (llm_api_key(), &config.llm_base_url) {
+        (Some(api_key), base_url) => {
+            let cfg = healing_llm::OpenAiConfig {
+                base_url: base_url
+                    .clone()
+                    .unwrap_or_else(|| healing_llm::openai::DEFAULT_BASE_URL.to_owned()),
+                api_key,
+                model: config.llm_model.clone(),
+                connect_timeout: config.llm_connect_timeout,
+                first_token_timeout: config.llm_first_token_timeout,
+                idle_timeout: config.llm_idle_timeout,
+                ..healing_llm::OpenAiConfig::default()
+            };
+            let provider =
+                healing_llm::OpenAiProvider::new(cfg).context("configuring the model client")?;
+            Ok(Arc::new(provider))
+        }
+        (None, Some(_)) => {
+            anyhow::bail!("--llm-base-url needs HEALING_LLM_API_KEY or GROQ_API_KEY")
+        }
+        (None, None) => Ok(Arc::new(healing_llm::OfflineResponder::new(
+            config.offline_word_delay,
+        ))),
+    }
+}
+
+/// Serves on `listener` until SIGTERM/Ctrl-C. Must run inside an actix `System`.
+pub async fn run(
+    listener: TcpListener,
+    config: ServeConfig,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<()> {
+    let llm = llm_provider(&config)?;
+    let realtime = RealtimeConfig {
+        max_frame_bytes: config.max_frame_bytes,
+        hello_timeout: config.hello_timeout,
+        heartbeat_interval: config.heartbeat_interval,
+        idle_timeout: config.idle_timeout,
+        session_mailbox: config.session_queue,
+        frames_per_second: config.frames_per_second,
+        frame_burst: config.frames_per_second.saturating_mul(2),
+        ..RealtimeConfig::default()
+    };
+    let info = llm.info();
+    let services = Arc::new(Services {
+        auth: Authenticator::new(store.clone(), config.token_ttl),
+        store: store.clone(),
+        llm,
+        hub: Arc::new(Hub::default()),
+        chats: ChatDirectory::default(),
+        config: realtime,
+        metrics: Metrics::new(),
+    });
+    let state = web::Data::new(AppState {
+        services: services.clone(),
+        login_limiter: LoginLimiter::new(config.login_attempts_per_minute),
+    });
+
+    let addr = listener.local_addr()?;
+    let max_body = 64 * 1024;
+    let app_state = state.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(app_state.clone())
+            .app_data(web::JsonConfig::default().limit(max_body).error_handler(json_error))
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .app_data(web::PathConfig::default().error_handler(query_error))
+            .wrap(middleware::DefaultHeaders::new()
+                .add(("X-Content-Type-Options", "nosniff"))
+                .add(("Referrer-Policy", "no-referrer"))
+                .add(("X-Frame-Options", "DENY"))
+                .add((
+                    "Content-Security-Policy",
+                    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
+                     frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+                )))
+            .configure(crate::routes::configure)
+    })
+    .listen(listener)?
+    .disable_signals()
+    .shutdown_timeout(config.shutdown_timeout.as_secs().max(1));
+    if config.workers > 0 {
+        server = server.workers(config.workers);
+    }
+    let server = server.run();
+    let handle = server.handle();
+
+    println!("healing-space listening on http://{addr}");
+    println!("  AI companion: {} ({})", info.kind, info.model);
+    println!(
+        "  first users:  echo 'a-strong-password' | healing-space user add --username admin --role admin"
+    );
+    println!("                then sign in at http://{addr}/ or POST /api/v1/auth/login");
+
+    let housekeeping = actix_web::rt::spawn({
+        let state = state.clone();
+        async move {
+            let mut tick = actix_web::rt::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                state.login_limiter.housekeeping();
+            }
+        }
+    });
+
+    let serving = actix_web::rt::spawn(server);
+    shutdown_signal().await;
+    tracing::info!("shutting down: no new connections, cancelling streams");
+    handle.pause().await;
+    if actix_web::rt::time::timeout(config.shutdown_timeout, services.chats.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some replies did not stop in time");
+    }
+    if let Err(e) = store.flush().await {
+        tracing::error!(error = %e, "store flush failed during shutdown");
+    }
+    housekeeping.abort();
+    handle.stop(true).await;
+    let _ = serving.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn json_error(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as E;
+    use healing_protocol::ErrorCode;
+    let api = match &err {
+        E::Overflow { .. } | E::OverflowKnownLength { .. } => {
+            crate::api_error::ApiError::new(ErrorCode::TooLarge, "request body is too large")
+        }
+        E::ContentType => crate::api_error::ApiError::new(
+            ErrorCode::InvalidRequest,
+            "send JSON (Content-Type: application/json)",
+        ),
+        other => crate::api_error::ApiError::new(
+            ErrorCode::InvalidRequest,
+            format!("invalid JSON body: {other}"),
+        ),
+    };
+    api.into()
+}
+
+fn query_error<E: std::fmt::Display>(err: E, _req: &actix_web::HttpRequest) -> actix_web::Error {
+    crate::api_error::ApiError::new(healing_protocol::ErrorCode::InvalidRequest, err.to_string())
+        .into()
+}

@@ -1,0 +1,12 @@
+//! What every HTTP handler can reach.
+
+use std::sync::Arc;
+
+use healing_actors::Services;
+
+use crate::login_limit::LoginLimiter;
+
+pub struct AppState {
+    pub services: Arc<Services>,
+    pub login_limiter: LoginLimiter,
+}

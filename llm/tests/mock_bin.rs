@@ -1,0 +1,87 @@
+//! The `mock-llm` binary: prints its address first, then serves the OpenAI-compatible stream.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use healing_llm::{ChatRole, ChatTurn, LlmProvider, OpenAiConfig, OpenAiProvider, build_request};
+
+/// Kills the child on drop so a failing assertion never leaks the process.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn binary_prints_address_and_streams() {
+    let spawned = Command::new(env!("CARGO_BIN_EXE_mock-llm"))
+        .args([
+            "--bind",
+            "127.0.0.1:0",
+            "--ttft-ms",
+            "5",
+            "--tokens-per-sec",
+            "1000",
+        ])
+        .args(["--reply", "words:12"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => Child(c),
+        Err(e) => panic!("spawn mock-llm: {e}"),
+    };
+    let Some(stdout) = child.0.stdout.take() else {
+        panic!("no stdout");
+    };
+    let mut line = String::new();
+    assert!(BufReader::new(stdout).read_line(&mut line).is_ok());
+    let Some(base_url) = line.trim().strip_prefix("listening on ") else {
+        panic!("unexpected first line {line:?}");
+    };
+    assert!(base_url.starts_with("http://127.0.0.1:") && base_url.ends_with("/v1"));
+
+    let provider = match OpenAiProvider::new(OpenAiConfig {
+        base_url: base_url.to_owned(),
+        first_token_timeout: Duration::from_secs(5),
+        ..OpenAiConfig::default()
+    }) {
+        Ok(p) => p,
+        Err(e) => panic!("provider: {e}"),
+    };
+    let req = build_request(
+        &[ChatTurn {
+            role: ChatRole::User,
+            text: "anything".into(),
+        }],
+        100,
+    );
+    let mut stream = match provider.stream(req).await {
+        Ok(s) => s,
+        Err(e) => panic!("stream: {e}"),
+    };
+    let mut text = String::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(d) => text.push_str(&d),
+            Err(e) => panic!("stream error: {e}"),
+        }
+    }
+    assert_eq!(text.split(' ').count(), 12, "{text:?}");
+}
+
+#[test]
+fn binary_rejects_bad_fault() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mock-llm"))
+        .args(["--fault", "explode"])
+        .output();
+    match out {
+        Ok(o) => assert!(!o.status.success()),
+        Err(e) => panic!("run mock-llm: {e}"),
+    }
+}

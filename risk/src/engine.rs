@@ -1,0 +1,334 @@
+//! The assessment pipeline: normalise → one `RegexSet` pass over the lexicon → for each hit,
+//! discard idioms, negations, quotes and other people's (non-imminent) risk → grade behaviour by
+//! recency → take the highest C-SSRS level → apply conversation build-up.
+
+use crate::context::{self, Current, Summary};
+use crate::level::{Assessment, Level, Reason};
+use crate::lexicon::{Kind, LEXICON, Person, compile};
+use crate::negation::{idiom_spans, inside_quotes, is_negated, mentions_media};
+use crate::normalize::{Normalized, normalize};
+use crate::subject::{Subject, subject_of, third_party_imminent};
+use crate::timing::{When, when};
+use regex::Regex;
+use std::sync::LazyLock;
+
+const THIRD_PARTY: &str = "Third party: someone else in imminent danger";
+const BEHAVIOUR_REMOTE: &str = "C-SSRS 6: suicidal behaviour more than 3 months ago";
+const MAX_REASONS: usize = 8;
+const MAX_EVIDENCE_CHARS: usize = 120;
+
+/// One cue that survived the filters.
+#[derive(Debug, Clone)]
+struct Hit {
+    kind: Kind,
+    level: Level,
+    item: &'static str,
+    start: usize,
+    end: usize,
+    /// Intent phrased only as "do it"/"jump": needs corroboration.
+    ambiguous: bool,
+}
+
+/// The analysis of a single message, without context.
+struct Analysis<'a> {
+    norm: Normalized<'a>,
+    hits: Vec<Hit>,
+    means: bool,
+    veiled: Option<(usize, usize)>,
+    method: bool,
+}
+
+impl Analysis<'_> {
+    fn level(&self) -> Level {
+        self.hits
+            .iter()
+            .map(|h| h.level)
+            .max()
+            .unwrap_or(Level::None)
+    }
+}
+
+static CLAUSE_WORDS: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"\b(?:but|however|although|though|yet|except|whereas|otherwise)\b"));
+
+static AMBIGUOUS: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r"\b(?:do(?:ing)?\s+it|go(?:ing)?\s+through\s+with\s+it|try\s+again|let\s+go|jump(?:ing)?|die|end(?:ing)?\s+it|commit(?:ting)?)\b",
+    )
+});
+
+static EXPLICIT: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"\b(?:myself|my\s+(?:own\s+)?life|suicide|overdos\w*|it\s+all)\b"));
+
+/// Sentence and clause boundaries of a normalised text, as sorted byte offsets.
+struct Segments {
+    sentence: Vec<usize>,
+    clause: Vec<usize>,
+}
+
+impl Segments {
+    fn new(text: &str) -> Segments {
+        let mut sentence = vec![0];
+        let mut clause = vec![0];
+        for (i, b) in text.bytes().enumerate() {
+            match b {
+                b'.' | b'!' | b'?' | b'\n' => {
+                    sentence.push(i + 1);
+                    clause.push(i + 1);
+                }
+                b',' | b';' | b':' | b'(' | b')' => clause.push(i + 1),
+                _ => {}
+            }
+        }
+        for m in CLAUSE_WORDS.find_iter(text) {
+            clause.push(m.start());
+        }
+        clause.sort_unstable();
+        Segments { sentence, clause }
+    }
+
+    /// Start of the segment containing `at` and end of the segment containing `end`.
+    fn around(bounds: &[usize], at: usize, end: usize, len: usize) -> (usize, usize) {
+        let i = bounds.partition_point(|&b| b <= at);
+        let s = if i == 0 { 0 } else { bounds[i - 1] };
+        let j = bounds.partition_point(|&b| b < end);
+        let e = bounds.get(j).copied().unwrap_or(len);
+        (s, e.max(end))
+    }
+}
+
+fn base_level(kind: Kind) -> Level {
+    match kind {
+        Kind::Wish | Kind::Ideation | Kind::SelfHarm => Level::Low,
+        Kind::Method => Level::Moderate,
+        Kind::Intent
+        | Kind::Plan
+        | Kind::Preparation
+        | Kind::Behaviour
+        | Kind::Acute
+        | Kind::SelfHarmSevere => Level::High,
+        Kind::Means | Kind::Veiled => Level::None,
+    }
+}
+
+fn analyse(text: &str) -> Analysis<'_> {
+    let norm = normalize(text);
+    let t = norm.text.as_str();
+    let lex = &*LEXICON;
+    let mut out = Analysis {
+        hits: Vec::new(),
+        means: false,
+        veiled: None,
+        method: false,
+        norm: normalize(""),
+    };
+    let fired = lex.set.matches(t);
+    if fired.matched_any() {
+        let seg = Segments::new(t);
+        let idioms = idiom_spans(t);
+        for idx in fired.iter() {
+            let cue = &lex.cues[idx];
+            for m in cue.re.find_iter(t) {
+                let (s, e) = (m.start(), m.end());
+                if idioms.iter().any(|&(a, b)| a < e && s < b) {
+                    continue;
+                }
+                let (cs, _) = Segments::around(&seg.clause, s, e, t.len());
+                let (ss, se) = Segments::around(&seg.sentence, s, e, t.len());
+                let clause_prefix = &t[cs..s];
+                if is_negated(clause_prefix) {
+                    continue;
+                }
+                let sentence = &t[ss..se];
+                let media = mentions_media(sentence);
+                if media && inside_quotes(sentence, s - ss) {
+                    continue;
+                }
+                let subject = match cue.person {
+                    Person::First => Subject::Patient,
+                    Person::Third => Subject::Other,
+                    Person::Any => subject_of(clause_prefix, &t[ss..s]),
+                };
+                let mut kind = cue.kind;
+                let mut item = kind.item();
+                let mut level = base_level(kind);
+                match subject {
+                    Subject::Generic => continue,
+                    Subject::Other => {
+                        if matches!(kind, Kind::Means | Kind::Veiled)
+                            || !third_party_imminent(t, media)
+                        {
+                            continue;
+                        }
+                        item = THIRD_PARTY;
+                        level = Level::High;
+                    }
+                    Subject::Patient => {
+                        if media && cue.person == Person::Any {
+                            // "the film where she wants to die": a plot, not the patient.
+                            continue;
+                        }
+                    }
+                }
+                if subject == Subject::Patient {
+                    match kind {
+                        Kind::Means => {
+                            out.means = true;
+                            continue;
+                        }
+                        Kind::Veiled => {
+                            out.veiled.get_or_insert((s, e));
+                            continue;
+                        }
+                        Kind::Method => out.method = true,
+                        Kind::Behaviour | Kind::SelfHarm | Kind::SelfHarmSevere => {
+                            let (cs2, ce2) = Segments::around(&seg.clause, s, e, t.len());
+                            let w = match when(&t[cs2..ce2]) {
+                                When::Remote => When::Remote,
+                                When::Recent => when(sentence),
+                            };
+                            if w == When::Remote {
+                                match kind {
+                                    Kind::Behaviour => {
+                                        level = Level::Moderate;
+                                        item = BEHAVIOUR_REMOTE;
+                                    }
+                                    _ => continue,
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                let ambiguous = kind == Kind::Intent
+                    && AMBIGUOUS.is_match(m.as_str())
+                    && !EXPLICIT.is_match(m.as_str());
+                if level == Level::None {
+                    continue;
+                }
+                if subject == Subject::Other {
+                    kind = Kind::Acute;
+                }
+                out.hits.push(Hit {
+                    kind,
+                    level,
+                    item,
+                    start: s,
+                    end: e,
+                    ambiguous,
+                });
+            }
+        }
+    }
+    out.norm = norm;
+    out
+}
+
+/// Evidence: the sentence around the match in the patient's own words, at most 120 chars.
+fn evidence(norm: &Normalized<'_>, s: usize, e: usize) -> String {
+    let t = norm.text.as_str();
+    let seg_start = t[..s].rfind(['.', '!', '?', '\n']).map_or(0, |i| i + 1);
+    let seg_end = t[e..]
+        .find(['.', '!', '?', '\n'])
+        .map_or(t.len(), |i| e + i + 1);
+    let full = norm.original_span(seg_start, seg_end).trim();
+    if full.chars().count() <= MAX_EVIDENCE_CHARS {
+        return full.to_owned();
+    }
+    let core = norm.original_span(s, e).trim();
+    let core_len = core.chars().count();
+    if core_len >= MAX_EVIDENCE_CHARS {
+        return core.chars().take(MAX_EVIDENCE_CHARS).collect();
+    }
+    // Centre the match in a window of the sentence.
+    let Some(pos) = full.find(core) else {
+        return core.to_owned();
+    };
+    let before: Vec<char> = full[..pos].chars().collect();
+    let after: Vec<char> = full[pos + core.len()..].chars().collect();
+    let room = MAX_EVIDENCE_CHARS - core_len;
+    let take_before = before
+        .len()
+        .min(room / 2)
+        .max(room.saturating_sub(after.len()));
+    let take_before = take_before.min(before.len());
+    let take_after = (room - take_before).min(after.len());
+    let mut out: String = before[before.len() - take_before..].iter().collect();
+    out.push_str(core);
+    out.extend(&after[..take_after]);
+    out.trim().to_owned()
+}
+
+fn score(level: Level, strength: usize) -> f32 {
+    let base = f32::from(level.rank()) * 0.25;
+    if level == Level::None {
+        return 0.0;
+    }
+    let k = i32::try_from(strength.min(16)).unwrap_or(16);
+    (base + 0.24 * (1.0 - 0.6f32.powi(k))).clamp(0.0, 1.0)
+}
+
+/// Assesses one patient message, with that patient's earlier messages as `context`.
+pub fn assess(text: &str, context: &[&str]) -> Assessment {
+    let mut a = analyse(text);
+    let ctx: Vec<Summary> = context
+        .iter()
+        .map(|c| Summary {
+            level: Some(analyse(c).level()),
+        })
+        .collect();
+    let ctx_risky = ctx.iter().any(|s| s.level.is_some_and(|l| l >= Level::Low));
+
+    // Ambiguous intent ("I'm going to do it tonight") counts only when corroborated by another
+    // cue in this message or by earlier disclosures; otherwise it is veiled intent.
+    let corroborated = ctx_risky || a.hits.iter().any(|h| !h.ambiguous && h.level >= Level::Low);
+    if !corroborated {
+        for h in a.hits.iter().filter(|h| h.ambiguous) {
+            a.veiled.get_or_insert((h.start, h.end));
+        }
+        a.hits.retain(|h| !h.ambiguous);
+    }
+
+    let mut level = a.level();
+    // Strongest first; stable so earlier matches come first within a level.
+    a.hits
+        .sort_by(|x, y| y.level.cmp(&x.level).then(x.start.cmp(&y.start)));
+    let mut reasons: Vec<Reason> = Vec::new();
+    let cur = Current {
+        level,
+        means: a.means,
+        veiled: a.veiled.is_some(),
+        method: a.method,
+    };
+    if let Some(esc) = context::escalate(cur, &ctx) {
+        level = esc.level;
+        let ev = match a.veiled {
+            Some((s, e)) if cur.veiled => evidence(&a.norm, s, e),
+            _ => evidence(&a.norm, 0, a.norm.text.len()),
+        };
+        reasons.push(Reason {
+            item: esc.item,
+            evidence: ev,
+        });
+    }
+    let strength = a.hits.iter().filter(|h| h.level == level).count() + reasons.len();
+    for h in &a.hits {
+        if reasons.len() >= MAX_REASONS {
+            break;
+        }
+        let ev = evidence(&a.norm, h.start, h.end);
+        if reasons.iter().any(|r| r.item == h.item && r.evidence == ev) {
+            continue;
+        }
+        let _ = h.kind;
+        reasons.push(Reason {
+            item: h.item,
+            evidence: ev,
+        });
+    }
+    Assessment {
+        level,
+        score: score(level, strength),
+        reasons,
+    }
+}

@@ -1,0 +1,1 @@
+// The web app is added by the front-end issue.
