@@ -14,8 +14,6 @@ use crate::config::{ServeConfig, StoreArgs};
     about = "Healing Space realtime gateway"
 )]
 pub struct Cli {
-    #[command(flatten)]
-    pub store: StoreArgs,
     #[command(subcommand)]
     pub command: Option<Command>,
     /// `serve` options, also accepted without the subcommand.
@@ -26,7 +24,7 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the server (the default).
-    Serve,
+    Serve(Box<ServeConfig>),
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -34,15 +32,23 @@ pub enum Command {
     },
     /// Put a patient on a clinician's caseload.
     Assign {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The clinician's username.
         #[arg(long)]
         clinician: String,
+        /// The patient's username.
         #[arg(long)]
         patient: String,
     },
     /// Put a clinician on a supervisor's team.
     Team {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The supervisor's username.
         #[arg(long)]
         supervisor: String,
+        /// The clinician's username.
         #[arg(long)]
         clinician: String,
     },
@@ -52,10 +58,15 @@ pub enum Command {
 pub enum UserCommand {
     /// Create an account; the password is read from stdin.
     Add {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Sign-in name (3-64 letters, digits, _ - . @).
         #[arg(long)]
         username: String,
+        /// patient, clinician, supervisor or admin.
         #[arg(long)]
         role: String,
+        /// Name shown to others (defaults to the username).
         #[arg(long)]
         display_name: Option<String>,
     },
@@ -63,72 +74,78 @@ pub enum UserCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        None | Some(Command::Serve) => {
-            if let Err(e) = cli.serve.validate() {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-            crate::telemetry::init(cli.serve.log_format);
-            match crate::server::serve_blocking(cli.serve, cli.store.data_dir) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+    let command = match cli.command {
+        None => return serve(cli.serve),
+        Some(Command::Serve(config)) => return serve(*config),
+        Some(other) => other,
+    };
+    crate::telemetry::init(crate::config::LogFormat::Text);
+    let result = match command {
+        Command::User {
+            action:
+                UserCommand::Add {
+                    store,
+                    username,
+                    role,
+                    display_name,
+                },
+        } => read_password().and_then(|password| {
+            crate::commands::add_user(&store.data_dir, username, &role, display_name, password)
+        }),
+        Command::Assign {
+            store,
+            clinician,
+            patient,
+        } => crate::commands::assign(&store.data_dir, &clinician, &patient),
+        Command::Team {
+            store,
+            supervisor,
+            clinician,
+        } => crate::commands::team(&store.data_dir, &supervisor, &clinician),
+        Command::Serve(_) => Err(anyhow::anyhow!("serve is handled above")),
+    };
+    match result {
+        Ok(msg) => {
+            println!("{msg}");
+            ExitCode::SUCCESS
         }
-        Some(cmd) => {
-            crate::telemetry::init(crate::config::LogFormat::Text);
-            let result = match cmd {
-                Command::User {
-                    action:
-                        UserCommand::Add {
-                            username,
-                            role,
-                            display_name,
-                        },
-                } => {
-                    let mut password = String::new();
-                    match std::io::stdin().read_to_string(&mut password) {
-                        Ok(_) => {
-                            let password = password.trim_end_matches(['\r', '\n']).to_owned();
-                            crate::commands::add_user(
-                                &cli.store.data_dir,
-                                username,
-                                &role,
-                                display_name,
-                                password,
-                            )
-                        }
-                        Err(e) => Err(anyhow::anyhow!(
-                            "could not read the password from stdin: {e}"
-                        )),
-                    }
-                }
-                Command::Assign { clinician, patient } => {
-                    crate::commands::assign(&cli.store.data_dir, &clinician, &patient)
-                }
-                Command::Team {
-                    supervisor,
-                    clinician,
-                } => crate::commands::team(&cli.store.data_dir, &supervisor, &clinician),
-                Command::Serve => unreachable_serve(),
-            };
-            match result {
-                Ok(msg) => {
-                    println!("{msg}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }
 
-fn unreachable_serve() -> anyhow::Result<String> {
-    Err(anyhow::anyhow!("serve is handled above"))
+fn serve(config: ServeConfig) -> ExitCode {
+    if let Err(e) = config.validate() {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    crate::telemetry::init(config.log_format);
+    match crate::server::serve_blocking(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The password for `user add`, from stdin (one line; a trailing newline is not part of it).
+fn read_password() -> anyhow::Result<String> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .map_err(|e| anyhow::anyhow!("could not read the password from stdin: {e}"))?;
+    Ok(password.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

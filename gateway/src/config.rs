@@ -17,6 +17,9 @@ pub enum LogFormat {
 /// `healing-space serve` options.
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
     /// Address to listen on (port 0 picks a free port; the chosen one is printed).
     #[arg(long, env = "HEALING_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
@@ -99,7 +102,7 @@ pub struct ServeConfig {
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// Directory of the embedded store.
-    #[arg(long, env = "HEALING_DATA_DIR", default_value = "data", global = true)]
+    #[arg(long, env = "HEALING_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 }
 

@@ -5,7 +5,6 @@
 //! within `--shutdown-timeout`.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +23,8 @@ use crate::login_limit::LoginLimiter;
 use crate::state::AppState;
 
 /// Runs the server on the embedded store in `data_dir`, binding `config.bind`.
-pub fn serve_blocking(config: ServeConfig, data_dir: PathBuf) -> anyhow::Result<()> {
+pub fn serve_blocking(config: ServeConfig) -> anyhow::Result<()> {
+    let data_dir = config.store.data_dir.clone();
     let listener =
         TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
     let store: Arc<dyn Store> = Arc::new(

@@ -1,1 +1,36 @@
-fn main() {}
+//! `cargo bench -p healing-risk`: throughput of `assess` on a ~40-word chat message.
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::hint::black_box;
+
+const MSG: &str = "Honestly I don't know why I keep going. Work has been awful, my girlfriend left last \
+month and I've been thinking about how high the bridge near the station is. I haven't told anyone \
+because I don't want to worry them.";
+
+fn bench(c: &mut Criterion) {
+    let _ = healing_risk::assess("warm up", &[]);
+    let mut g = c.benchmark_group("assess");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("40_words", |b| {
+        b.iter(|| healing_risk::assess(black_box(MSG), &[]))
+    });
+    g.bench_function("40_words_with_3_context", |b| {
+        let ctx = [
+            "I can't do this anymore",
+            "nobody would miss me",
+            "I'm so tired",
+        ];
+        b.iter(|| healing_risk::assess(black_box(MSG), black_box(&ctx)))
+    });
+    g.bench_function("benign_12_words", |b| {
+        b.iter(|| {
+            healing_risk::assess(
+                black_box("Can you help me write a thought record about my argument?"),
+                &[],
+            )
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -5,7 +5,7 @@
 use crate::context::{self, Current, Summary};
 use crate::level::{Assessment, Level, Reason};
 use crate::lexicon::{Kind, LEXICON, Person, compile};
-use crate::negation::{idiom_spans, inside_quotes, is_negated, mentions_media};
+use crate::negation::{idiom_spans, inside_quotes, is_habitual_past, is_negated, mentions_media};
 use crate::normalize::{Normalized, normalize};
 use crate::subject::{Subject, subject_of, third_party_imminent};
 use crate::timing::{When, when};
@@ -36,6 +36,7 @@ struct Analysis<'a> {
     means: bool,
     veiled: Option<(usize, usize)>,
     method: bool,
+    distress: bool,
 }
 
 impl Analysis<'_> {
@@ -57,6 +58,24 @@ static AMBIGUOUS: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+static INNER_NEGATION: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r"^[\w']+\s+(?:[\w']+\s+)?(?:not|never|won't|wont|wouldn't|wouldnt|don't|dont|didn't|didnt|no\s+longer)\b",
+    )
+});
+
+static RECOVERY: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r"\b(?:(?:i'm|i\s+am|im|doing|feeling|been)\s+(?:so\s+|much\s+|a\s+lot\s+)?(?:better|well|good)\s+(?:now|these\s+days|since)|not\s+suicidal\s+(?:anymore|now|any\s+longer)|(?:am|i'm)\s+not\s+suicidal|recovered|in\s+recovery)\b",
+    )
+});
+
+static NOT_A_SUICIDE_PLAN: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r"\b(?:safety|care|treatment|meal|business|phone|data|payment|study|lesson|action|recovery|crisis|workout|diet|savings|retirement|travel|birth|back-?up|game|new|better|good|different|health|insurance|family|exercise|escape|life)\s+plan\b|\bplan\s+b\b",
+    )
+});
+
 static EXPLICIT: LazyLock<Regex> =
     LazyLock::new(|| compile(r"\b(?:myself|my\s+(?:own\s+)?life|suicide|overdos\w*|it\s+all)\b"));
 
@@ -73,6 +92,11 @@ impl Segments {
         for (i, b) in text.bytes().enumerate() {
             match b {
                 b'.' | b'!' | b'?' | b'\n' => {
+                    sentence.push(i + 1);
+                    clause.push(i + 1);
+                }
+                // Two spaces: a post title run into its body.
+                b' ' if i > 0 && text.as_bytes()[i - 1] == b' ' => {
                     sentence.push(i + 1);
                     clause.push(i + 1);
                 }
@@ -107,7 +131,7 @@ fn base_level(kind: Kind) -> Level {
         | Kind::Behaviour
         | Kind::Acute
         | Kind::SelfHarmSevere => Level::High,
-        Kind::Means | Kind::Veiled => Level::None,
+        Kind::Means | Kind::Veiled | Kind::Distress => Level::None,
     }
 }
 
@@ -120,6 +144,7 @@ fn analyse(text: &str) -> Analysis<'_> {
         means: false,
         veiled: None,
         method: false,
+        distress: false,
         norm: normalize(""),
     };
     let fired = lex.set.matches(t);
@@ -136,7 +161,14 @@ fn analyse(text: &str) -> Analysis<'_> {
                 let (cs, _) = Segments::around(&seg.clause, s, e, t.len());
                 let (ss, se) = Segments::around(&seg.sentence, s, e, t.len());
                 let clause_prefix = &t[cs..s];
-                if is_negated(clause_prefix) {
+                if is_negated(clause_prefix)
+                    || (cue.kind == Kind::Intent && INNER_NEGATION.is_match(m.as_str()))
+                {
+                    continue;
+                }
+                if matches!(cue.kind, Kind::Wish | Kind::Ideation)
+                    && is_habitual_past(clause_prefix)
+                {
                     continue;
                 }
                 let sentence = &t[ss..se];
@@ -155,7 +187,7 @@ fn analyse(text: &str) -> Analysis<'_> {
                 match subject {
                     Subject::Generic => continue,
                     Subject::Other => {
-                        if matches!(kind, Kind::Means | Kind::Veiled)
+                        if matches!(kind, Kind::Means | Kind::Veiled | Kind::Distress)
                             || !third_party_imminent(t, media)
                         {
                             continue;
@@ -180,6 +212,10 @@ fn analyse(text: &str) -> Analysis<'_> {
                             out.veiled.get_or_insert((s, e));
                             continue;
                         }
+                        Kind::Distress => {
+                            out.distress = true;
+                            continue;
+                        }
                         Kind::Method => out.method = true,
                         Kind::Behaviour | Kind::SelfHarm | Kind::SelfHarmSevere => {
                             let (cs2, ce2) = Segments::around(&seg.clause, s, e, t.len());
@@ -189,6 +225,7 @@ fn analyse(text: &str) -> Analysis<'_> {
                             };
                             if w == When::Remote {
                                 match kind {
+                                    Kind::Behaviour if RECOVERY.is_match(t) => continue,
                                     Kind::Behaviour => {
                                         level = Level::Moderate;
                                         item = BEHAVIOUR_REMOTE;
@@ -199,6 +236,9 @@ fn analyse(text: &str) -> Analysis<'_> {
                         }
                         _ => {}
                     }
+                }
+                if kind == Kind::Plan && NOT_A_SUICIDE_PLAN.is_match(m.as_str()) {
+                    continue;
                 }
                 let ambiguous = kind == Kind::Intent
                     && AMBIGUOUS.is_match(m.as_str())
@@ -220,6 +260,17 @@ fn analyse(text: &str) -> Analysis<'_> {
             }
         }
     }
+    // A behaviour cue ("tried to kill myself") subsumes the ideation cue inside it.
+    let behaviour: Vec<(usize, usize)> = out
+        .hits
+        .iter()
+        .filter(|h| h.kind == Kind::Behaviour)
+        .map(|h| (h.start, h.end))
+        .collect();
+    out.hits.retain(|h| {
+        !(matches!(h.kind, Kind::Wish | Kind::Ideation)
+            && behaviour.iter().any(|&(a, b)| a <= h.start && h.end <= b))
+    });
     out.norm = norm;
     out
 }

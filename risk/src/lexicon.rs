@@ -34,6 +34,8 @@ pub enum Kind {
     Means,
     /// Ambiguous intent ("I'm doing it tonight"): only counts with risk earlier in the conversation.
     Veiled,
+    /// Hopelessness or worthlessness: corroborates ambiguous intent, never a level on its own.
+    Distress,
 }
 
 impl Kind {
@@ -52,6 +54,7 @@ impl Kind {
             Kind::SelfHarmSevere => "Self-harm: medically serious",
             Kind::Means => "Means mentioned",
             Kind::Veiled => "Veiled intent",
+            Kind::Distress => "Distress",
         }
     }
 }
@@ -88,7 +91,7 @@ const PLACEHOLDERS: &[(&str, &str)] = &[
     ("{IM}", r"(?:i'?m|i\s+am|ive|i've|i\s+have|i)"),
     (
         "{PILLS}",
-        r"(?:pills?|tablets?|paracetamol|panadol|tylenol|acetaminophen|ibuprofen|advil|aspirin|meds|medications?|medicines?|painkillers?|pain\s+killers|antidepressants?|insulin|opioids?|opiates?|oxy(?:codone|contin|s)?|codeine|morphine|tramadol|benzos?|xanax|alprazolam|diazepam|valium|klonopin|lorazepam|lithium|sertraline|citalopram|escitalopram|fluoxetine|prozac|zoloft|lexapro|seroquel|quetiapine|amitriptyline|nortriptyline|trazodone|melatonin|benadryl|diphenhydramine|antihistamines?|heroin|fentanyl|sleeping\s+pills|sleeping\s+tablets|pills-emoji)",
+        r"(?:pills?|tablets?|paracetamol|panadol|tylenol|acetaminophen|ibuprofen|advil|aspirin|meds|medications?|medicines?|painkillers?|pain\s+killers|antidepressants?|insulin|opioids?|opiates?|oxy(?:codone|contin|s)?|codeine|morphine|tramadol|benzos?|xanax|alprazolam|diazepam|valium|klonopin|lorazepam|lithium|sertraline|citalopram|escitalopram|fluoxetine|prozac|zoloft|lexapro|seroquel|quetiapine|amitriptyline|nortriptyline|trazodone|melatonin|benadryl|diphenhydramine|antihistamines?|heroin|fentanyl|sleeping\s+pills|sleeping\s+tablets|pills-emoji|olanzapine|zolpidem|zopiclone|ambien|gabapentin|pregabalin|propranolol|bupropion|venlafaxine|mirtazapine|clonazepam|adderall|ketamine|cyanide|potassium\s+cyanide|sodium\s+nitrite|\d+\s*mg)",
     ),
     (
         "{MEANS}",
@@ -104,7 +107,7 @@ const PLACEHOLDERS: &[(&str, &str)] = &[
     ),
     (
         "{TIME}",
-        r"(?:tonight|today|tomorrow|this\s+(?:week|weekend|evening|morning|afternoon|time)|(?:on|this|next|by)\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|my\s+birthday|christmas|new\s+year)|soon|very\s+soon|in\s+(?:a\s+few|\d+|a|an|two|ten)\s+(?:minutes?|mins?|hours?|days?)|before\s+(?:the\s+end|the\s+year|christmas)|when\s+(?:everyone|they|my\s+\w+)\s+(?:goes?|leaves?|is|are)|after\s+(?:my|the|everyone|they|this))",
+        r"(?:tonight|today|tomorrow|this\s+(?:week|weekend|evening|morning|afternoon|time)|(?:on|this|next|by|before|after)\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|my\s+birthday|christmas|new\s+year)|soon|very\s+soon|in\s+(?:a\s+few|\d+|a|an|two|ten)\s+(?:minutes?|mins?|hours?|days?)|before\s+(?:the\s+end|the\s+year|christmas)|when\s+(?:everyone|they|my\s+\w+)\s+(?:goes?|leaves?|is|are)|after\s+(?:my|the|everyone|they|this))",
     ),
 ];
 
@@ -114,12 +117,12 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Wish,
         Person::Any,
-        r"\b(?:want(?:ed|ing|s)?\s+to|wanna|wish(?:ed|ing)?\s+(?:to|i\s+(?:could|would|was|were|had|did))|would\s+rather|'d\s+rather|hope|hoping|pray(?:ing)?\s+(?:to|that\s+i|i)|long(?:ing)?\s+to|need\s+to|ready\s+to)\s+(?:just\s+|simply\s+|finally\s+)?{DIEV}",
+        r"\b(?:want(?:ed|ing|s)?\s+to|wanna|wish(?:ed|ing)?\s+(?:to|i\s+(?:could|can|would|was|were|had|did))|would\s+rather|'d\s+rather|hope|hoping|pray(?:ing)?\s+(?:to|that\s+i|i)|long(?:ing)?\s+to|need\s+to|ready\s+to|feel\s+like|felt\s+like|feeling\s+like|time\s+to|let\s+me)\s+(?:just\s+|simply\s+|finally\s+|fucking\s+|actually\s+|really\s+)?(?:{DIEV}|dying|passing\s+away|sleep\s+forever)",
     ),
     (
         Kind::Wish,
         Person::First,
-        r"\bwish(?:ed)?\s+(?:that\s+)?(?:i|i'd)\s+(?:was|were|had)\s+(?:(?:just|never|not|already)\s+)*(?:dead|born|alive|gone|here|existed|died|been\s+born|woken\s+up|wake\s+up|aborted)",
+        r"\bwish(?:ed)?\s+(?:that\s+)?(?:i|i'd)\s+(?:was|were|had|wasn't|weren't|hadn't|wouldn't\s+have|would\s+have|could\s+have|should\s+have|should've|could've)\s+(?:(?:just|never|not|already|even|ever)\s+)*(?:dead|born|alive|gone|here|existed|died|die|dies|been\s+born|woken\s+up|wake\s+up|aborted)",
     ),
     (
         Kind::Wish,
@@ -134,37 +137,37 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Wish,
         Person::Any,
-        r"\b(?:(?:no|lost\s+(?:my|the|all)|don't\s+have\s+(?:a|any|the)|have\s+no|zero)\s+(?:will|reason|reasons|desire|motivation)\s+to\s+(?:live|be\s+alive|go\s+on|keep\s+going|stay)|(?:finding|find|struggling\s+to\s+find)\s+(?:a\s+)?reasons?\s+to\s+live)",
+        r"\b(?:(?:no|lost\s+(?:my|the|all)|don't\s+have\s+(?:a|any|the)|have\s+no|zero|nothing)\s+(?:will|reason|reasons|desire|motivation|plans?|left|more)\s+to\s+(?:live|be\s+alive|go\s+on|keep\s+going|stay|live\s+for|live\s+on)|\bnothing\s+(?:left\s+)?to\s+live\s+for|\bno\s+will\s+to\b|(?:finding|find|struggling\s+to\s+find)\s+(?:a\s+)?reasons?\s+to\s+live)",
     ),
     (
         Kind::Wish,
         Person::Any,
-        r"\b(?:tired|sick|exhausted|weary)\s+of\s+(?:\w+\s+)?(?:living|existing|being\s+alive|life|being\s+here|my\s+life|fighting\s+to\s+live|this\s+life)",
+        r"\b(?:tired|sick|exhausted|weary)\s+of\s+(?:\w+\s+)?(?:living|existing|being\s+alive|life|being\s+here|my\s+life|fighting\s+to\s+live|this\s+life|waking\s+up)|\b(?:don't|dont|do\s+not)\s+want\s+to\s+keep\s+(?:waking\s+up|living|existing|going)",
     ),
     (
         Kind::Wish,
         Person::Any,
-        r"\b(?:better\s+off\s+(?:dead|without\s+me|if\s+i\s+(?:was|were|wasn't|weren't|didn't)|with\s+me\s+gone)|(?:i'm|i\s+am|being)\s+(?:such\s+|just\s+|only\s+)?a\s+burden|burden\s+(?:to|on)\s+(?:everyone|everybody|my|them|others|people)|world\s+(?:would\s+be|is)\s+better\s+without\s+me)",
+        r"\b(?:better\s+off\s+(?:dead|without\s+me|if\s+i\s+(?:was|were|wasn't|weren't|didn't)|with\s+me\s+gone)|(?:i'm|i\s+am|being|feel\s+like|i'll\s+be|i\s+will\s+be|becoming|become)\s+(?:such\s+|just\s+|only\s+|nothing\s+but\s+|more\s+of\s+)?a\s+burden|better\s+without\s+me|(?:so\s+)?(?:i'm|i\s+am|i'd\s+be)\s+not\s+a\s+burden|burden\s+(?:to|on)\s+(?:everyone|everybody|my|them|others|people)|world\s+(?:would\s+be|is)\s+better\s+without\s+me)",
     ),
     (
         Kind::Wish,
         Person::Any,
-        r"\b(?:what's|whats|what\s+is)\s+the\s+point\s+(?:of|in)\s+(?:\w+\s+)?(?:living|life|anything|going\s+on|being\s+alive|trying|existing|it\s+all|carrying\s+on)|(?:no|don't\s+see\s+(?:a|the|any)|there's\s+no)\s+(?:point|reason)\s+(?:in|to|of)\s+(?:living|life|going\s+on|being\s+alive|keep\s+going|existing)|\blife\s+(?:is|isn't|is\s+not)\s+(?:\w+\s+)?(?:not\s+)?worth\s+(?:living|it)|(?:don't|dont|can't|cannot)\s+see\s+(?:a|any)\s+future",
+        r"\b(?:what's|whats|what\s+is)\s+(?:even\s+)?the\s+point(?:\s+(?:of|in)\s+(?:\w+\s+)?(?:living|life|anything|going\s+on|being\s+alive|trying|existing|it\s+all|carrying\s+on)|\s*(?:[?.!]|anymore|$))|(?:no|don't\s+see\s+(?:a|the|any)|there's\s+no)\s+(?:point|reason)\s+(?:in|to|of)\s+(?:living|live|life|going\s+on|being\s+alive|keep\s+going|existing|stay\s+alive)|\blife\s+(?:is|isn't|is\s+not)\s+(?:\w+\s+)?(?:not\s+)?worth\s+(?:living|it)|(?:don't|dont|can't|cannot)\s+see\s+(?:a|any)\s+future",
     ),
     (
         Kind::Wish,
         Person::Any,
-        r"\b(?:want|need|wish)\s+(?:it|everything|this|the\s+pain|it\s+all|this\s+all|all\s+of\s+(?:it|this))\s+(?:all\s+)?to\s+(?:just\s+)?(?:end|stop|be\s+over)|\bwhy\s+(?:am\s+i|are\s+we|do\s+i\s+(?:bother|keep))\s+(?:still\s+)?(?:alive|here|living|existing|going)|why\s+(?:the\s+fuck\s+)?am\s+i\s+(?:still\s+)?(?:existing|alive)",
+        r"\b(?:want|need|wish|hope)\s+(?:it|everything|this|the\s+pain|it\s+all|this\s+all|all\s+of\s+(?:it|this)|life)\s+(?:all\s+)?(?:to\s+)?(?:just\s+)?(?:end|ends|stop|stops|be\s+over|be\s+finished|be\s+done)|\b(?:wait|waiting)\s+for\s+(?:life|it\s+all|death|the\s+end)\s+to\s+(?:stop|end|come)|\bwhy\s+(?:am\s+i|are\s+we|do\s+i\s+(?:bother|keep))\s+(?:still\s+)?(?:alive|here|living|existing|going)|why\s+(?:the\s+fuck\s+)?am\s+i\s+(?:still\s+)?(?:existing|alive)",
     ),
     (
         Kind::Wish,
         Person::Any,
-        r"\b(?:(?:welcome|embrace|long\s+for|wish\s+for|pray(?:ing)?\s+for|begging\s+for|beg\s+for|crave|craving|await)\s+death|death\s+(?:would\s+be|is|will\s+be|seems)\s+(?:\w+\s+)?(?:relief|better|welcome|peaceful|easier|the\s+answer|the\s+only)|(?:god|please|lord),?\s+(?:just\s+)?(?:kill\s+me|let\s+me\s+die|take\s+me)|(?:grave-emoji|coffin-emoji))",
+        r"\b(?:(?:welcome|embrace|long\s+for|wish\s+for|pray(?:ing)?\s+for|begging\s+for|beg\s+for|crave|craving|await)\s+death|death\s+(?:would\s+be|is|will\s+be|seems)\s+(?:\w+\s+)?(?:relief|better|welcome|peaceful|easier|the\s+answer|the\s+only)|(?:god|please|lord|just|someone|somebody|pls|fucking),?\s+(?:just\s+|please\s+|fucking\s+)?(?:kill\s+me|end\s+me|let\s+me\s+die|take\s+me)\b|\bend\s+me\b|\bshould\s+be\s+put\s+down\b|\b(?:never\s+should\s+have|should\s+(?:never\s+)?have\s+(?:never\s+)?|shouldn't\s+have)\s+been\s+born\b|\bshould(?:'ve|\s+have)\s+(?:just\s+)?(?:died|die|dies)\b|\bwish\s+i\s+(?:just\s+)?died\b|\b(?:it's|its)\s+(?:about\s+)?time\s+(?:for\s+me\s+)?to\s+(?:die|go)\b|\bif\s+i\s+(?:die|died|disappeared|was\s+gone|were\s+gone)\s+(?:\w+\s+){0,3}?(?:no\s+one|nobody|no-one)\s+would\s+(?:notice|care|miss)|\b(?:dying|death)\s+(?:is|would\s+be|seems\s+like)\s+(?:a|the)\s+(?:better|only|best|easier)\s+(?:option|way|choice|solution)|\b(?:i'd|i\s+would|i'll|i\s+will)\s+(?:probably\s+|already\s+|just\s+)?be\s+(?:gone|dead)\b|\b(?:only|the\s+only|want\s+a|need\s+a|just\s+want\s+a)\s+way\s+out\b|\bnot\s+(?:going\s+to\s+)?be\s+(?:here|around|alive)\s+(?:by|for\s+much\s+longer|much\s+longer|next)|(?:grave-emoji|coffin-emoji))",
     ),
     (
         Kind::Wish,
-        Person::First,
-        r"\b(?:i\s+)?(?:can't|cant|cannot)\s+(?:do\s+(?:this|it)|take\s+(?:it|this)|go\s+on|keep\s+going|keep\s+living|live\s+like\s+this|keep\s+doing\s+this|handle\s+(?:it|this|life)|bear\s+(?:it|this))\s+(?:any\s*more|any\s+longer|much\s+longer)|\b(?:can't|cant|cannot)\s+(?:go\s+on|keep\s+living|live\s+like\s+this|live\s+anymore|survive\s+this)",
+        Person::Any,
+        r"\b(?:i\s+)?(?:can't|cant|cannot)\s+(?:do\s+(?:this|it|life)|take\s+(?:it|this)|go\s+on|keep\s+going(?:\s+on)?|keep\s+living|live\s+like\s+this|keep\s+doing\s+this|handle\s+(?:it|this|life)|bear\s+(?:it|this)|be\s+here|continue)\s+(?:any\s*more|any\s+longer|much\s+longer)|\b(?:can't|cant|cannot)\s+(?:go\s+on|keep\s+(?:going\s+on|living|doing\s+this|on\s+like\s+this)|live\s+like\s+this|live\s+anymore|survive\s+this|anymore|do\s+this\s+anymore)",
     ),
     (
         Kind::Wish,
@@ -175,7 +178,7 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Ideation,
         Person::First,
-        r"\b(?:kill(?:ing|ed|s)?|k-?ll)\s+myself\b",
+        r"\b(?:kill(?:ing|ed|s)?|k-?ll)\s+myself\b|\bending\s+it\s+all\b|\bend\s+my\s+fucking\s+life\b",
     ),
     (
         Kind::Ideation,
@@ -190,7 +193,7 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Ideation,
         Person::Any,
-        r"\b(?:want(?:ed|s)?\s+to|wanna|going\s+to|gonna|thinking\s+(?:about|of)|thought\s+(?:about|of)|think\s+(?:about|of)|urge\s+to|tempted\s+to|close\s+to|wish\s+i\s+could|just|finally|should|to)\s+(?:just\s+)?(?:end\s+(?:it|it\s+all|everything|things|my\s+life|this)|commit(?:\s+suicide|\s*[.,!?]|\s*$|\s+(?:tonight|soon|today|but|and\s+i))|game\s*-?\s*end)",
+        r"\b(?:want(?:ed|s)?\s+to|wanna|going\s+to|gonna|thinking\s+(?:about|of)|thought\s+(?:about|of)|think\s+(?:about|of)|urge\s+to|tempted\s+to|close\s+to|wish\s+i\s+could|just|finally|should|to|feel\s+like|felt\s+like|feeling\s+like|not\s+for|coward\s+for\s+not)\s+(?:just\s+)?(?:end(?:ing)?\s+(?:it|it\s+all|everything|things|my\s+(?:fucking\s+)?life|this)|commit(?:\s+suicide|\s*[.,!?]|\s*$|\s+(?:tonight|soon|today|but|and\s+i))|game\s*-?\s*end)",
     ),
     (
         Kind::Ideation,
@@ -211,22 +214,22 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Method,
         Person::First,
-        r"\b(?:hang(?:ing|ed)?|shoot(?:ing)?|shot|stab(?:bing|bed)?|drown(?:ing|ed)?|poison(?:ing|ed)?|gas(?:sing)?|electrocut\w*|suffocat\w*|hurl(?:ing)?|throw(?:ing)?|burn(?:ing)?|set(?:ting)?\s+fire\s+to|starv\w*|strangl\w*|choke|choking)\s+myself\b",
+        r"\b(?:hang(?:ing|ed)?|shoot(?:ing)?|shot|stab|gun(?:bing|bed)?|drown(?:ing|ed)?|poison(?:ing|ed)?|gas(?:sing)?|electrocut\w*|suffocat\w*|hurl(?:ing)?|throw(?:ing)?|burn(?:ing)?|set(?:ting)?\s+fire\s+to|starv\w*|strangl\w*|choke|choking)\s+myself\b",
     ),
     (
         Kind::Method,
         Person::Any,
-        r"\b(?:overdos(?:e|ing)\s+on|overdose\s+with|take\s+(?:all\s+(?:of\s+)?(?:my|the|these|those)|(?:a|an)\s+(?:whole|entire)\s+(?:bottle|box|pack)|(?:them|it)\s+all|everything)\s+(?:\w+\s+)?(?:{PILLS}|at\s+once)|tak(?:e|ing)\s+all\s+(?:of\s+)?my\s+(?:\w+\s+)?{PILLS}\s+at\s+once|(?:slit|slitting|cut|cutting|slice|slicing|open|opening)\s+(?:my|your)\s+(?:wrists?|throat|veins?)|bleed(?:ing)?\s+(?:myself\s+)?out|jump(?:ing|ed)?\s+(?:off|from|in\s+front\s+of|infront\s+of|out\s+of|under|into|onto)\s+(?:a|an|the|my|some|this|that)\s+(?:\w+\s+)?(?:bridge|building|cliff|roof|train|car|bus|truck|lorry|window|balcony|tower|car\s+park|parking|river|sea|ocean|height|tracks|traffic|subway|highway|motorway|overpass|ledge)|(?:step|walk|run|throw|jump|drive|driving|crash|crashing|hit|hitting)\w*\s+(?:myself\s+|my\s+(?:car|bike|motorbike|motorcycle)\s+)?(?:in\s+front\s+of|into|off|on|onto)\s+(?:a|an|the|some)\s+(?:\w+\s+)?(?:train|bus|truck|lorry|traffic|oncoming|cliff|bridge|wall|tree|sea|ocean|river|lake)|(?:exhaust|car)\s+fumes|carbon\s+monoxide|hypothermia|noose|(?:hang|hanging)\s+(?:from|with|by)|with\s+a\s+(?:belt|rope|cord))",
+        r"\b(?:overdos(?:e|ing)\s+on|overdose\s+with|take\s+(?:all\s+(?:of\s+)?(?:my|the|these|those)|(?:a|an)\s+(?:whole|entire)\s+(?:bottle|box|pack)|(?:them|it)\s+all|everything)\s+(?:\w+\s+)?(?:{PILLS}|at\s+once|together)|tak(?:e|ing)\s+all\s+(?:of\s+)?my\s+(?:\w+\s+)?{PILLS}\s+at\s+once|(?:slit|slitting|cut|cutting|slice|slicing|open|opening)\s+(?:my|your)\s+(?:wrists?|throat|veins?)|bleed(?:ing)?\s+(?:myself\s+)?out|jump(?:ing|ed)?\s+(?:off|from|in\s+front\s+of|infront\s+of|out\s+of|under|into|onto)\s+(?:a|an|the|my|some|this|that)\s+(?:\w+\s+)?(?:bridge|building|cliff|roof|train|car|bus|truck|lorry|window|balcony|tower|car\s+park|parking|river|sea|ocean|height|tracks|traffic|subway|highway|motorway|overpass|ledge)|(?:step|walk|run|throw|jump|drive|driving|crash|crashing|hit|hitting)\w*\s+(?:myself\s+|my\s+(?:car|bike|motorbike|motorcycle)\s+)?(?:in\s+front\s+of|into|off|on|onto)\s+(?:a|an|the|some)\s+(?:\w+\s+)?(?:train|bus|truck|lorry|traffic|oncoming|cliff|bridge|wall|tree|sea|ocean|river|lake)|(?:exhaust|car)\s+fumes|carbon\s+monoxide|hypothermia|noose|(?:hang|hanging)\s+(?:from|with|by)|with\s+a\s+(?:belt|rope|cord))",
     ),
     (
         Kind::Method,
         Person::Any,
-        r"\b(?:painless|easy|easiest|quick|quickest|fast|fastest|best|surest|effective|reliable|peaceful|lethal|good|less\s+painful|least\s+painful|clean)\s+(?:\w+\s+)?(?:ways?|methods?|suicide|death|dose|option)\s+(?:to\s+(?:die|kill|end|go|commit|do\s+it|suicide)|of\s+(?:dying|suicide|killing|ending|death|doing\s+it)|for\s+(?:suicide|dying))|\b(?:lethal|fatal|deadly|overdose)\s+(?:dose|amount|quantity|level)|\bsuicide\s+(?:methods?|kit|bag|plan|attempt)|\bmethods?\s+(?:of|to|for|on|n)\s+(?:suicide|dying|killing|ending|how)|\bmore\s+methods?\b|\b(?:what|which)\s+(?:\w+\s+)?(?:pills?|meds|drugs?|medications?|method)\s+(?:\w+\s+)?(?:will|would|can|could)\s+(?:\w+\s+)?(?:kill|do\s+the\s+job|work|end)",
+        r"\b(?:painless|easy|easiest|quick|quickest|fast|fastest|best|surest|effective|reliable|peaceful|lethal|good|less\s+painful|least\s+painful|clean)\s+{W2}(?:ways?|methods?|suicide|death|dose|option)\s+(?:to\s+(?:die|kill|end|go|commit|do\s+it|suicide)|of\s+(?:dying|suicide|killing|ending|death|doing\s+it)|for\s+(?:suicide|dying))|\b(?:lethal|fatal|deadly|overdose)\s+(?:dose|amount|quantity|level)|\bsuicide\s+(?:methods?|kit|bag|plan|attempt)|\bmethods?\s+(?:of|to|for|on|n)\s+(?:suicide|dying|killing|ending|how)|\bmore\s+methods?\b|\b(?:compar\w*|evaluat\w*|research\w*|look\w*\s+(?:at|into|up))\s+{W2}methods?\b|\b(?:had|have|get|access\s+to|own)\s+(?:the|any)\s+(?:means|firearms?|guns?)\b|\b(?:helium|nitrogen|cyanide|nitrite|asphyx\w*|asohyx\w*|exit\s+bag)\b|\boverdos(?:e|ing)\s*[.!]|\b(?:what|which)\s+(?:\w+\s+)?(?:pills?|meds|drugs?|medications?|method)\s+(?:\w+\s+)?(?:will|would|can|could)\s+(?:\w+\s+)?(?:kill|do\s+the\s+job|work|end)",
     ),
     (
         Kind::Method,
         Person::Any,
-        r"\b(?:how\s+(?:many|much)|how\s+long|what\s+would\s+happen|what\s+happens|is|are|would|will|does|do|can|could)\s+(?:\w+\s+){0,6}?(?:{PILLS}|\d+\s*(?:mg|g|milligrams?|grams?|stories|storeys|floors|feet|ft|metres|meters|m)\b|it|this|that|they|them|i)\s+(?:\w+\s+){0,4}?(?:kill\s+(?:me|you|a\s+person|someone)|be\s+(?:enough|lethal|fatal)|enough\s+to\s+(?:die|kill|end)|lethal|fatal|to\s+die|take\s+to\s+(?:die|bleed\s+out)|paralyze|paralyse|do\s+the\s+job|end\s+my\s+life)",
+        r"\b(?:how\s+(?:many|much)|how\s+long|what\s+would\s+happen|what\s+happens|is|are|would|will|does|do|can|could)\s+(?:\w+\s+){0,6}?(?:{PILLS}|\d+\s*(?:mg|g|milligrams?|grams?|stories|storeys|floors|feet|ft|metres|meters|m)\b|it|this|that|they|them|i)\s+(?:\w+\s+){0,4}?(?:kill\s+(?:me|you|a\s+person|someone)|be\s+(?:enough|lethal|fatal)|enough\s+to\s+(?:die|kill|end)|lethal|fatal|to\s+die|take\s+to\s+(?:die|bleed\s+out)|paralyze|paralyse|do\s+the\s+job|end\s+my\s+life|do\s+anything|do\s+to\s+me|harm\s+me|damage)",
     ),
     (
         Kind::Method,
@@ -247,7 +250,7 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Intent,
         Person::Any,
-        r"\b(?:i'?m|i\s+am|im|i'll|i\s+will|ill|i\s+shall|i'd|i)\s+(?:\w+\s+){0,2}?(?:going\s+to|gonna|goin\s+to|about\s+to|ready\s+to|planning\s+(?:on|to)|plan\s+to|intend\s+to|decided\s+to|determined\s+to|will|finally|definitely|actually|really\s+going\s+to|have\s+to|need\s+to|must)\s+(?:\w+\s+){0,2}?(?:kill(?:ing)?\s+myself|end(?:ing)?\s+(?:it|my\s+life|things|everything|it\s+all|myself)|do(?:ing)?\s+it|die|commit(?:ting)?|tak(?:e|ing)\s+my\s+(?:own\s+)?life|jump(?:ing)?|hang(?:ing)?\s+myself|overdos\w*|go(?:ing)?\s+through\s+with\s+it|off(?:ing)?\s+myself|shoot(?:ing)?\s+myself|suicide|game\s*-?\s*end|try\s+again|let\s+go)\b",
+        r"(?:\b(?:i'?m|i\s+am|im|i'll|i\s+will|ill|i\s+shall|i'd|i|so\s+i\s+can)\s+(?:\w+\s+){0,2}?(?:going\s+to|gonna|goin\s+to|about\s+to|ready\s+to|planning\s+(?:on|to)|plan\s+to|intend\s+to|decided\s+to|determined\s+to|will|finally|definitely|actually|really\s+going\s+to|have\s+to|need\s+to|must)|(?:^|[.!?]\s*)(?:going\s+to|gonna|about\s+to|planning\s+to|planning\s+on))\s+(?:\w+\s+){0,2}?(?:kill(?:ing)?\s+myself|end(?:ing)?\s+(?:it|my\s+life|things|everything|it\s+all|myself)|do(?:ing)?\s+it|die|commit(?:ting)?|tak(?:e|ing)\s+my\s+(?:own\s+)?life|jump(?:ing)?|hang(?:ing)?\s+myself|overdos\w*|go(?:ing)?\s+through\s+with\s+it|off(?:ing)?\s+myself|shoot(?:ing)?\s+myself|suicide|game\s*-?\s*end|try\s+again|let\s+go|(?:take|swallow|overdose\s+on|drink)\s+(?:\w+\s+){0,3}?(?:\d+|all|a\s+(?:whole\s+)?bottle|the\s+whole|every)\b)\b",
     ),
     (
         Kind::Intent,
@@ -262,7 +265,7 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Intent,
         Person::First,
-        r"\b(?:(?:tonight|today)(?:'s|\s+is)\s+the\s+(?:night|day)|this\s+is\s+(?:the\s+end|goodbye|my\s+goodbye|my\s+last)|(?:my\s+)?last\s+(?:day\s+alive|night\s+alive|post|message|words|goodbye)|by\s+the\s+time\s+you\s+(?:read|see)\s+this|goodbye\s+(?:everyone|world|all|forever|cruel)|see\s+you\s+(?:all\s+)?on\s+the\s+other\s+side|won't\s+be\s+(?:here|around|alive)\s+(?:tomorrow|much\s+longer|for\s+(?:much\s+)?long|by|anymore\s+after)|i've\s+made\s+up\s+my\s+mind|my\s+mind\s+is\s+made\s+up|(?:i've|i\s+have|i'm)\s+decided\s*(?:[.!]|$|to\s+(?:die|end|do\s+it|kill|go))|never\s+felt\s+(?:so|this)\s+close|this\s+is\s+it\b|the\s+time\s+has\s+come|it's\s+time\s+(?:to\s+go|for\s+me\s+to\s+go))",
+        r"\b(?:(?:tonight|today)(?:'s|\s+is)\s+the\s+(?:night|day)|this\s+is\s+(?:the\s+end|goodbye|my\s+goodbye|my\s+last)|(?:my\s+)?last\s+(?:day\s+alive|night\s+alive|post|message|words|goodbye)|by\s+the\s+time\s+you\s+(?:read|see)\s+this|goodbye\s+(?:everyone|world|all|forever|cruel)|see\s+you\s+(?:all\s+)?on\s+the\s+other\s+side|won't\s+be\s+(?:here|around|alive)\s+(?:tomorrow|much\s+longer|for\s+(?:much\s+)?long|by|anymore\s+after)|i've\s+made\s+up\s+my\s+mind|(?:i'll|i\s+will|gonna|going\s+to|want\s+to)\s+try\s+again\s+(?:soon|tonight|when|once|this)|my\s+mind\s+is\s+made\s+up|(?:i've|i\s+have|i'm)\s+decided\s*(?:[.!]|$|to\s+(?:die|end|do\s+it|kill|go))|never\s+felt\s+(?:so|this)\s+close|this\s+is\s+it\b|the\s+time\s+has\s+come|it's\s+time\s+(?:to\s+go|for\s+me\s+to\s+go))",
     ),
     (
         Kind::Intent,
@@ -278,13 +281,13 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Plan,
         Person::Any,
-        r"\b(?:i\s+(?:have|had|got|'ve\s+got|made|'ve\s+made|came\s+up\s+with)|i've|i'd)\s+(?:\w+\s+)?(?:a|my|the)\s+(?:\w+\s+)?plan\b(?:\s*[.!,]|\s+(?:to|for|and|now|ready|in\s+place|already|on|worked|but)|\s*$)|\bmy\s+plan\s+(?:is|was|to|for)\b|\bstick\s+(?:with|to)\s+my\s+plan\b|\b(?:i've|i\s+have|i)\s+planned\s+(?:it|for|to|my|out|how|when|everything|the)\b|\b(?:set|picked|chosen|chose|decided\s+on)\s+(?:a|the)\s+(?:date|day|time|place|spot|location)\b|\bi\s+know\s+(?:exactly\s+)?(?:how|when|where)\s+(?:i'll|i\s+will|i'm\s+going\s+to|to\s+do\s+it|i'd\s+do\s+it|i\s+would\s+do\s+it|i'm\s+gonna)",
+        r"\b(?:i\s+(?:have|had|got|'ve\s+got|made|'ve\s+made|came\s+up\s+with)|i've|i'd)\s+{W2}(?:a|my|the)\s+{W2}plan\b|\bi\s+(?:have|had|got|'ve\s+got)\s+(?:multiple|several|a\s+few|many|two|three)\s+plans\b|\b(?:got|have)\s+it\s+(?:all\s+)?figured\s+out\b|\bmy\s+plan\s+(?:is|was|to|for)\b|\bstick\s+(?:with|to)\s+my\s+plan\b|\b(?:i've|i\s+have|i)\s+planned\s+(?:it|for|to|my|out|how|when|everything|the)\b|\b(?:set|picked|chosen|chose|decided\s+on)\s+(?:a|the)\s+(?:date|day|time|place|spot|location)\b|\bi\s+know\s+(?:exactly\s+)?(?:how|when|where)\s+(?:i'll|i\s+will|i'm\s+going\s+to|to\s+do\s+it|i'd\s+do\s+it|i\s+would\s+do\s+it|i'm\s+gonna)",
     ),
     // ---- Item 6: preparation -------------------------------------------------------------------
     (
         Kind::Preparation,
         Person::Any,
-        r"\b(?:suicide|goodbye|farewell|final|last)\s+(?:notes?|letters?|messages?|texts?|videos?)\b|\b(?:wrote|written|writing|write|prepared|drafted|draft(?:ing)?|finished|left|leaving)\s+(?:\w+\s+){0,2}?(?:notes|letters)\s+(?:to|for)\s+(?:my|everyone|each|all|the\s+people|family|friends|people\s+i\s+love)|\bnote\s+(?:is\s+|was\s+)?(?:prepared|ready|written|done)\b|\b(?:got|already\s+got|'ve\s+got|have)\s+(?:the|my)\s+note\b",
+        r"\b(?:suicide|goodbye|farewell|final|last)\s+(?:notes?|letters?|messages?|texts?|videos?)\b|\b(?:wrote|written|writing|write|prepared|drafted|draft(?:ing)?|finished|left|leaving)\s+(?:\w+\s+){0,2}?(?:notes|letters)\s+(?:to|for)\s+(?:my|everyone|each|all|the\s+people|family|friends|people\s+i\s+love)|\b(?:wrote|written|writing|finished|left|leaving|prepared|got|drafted)\s+my\s+(?:\w+\s+)?(?:notes?|letters?)\b|\bloose\s+ends\b|\bbag\s+around\s+(?:my\s+)?neck|\bnote\s+(?:is\s+|was\s+)?(?:prepared|ready|written|done)\b|\b(?:got|already\s+got|'ve\s+got|have)\s+(?:the|my)\s+note\b",
     ),
     (
         Kind::Preparation,
@@ -294,7 +297,7 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Preparation,
         Person::First,
-        r"\b(?:bought|buying|ordered|ordering|purchased|purchasing|got\s+(?:myself\s+)?|get|getting|obtained|acquired|picked\s+up)\s+(?:\w+\s+){0,2}?(?:a\s+|the\s+|some\s+)?(?:rope|noose|gun|firearm|rifle|shotgun|pistol|helium|nitrogen|sodium\s+nitrite|nitrite|charcoal|razor\s*blades?|exit\s+bag)\b|\b(?:tied|tying|made|making|tested|testing|hung|hanging\s+up)\s+(?:a|the|my)\s+(?:noose|rope|knot|belt)\b|\b(?:noose|rope)\s+(?:is\s+)?(?:ready|tied|hanging|up)\b",
+        r"\b(?:bought|buying|ordered|ordering|purchased|purchasing|got\s+(?:myself\s+)?|get|getting|obtained|acquired|picked\s+up|found)\s+(?:\w+\s+){0,2}?(?:a\s+|the\s+|some\s+)?(?:rope|noose|gun|firearm|rifle|shotgun|pistol|helium|nitrogen|sodium\s+nitrite|nitrite|charcoal|razor\s*blades?|exit\s+bag)\b|\b(?:tied|tying|made|making|tested|testing|hung|hanging\s+up)\s+(?:a|the|my)\s+(?:noose|rope|knot|belt)\b|\b(?:noose|rope)\s+(?:is\s+)?(?:ready|tied|hanging|up)\b",
     ),
     (
         Kind::Preparation,
@@ -310,12 +313,12 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Behaviour,
         Person::Any,
-        r"\b(?:tried|attempted|attempting|try(?:ing)?\s+to)\s+(?:\w+\s+){0,2}?(?:to\s+)?(?:kill(?:ing)?\s+myself|suicide|end(?:ing)?\s+(?:it|my\s+life|myself|things|it\s+all)|tak(?:e|ing)\s+my\s+(?:own\s+)?life|overdos\w*|hang(?:ing)?(?:\s+myself)?|jump\w*|drown\w*|die|off\s+myself|commit|suffocat\w*|slit\w*|shoot\w*)\b|\b(?:my|a|the|last|previous|first|second|third|failed|suicide|an|actual|unsuccessful|\d+)\s+(?:suicide\s+|actual\s+)?attempts?\b|\battempted(?:\s+suicide)?\s+(?:\w+\s+)?(?:twice|once|before|\d+\s+times|several|many|multiple|again)\b",
+        r"\b(?:tried|attempted|attempting|try(?:ing)?\s+to)\s+(?:[\w']+\s+){0,5}?(?:to\s+|by\s+)?(?:kill(?:ing)?\s+myself|stab\w*\s+myself|cut\w*\s+my\s+(?:wrists?|throat)|suicide|end(?:ing)?\s+(?:it|my\s+life|myself|things|it\s+all)|tak(?:e|ing)\s+my\s+(?:own\s+)?life|overdos\w*|hang(?:ing)?(?:\s+myself)?|jump\w*|drown\w*|die|off\s+myself|commit|suffocat\w*|slit\w*|shoot\w*)\b|\b(?:my|last|previous|first|second|third|failed|suicide|an|actual|unsuccessful|\d+)\s+(?:suicide\s+|actual\s+)?attempts?\b|\battempted(?:\s+suicide)?\s+(?:\w+\s+)?(?:twice|once|before|\d+\s+times|several|many|multiple|again)\b",
     ),
     (
         Kind::Behaviour,
         Person::Any,
-        r"\b(?:took|taken|swallowed|downed|chugged|drank|ate|popped|overdosed\s+on|od\s+on)\s+(?:\w+'?s?\s+){0,3}?(?:\d+\+?|all|a\s+(?:whole|full|entire)\s+(?:bottle|box|pack|packet|strip)|(?:a|the)\s+(?:bottle|box|pack|packet|load|handful|bunch|lot)|(?:bottle|box|pack|packet|load|handful)s?|lots|loads|a\s+lot|too\s+many|every|the\s+rest|half|some|several|enough|way\s+too)\s+(?:\w+'?s?\s+){0,4}?{PILLS}|\b(?:i\s+)?overdosed\b|\boverdose\s+(?:attempt|last|yesterday|a\s+few)|\b(?:hung|hanged)\s+myself|\bjumped\s+(?:off|from|in\s+front\s+of|infront\s+of)|\b(?:almost|nearly)\s+(?:killed\s+myself|did\s+it|jumped|went\s+through|died|ended\s+it)|\b(?:talked|pulled)\s+(?:me\s+)?(?:out\s+of\s+it|me\s+down|off\s+the\s+(?:ledge|bridge|edge))|\bopened\s+the\s+window\s+(?:\w+\s+){0,4}?(?:to\s+)?(?:jump|try)|\b(?:survived|woke\s+up\s+after)\s+(?:my|an|the|a)\s+(?:\w+\s+)?(?:attempt|overdose)|\b(?:hospitali[sz]ed|sectioned|admitted|in\s+the\s+(?:er|icu|a&e|psych\s+ward))\s+(?:\w+\s+){0,3}?(?:after|for|because\s+of)\s+(?:\w+\s+){0,2}?(?:attempt|overdose|suicid\w*|od)|\b(?:walked|walk|stood|standing|went)\s+(?:\w+\s+){0,2}?(?:over|on|onto|to)\s+the\s+(?:tracks|ledge|edge\s+of)",
+        r"\b(?:took|taken|swallowed|downed|chugged|drank|ate|popped|overdosed\s+on|od\s+on)\s+(?:\w+'?s?\s+){0,3}?(?:\d+\+?|all|a\s+(?:whole|full|entire)\s+(?:bottle|box|pack|packet|strip)|(?:a|the)\s+(?:bottle|box|pack|packet|load|handful|bunch|lot)|(?:bottle|box|pack|packet|load|handful)s?|lots|loads|a\s+lot|too\s+many|every|the\s+rest|half|some|several|enough|way\s+too)\s+(?:\w+'?s?\s+){0,4}?{PILLS}|\b(?:i\s+)?overdosed\b|\b(?:took|taken|tried|swallowed|downed)\s+(?:\w+\s+){0,2}?\d+(?:\s*-\s*\d+)?\s*(?:x\s*\d+\s*)?(?:mg|g|x|pills|tablets|grams)\b|\bi\s+(?:have\s+|had\s+|already\s+)?attempted\b|\boverdose\s+(?:attempt|last|yesterday|a\s+few)|\b(?:hung|hanged)\s+myself|\bjumped\s+(?:off|from|in\s+front\s+of|infront\s+of)|\b(?:i\s+)?tried(?:\s+and|,?\s+but)\s+(?:i\s+)?failed\b|\btie\s+it\s+(?:tight|tightly)\s+enough|\b(?:almost|nearly)\s+(?:killed\s+myself|did\s+it|jumped|went\s+through|ended\s+it)|\b(?:talked|pulled)\s+(?:me\s+)?(?:out\s+of\s+it|me\s+down|off\s+the\s+(?:ledge|bridge|edge))|\bopened\s+the\s+window\s+(?:\w+\s+){0,4}?(?:to\s+)?(?:jump|try)|\b(?:survived|woke\s+up\s+after)\s+(?:my|an|the|a)\s+(?:\w+\s+)?(?:attempt|overdose)|\b(?:hospitali[sz]ed|sectioned|admitted|in\s+the\s+(?:er|icu|a&e|psych\s+ward))\s+(?:\w+\s+){0,3}?(?:after|for|because\s+of)\s+(?:\w+\s+){0,2}?(?:attempt|overdose|suicid\w*|od)|\b(?:walked|walk|stood|standing|went)\s+(?:\w+\s+){0,2}?(?:over|on|onto|to)\s+the\s+(?:tracks|ledge|edge\s+of)",
     ),
     // ---- someone else's behaviour: only counts if they are in imminent danger ------------------
     (
@@ -327,7 +330,7 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Acute,
         Person::First,
-        r"\b(?:knife|blade|razor|gun|pistol|pills|rope|noose|bottle)\s+(?:is\s+)?(?:in\s+my\s+hand|in\s+hand|to\s+my\s+(?:head|throat|wrist)|in\s+my\s+mouth|around\s+my\s+neck|next\s+to\s+me|in\s+front\s+of\s+me|ready\s+(?:beside|next\s+to)\s+me|loaded)|\b(?:holding|have|got)\s+(?:a|the|my)\s+(?:knife|blade|razor|gun|pistol|rope|noose|pills)\s+(?:in\s+my\s+hand|right\s+now|to\s+my|against\s+my)|\b(?:standing|sitting|stood|i'm|i\s+am|im)\s+(?:\w+\s+)?(?:on|at|on\s+top\s+of|at\s+the\s+edge\s+of)\s+(?:the|a)\s+(?:bridge|ledge|edge|roof|rooftop|railing|tracks|cliff|platform\s+edge)|\bengine\s+(?:is\s+)?running\b|\b(?:rope|belt|noose|cord)\s+(?:is\s+)?around\s+my\s+neck|\bbleeding\s+(?:out|heavily|so\s+much|a\s+lot|everywhere)|\bit's\s+dripping|\bcan't\s+stop\s+the\s+bleeding|\babout\s+to\s+(?:jump|do\s+it|take\s+(?:them|the\s+pills|it\s+all)|swallow|pull\s+the\s+trigger|cut|slit|end\s+it|kill\s+myself|hang)|\b(?:with|have)\s+(?:only\s+)?a\s+lighter\s+(?:\w+\s+){0,4}?(?:gas|petrol|gasoline)",
+        r"\b(?:knife|blade|razor|gun|pistol|pills|rope|noose|bottle)\s+(?:is\s+)?(?:in\s+my\s+hand|in\s+hand|to\s+my\s+(?:head|throat|wrist)|in\s+my\s+mouth|around\s+my\s+neck|next\s+to\s+me|in\s+front\s+of\s+me|ready\s+(?:beside|next\s+to)\s+me|loaded)|\b(?:holding|have|got)\s+(?:a|the|my)\s+(?:knife|blade|razor|gun|pistol|rope|noose|pills)\s+(?:in\s+my\s+hand|right\s+now|to\s+my|against\s+my)|\b(?:standing|sitting|stood|i'm|i\s+am|im)\s+(?:\w+\s+)?(?:on|at|on\s+top\s+of|at\s+the\s+edge\s+of)\s+(?:the|a)\s+(?:bridge|ledge|edge|roof|rooftop|railing|tracks|cliff|platform\s+edge)|\bengine\s+(?:is\s+)?running\b|\b(?:rope|belt|noose|cord)\s+(?:is\s+)?around\s+my\s+neck|\bbleeding\s+(?:out|heavily|so\s+much|a\s+lot|everywhere)|\bit's\s+dripping|\b(?:overdosing|bleeding\s+out|hanging\s+myself|dying)\s+(?:right\s+now|as\s+(?:i|we)\s+speak|now)\b|\b(?:i'm|im|i\s+am)\s+(?:currently\s+)?overdosing\b|\bsitting\s+(?:next\s+to|under|by)\s+(?:the|a)\s+(?:tree|bridge|tracks)|\bjust\s+waiting\s+now\b|\bcan't\s+stop\s+the\s+bleeding|\babout\s+to\s+(?:jump|do\s+it|take\s+(?:them|the\s+pills|it\s+all)|swallow|pull\s+the\s+trigger|cut|slit|end\s+it|kill\s+myself|hang)|\b(?:with|have)\s+(?:only\s+)?a\s+lighter\s+(?:\w+\s+){0,4}?(?:gas|petrol|gasoline)",
     ),
     (
         Kind::Acute,
@@ -343,7 +346,7 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::SelfHarmSevere,
         Person::First,
-        r"\b(?:cut|cuts|cutting|slit|sliced|slashed|gash)\b(?:\s+[\w']+){0,10}?\s+(?:stitches|stiches|sutures|to\s+the\s+bone|fat\s+layer|dripping|gaping|won't\s+stop\s+bleeding|wouldn't\s+stop\s+bleeding|bleeding\s+(?:a\s+lot|heavily|badly)|(?:extremely|really|very|so)\s+(?:bad|deep))\b|\b(?:too|so|really|very|extremely)\s+deep\b",
+        r"\b(?:cut|cuts|cutting|slit|sliced|slashed|gash)\b(?:\s+[\w']+){0,14}?\s+(?:stitches|deep\s+enough|stiches|sutures|to\s+the\s+bone|fat\s+layer|dripping|gaping|won't\s+stop\s+bleeding|wouldn't\s+stop\s+bleeding|bleeding\s+(?:a\s+lot|heavily|badly)|(?:extremely|really|very|so)\s+(?:bad|deep))\b|\b(?:too|so|really|very|extremely)\s+deep\b",
     ),
     // ---- only meaningful with earlier risk in the conversation ------------------------------------
     (
@@ -355,6 +358,11 @@ const CUES: &[(Kind, Person, &str)] = &[
         Kind::Veiled,
         Person::First,
         r"\b(?:i'?m|i\s+am|im|i'll|i\s+will|gonna|going\s+to)\s+(?:\w+\s+)?(?:do(?:ing)?\s+it|go(?:ing)?\s+through\s+with\s+it|end(?:ing)?\s+it)\b|\b(?:tonight|today)\b|\bgoodbye\b|\bbye\s+(?:everyone|all|guys)\b|\bit'?s\s+time\b|\bwon't\s+be\s+(?:here|around)\b|\bno\s+more\s+pain\b|\bfinally\s+(?:free|at\s+peace|over)\b",
+    ),
+    (
+        Kind::Distress,
+        Person::First,
+        r"\b(?:hate\s+(?:myself|my\s+life|being\s+alive|living)|(?:i'm|i\s+am|im|feel)\s+(?:so\s+|fucking\s+|completely\s+)?(?:useless|worthless|hopeless|a\s+failure|a\s+waste|pathetic|done|empty|numb|trapped)|no\s+(?:future|hope|way\s+out)|(?:so\s+)?(?:sick\s+and\s+)?tired\s+of\s+(?:everything|it\s+all|this)|nothing\s+(?:matters|will\s+change|ever\s+works)|(?:given|giving)\s+up|no\s+one\s+(?:cares|would\s+care|loves\s+me)|nobody\s+(?:cares|loves\s+me)|lost\s+everything|too\s+much\s+for\s+me|can't\s+(?:anymore|take\s+it)|what's\s+(?:even\s+)?the\s+point|end\s+the\s+pain|(?:so|really)\s+scared|goodbye)\b",
     ),
 ];
 

@@ -132,27 +132,53 @@ fn clean(w: &str) -> &str {
     w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
 }
 
+/// "no" negates only these nouns ("no intention of", "no plans to").
+const NO_NOUNS: &[&str] = &[
+    "plan",
+    "plans",
+    "intention",
+    "intentions",
+    "intent",
+    "desire",
+    "thought",
+    "thoughts",
+    "urge",
+    "urges",
+    "wish",
+    "interest",
+    "suicidal",
+];
+
 /// Whether the cue following `prefix` (same clause, normalised) is negated: a negator within the
-/// last five words, not followed by an exception word and not separated by a scope breaker.
+/// last four words, not followed by an exception word, not a rhetorical "why don't I", and not
+/// separated from the cue by a scope breaker.
 pub fn is_negated(prefix: &str) -> bool {
     let words: Vec<&str> = prefix.split_whitespace().map(clean).collect();
     let n = words.len();
-    for back in 0..n.min(6) {
+    for back in 0..n.min(4) {
         let i = n - 1 - back;
         let w = words[i];
         if SCOPE_BREAKERS.contains(&w) {
             return false;
         }
-        if NEGATORS.contains(&w) {
-            let next = words.get(i + 1).copied().unwrap_or("");
-            if NEGATOR_EXCEPTIONS.contains(&next) {
+        let next = words.get(i + 1).copied().unwrap_or("");
+        let negator = NEGATORS.contains(&w) || (w == "no" && NO_NOUNS.contains(&next));
+        if negator {
+            let prev = if i > 0 { words[i - 1] } else { "" };
+            let prev2 = if i > 1 { words[i - 2] } else { "" };
+            if NEGATOR_EXCEPTIONS.contains(&next) || prev == "why" || prev2 == "why" {
                 return false;
             }
-            // "no plans to", "no intention of" are negations; "no one" etc. are excepted above.
             return true;
         }
     }
     false
+}
+
+/// Whether the cue is reported as past ("I used to want to die").
+pub fn is_habitual_past(prefix: &str) -> bool {
+    let p = prefix.trim_end();
+    p.ends_with("used to") || p.ends_with("use to") || p.ends_with("used to be")
 }
 
 /// Idioms and non-clinical uses; a cue overlapping one of these is discarded.
@@ -219,6 +245,9 @@ mod tests {
         assert!(!is_negated("i'm not sure if i"));
         assert!(!is_negated("i just"));
         assert!(!is_negated("i'm not okay and i"));
+        assert!(!is_negated("why dont i just"));
+        assert!(!is_negated("no courage i've been trying to"));
+        assert!(is_habitual_past("i used to"));
     }
 
     #[test]

@@ -84,6 +84,10 @@ const ALGOSPEAK: &[(&str, &str)] = &[
         r"paracetemol|paracetomol|paracetamols|paracetmol|parcetamol",
         "paracetamol",
     ),
+    (r"rn", "right now"),
+    (r"tn|2nite|tonite", "tonight"),
+    (r"tmr|tmrw|tmrow|2moro", "tomorrow"),
+    (r"ab", "about"),
     (r"wrsits|wirst|wirsts|wrist's|wr[\*i]sts?", "wrists"),
 ];
 

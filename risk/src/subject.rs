@@ -18,7 +18,7 @@ pub enum Subject {
 
 static SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
     compile(
-        r"\b(?:i|i'm|im|i've|ive|i'd|i'll|me|my|myself|we|we're|our|us|you|you're|your|yourself|u|ur|he|he's|she|she's|they|they're|him|her|his|their|them|himself|herself|themselves|friend|friends|bestie|bff|mum|mom|mother|dad|father|parent|parents|brother|sister|sibling|son|daughter|child|boyfriend|girlfriend|bf|gf|partner|husband|wife|fiance|fiancee|cousin|uncle|aunt|grandma|grandpa|grandmother|grandfather|nan|classmate|roommate|housemate|flatmate|coworker|colleague|someone|somebody|person|people|guy|girl|man|woman|kid|student|character|ex|niece|nephew|neighbour|neighbor|teacher|patient|client)\b",
+        r"\b(?:i|i'm|im|i've|ive|i'd|i'll|me|my|myself|we|we're|our|us|you|you're|your|yourself|u|ur|he|he's|she|she's|they|they're|him|her|his|their|them|himself|herself|themselves|friend|friends|bestie|bff|mum|mom|mother|dad|father|parent|parents|brother|sister|sibling|son|daughter|child|boyfriend|girlfriend|bf|gf|partner|husband|wife|fiance|fiancee|cousin|uncle|aunt|grandma|grandpa|grandmother|grandfather|nan|classmate|roommate|housemate|flatmate|coworker|colleague|someone|somebody|person|people|guy|girl|man|woman|kid|student|character|ex|niece|nephew|neighbour|neighbor|teacher|patient|client|member|relative|relatives|family|loved\s+one|acquaintance|stranger)\b",
     )
 });
 

@@ -1,0 +1,98 @@
+//! `kill -9` loses no acknowledged message and no account; SIGTERM stops cleanly.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn kill_9_then_restart_loses_nothing_acknowledged() {
+    let dir = temp_dir("crash");
+    let mut s = Server::start_in(&dir, &[], &[]);
+    let p = patient(&s, "Durable").await;
+    let (mut ws, _) = Ws::hello(&s, &p.token).await;
+    let mut acked = Vec::new();
+    let mut conv: Option<String> = None;
+    for i in 0..20 {
+        let mut frame = json!({"type": "chat.send", "client_msg_id": format!("k-{i}"), "text": format!("message {i}")});
+        if let Some(c) = &conv {
+            frame["conversation_id"] = json!(c);
+        }
+        ws.send(frame).await;
+        let ack = loop {
+            let f = ws.recv().await;
+            if f["type"] == "chat.ack" {
+                break f;
+            }
+        };
+        conv = Some(ack["conversation_id"].as_str().unwrap().to_owned());
+        acked.push(ack["message_id"].as_str().unwrap().to_owned());
+    }
+    s.kill9();
+
+    let s = Server::start_in(&dir, &[], &[]);
+    let p2 = login(&s, &p.username).await; // the account survived
+    assert_eq!(p2.id, p.id);
+    let (status, _) = get(&s, "/api/v1/me", Some(&p.token)).await;
+    assert_eq!(status, 200, "a token issued before the crash still works");
+    let conv = conv.unwrap();
+    let (_, h) = get(
+        &s,
+        &format!("/api/v1/conversations/{conv}/messages?limit=200"),
+        Some(&p2.token),
+    )
+    .await;
+    let stored: Vec<&str> = h["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    for id in &acked {
+        assert!(
+            stored.contains(&id.as_str()),
+            "acknowledged message {id} was lost"
+        );
+    }
+    let seqs: Vec<i64> = h["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as i64).collect::<Vec<_>>(),
+        "seqs have gaps or duplicates"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_cancels_streams_stores_partial_and_exits_cleanly() {
+    let dir = temp_dir("term");
+    let mut s = Server::start_in(&dir, &["--offline-word-delay", "200ms"], &[]);
+    let p = patient(&s, "Term").await;
+    let (mut ws, _) = Ws::hello(&s, &p.token).await;
+    ws.send(
+        json!({"type": "chat.send", "client_msg_id": "t", "text": "tell me something calming"}),
+    )
+    .await;
+    let ack = ws.recv().await;
+    assert_eq!(ws.recv().await["type"], "ai.start");
+    assert_eq!(ws.recv().await["type"], "ai.delta");
+    let status = s.terminate();
+    assert!(status.success(), "exit status {status:?}");
+    let s = Server::start_in(&dir, &[], &[]);
+    let conv = ack["conversation_id"].as_str().unwrap();
+    let (_, h) = get(
+        &s,
+        &format!("/api/v1/conversations/{conv}/messages"),
+        Some(&p.token),
+    )
+    .await;
+    let msgs = h["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), 2, "{h}");
+    assert_eq!(msgs[1]["finish"], "cancelled");
+    assert!(!msgs[1]["text"].as_str().unwrap().is_empty());
+}
