@@ -23,10 +23,14 @@ pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
 
 const SHARDS: usize = 64;
 
-/// A serialised frame pushed to a session.
+/// What the hub hands a session: a serialised frame, or an order to close.
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
-pub struct Push(pub ByteString);
+pub enum Push {
+    Frame(ByteString),
+    /// Close with this WebSocket code and reason (node shutdown: 1001 "going away").
+    Close(u16, &'static str),
+}
 
 /// A registered session.
 #[derive(Clone)]
@@ -102,7 +106,7 @@ impl Hub {
         let mut delivered = 0;
         if let Some(list) = self.shard(user_id).read().get(user_id) {
             for h in list {
-                match h.recipient.try_send(Push(frame.clone())) {
+                match h.recipient.try_send(Push::Frame(frame.clone())) {
                     Ok(()) => delivered += 1,
                     Err(actix::prelude::SendError::Full(_)) => slow.push(h.clone()),
                     Err(actix::prelude::SendError::Closed(_)) => {}
@@ -122,6 +126,18 @@ impl Hub {
             self.leave(user_id, h.session_id);
         }
         delivered
+    }
+
+    /// Asks every session to close (node shutdown). Sessions that cannot take the order now are
+    /// closed by the server's own shutdown timeout.
+    pub fn close_all(&self, code: u16, reason: &'static str) {
+        for shard in &self.shards {
+            for list in shard.read().values() {
+                for h in list {
+                    let _ = h.recipient.try_send(Push::Close(code, reason));
+                }
+            }
+        }
     }
 
     /// Live sessions by role (for the connections gauge).

@@ -17,9 +17,12 @@
 
 pub mod auth;
 pub mod chat;
+pub mod crisis;
 pub mod error;
 pub mod hub;
 pub mod metrics;
+pub mod output_guard;
+pub mod risk_detector;
 pub mod services;
 pub mod session;
 

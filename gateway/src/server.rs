@@ -150,6 +150,9 @@ pub async fn run(
     {
         tracing::warn!("some replies did not stop in time");
     }
+    services
+        .hub
+        .close_all(1001, "server is restarting; please reconnect");
     if let Err(e) = store.flush().await {
         tracing::error!(error = %e, "store flush failed during shutdown");
     }

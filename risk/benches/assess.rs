@@ -1,4 +1,5 @@
 //! `cargo bench -p healing-risk`: throughput of `assess` on a ~40-word chat message.
+#![allow(clippy::expect_used, reason = "test code")]
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 

@@ -185,6 +185,10 @@ fn analyse(text: &str) -> Analysis<'_> {
                 let mut item = kind.item();
                 let mut level = base_level(kind);
                 match subject {
+                    // Generic "you" in a first-person post often means the writer ("when you've
+                    // been feeling suicidal…"); over-triage ideation, drop anything stronger.
+                    Subject::Generic
+                        if matches!(kind, Kind::Wish | Kind::Ideation | Kind::Method) => {}
                     Subject::Generic => continue,
                     Subject::Other => {
                         if matches!(kind, Kind::Means | Kind::Veiled | Kind::Distress)
@@ -202,7 +206,7 @@ fn analyse(text: &str) -> Analysis<'_> {
                         }
                     }
                 }
-                if subject == Subject::Patient {
+                if subject != Subject::Other {
                     match kind {
                         Kind::Means => {
                             out.means = true;
@@ -332,7 +336,10 @@ pub fn assess(text: &str, context: &[&str]) -> Assessment {
 
     // Ambiguous intent ("I'm going to do it tonight") counts only when corroborated by another
     // cue in this message or by earlier disclosures; otherwise it is veiled intent.
-    let corroborated = ctx_risky || a.hits.iter().any(|h| !h.ambiguous && h.level >= Level::Low);
+    let corroborated = ctx_risky
+        || a.means
+        || a.distress
+        || a.hits.iter().any(|h| !h.ambiguous && h.level >= Level::Low);
     if !corroborated {
         for h in a.hits.iter().filter(|h| h.ambiguous) {
             a.veiled.get_or_insert((h.start, h.end));

@@ -19,6 +19,8 @@
 //!
 //! See `docs/risk-engine.md` for the clinical mapping, evaluation and limitations.
 
+#![cfg_attr(test, allow(clippy::expect_used, clippy::unwrap_used))]
+
 mod context;
 mod engine;
 mod level;

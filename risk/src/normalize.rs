@@ -96,6 +96,10 @@ struct Algospeak {
     each: Vec<(Regex, &'static str)>,
 }
 
+#[allow(
+    clippy::expect_used,
+    reason = "patterns are compile-time constants, covered by tests"
+)]
 static ALGO: LazyLock<Algospeak> = LazyLock::new(|| {
     let alts: Vec<String> = ALGOSPEAK.iter().map(|(p, _)| format!("(?:{p})")).collect();
     // Word-ish boundaries that also work next to `*`, `!`, `.`, `/`.

@@ -160,14 +160,12 @@ impl Handler<Cancel> for TherapyChat {
         if msg.patient_id != self.patient_id {
             return;
         }
-        if let Some(current) = self
+        let current = self
             .current
             .as_mut()
-            .filter(|c| c.message_id == msg.message_id)
-        {
-            if let Some(cancel) = current.cancel.take() {
-                let _ = cancel.send(());
-            }
+            .filter(|c| c.message_id == msg.message_id);
+        if let Some(cancel) = current.and_then(|c| c.cancel.take()) {
+            let _ = cancel.send(());
         }
     }
 }

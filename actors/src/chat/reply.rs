@@ -81,6 +81,7 @@ impl Reply {
         let info = services.llm.info();
 
         let mut text = String::new();
+        let started = std::time::Instant::now();
         let finish = 'stream: {
             let mut stream = tokio::select! {
                 biased;
@@ -97,6 +98,9 @@ impl Reply {
                     item = stream.next() => match item {
                         None => break 'stream Finish::Stop,
                         Some(Ok(delta)) => {
+                            if text.is_empty() {
+                                services.metrics.ai_first_token_seconds.observe(started.elapsed().as_secs_f64());
+                            }
                             text.push_str(&delta);
                             self.push(&ServerFrame::AiDelta { message_id: self.message_id.clone(), text: delta });
                         }
@@ -106,6 +110,11 @@ impl Reply {
             }
         };
         if let Finish::Error(e) = &finish {
+            services
+                .metrics
+                .llm_errors
+                .with_label_values(&[e.kind()])
+                .inc();
             tracing::warn!(conversation = %self.conversation_id, kind = e.kind(), error = %e, "llm reply failed");
         }
         let notice = matches!(finish, Finish::Error(_)).then(|| CALM_ERROR_NOTICE.to_owned());
@@ -131,13 +140,20 @@ impl Reply {
             })
             .await;
         match stored {
-            Ok(appended) => self.push(&ServerFrame::AiEnd {
-                message_id: self.message_id.clone(),
-                seq: appended.message.seq,
-                finish: finish.as_str(),
-                conversation_id: self.conversation_id.clone(),
-                notice,
-            }),
+            Ok(appended) => {
+                services
+                    .metrics
+                    .chat_messages
+                    .with_label_values(&["ai"])
+                    .inc();
+                self.push(&ServerFrame::AiEnd {
+                    message_id: self.message_id.clone(),
+                    seq: appended.message.seq,
+                    finish: finish.as_str(),
+                    conversation_id: self.conversation_id.clone(),
+                    notice,
+                });
+            }
             Err(e) => {
                 tracing::error!(conversation = %self.conversation_id, error = %e, "ai reply could not be stored");
                 self.push(&ServerFrame::error(

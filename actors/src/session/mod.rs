@@ -68,6 +68,11 @@ impl WsSession {
     }
 
     fn send(&self, ctx: &mut ws::WebsocketContext<Self>, frame: &ServerFrame) {
+        self.services
+            .metrics
+            .ws_frames
+            .with_label_values(&["out"])
+            .inc();
         ctx.text(frame.to_json());
     }
 
@@ -187,7 +192,17 @@ impl Handler<Push> for WsSession {
             );
             return;
         }
-        ctx.text(msg.0);
+        match msg {
+            Push::Frame(frame) => {
+                self.services
+                    .metrics
+                    .ws_frames
+                    .with_label_values(&["out"])
+                    .inc();
+                ctx.text(frame)
+            }
+            Push::Close(code, reason) => self.close(ctx, code, reason),
+        }
     }
 }
 
@@ -244,7 +259,13 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
 
 impl WsSession {
     fn on_text(&mut self, text: ByteString, ctx: &mut ws::WebsocketContext<Self>) {
+        self.services
+            .metrics
+            .ws_frames
+            .with_label_values(&["in"])
+            .inc();
         if self.limiter.check().is_err() {
+            self.services.metrics.rate_limited.inc();
             self.rate_violations += 1;
             if self.rate_violations > FLOOD_TOLERANCE {
                 tracing::warn!(session = self.id, "flooding past the rate limit; closing");
