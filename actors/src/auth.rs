@@ -53,8 +53,7 @@ pub async fn hash_password(password: String) -> Result<String, ServiceError> {
     tokio::task::spawn_blocking(move || {
         let mut salt = [0u8; 16];
         rand::rng().fill_bytes(&mut salt);
-        let salt =
-            SaltString::encode_b64(&salt).map_err(|e| ServiceError::internal(e.to_string()))?;
+        let salt = SaltString::encode_b64(&salt).map_err(|e| ServiceError::internal(e.to_string()))?;
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
@@ -66,11 +65,8 @@ pub async fn hash_password(password: String) -> Result<String, ServiceError> {
 
 async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
+        PasswordHash::new(&hash)
+            .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await
     .unwrap_or(false)
@@ -78,7 +74,8 @@ async fn verify_password(password: String, hash: String) -> bool {
 
 /// A dummy hash verified when the username does not exist, so timing does not reveal which
 /// usernames are registered.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0S7a1kVfYb2Fj0wz2GUXlA0hGDXXcrXbwLAkEdt7pbA";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0S7a1kVfYb2Fj0wz2GUXlA0hGDXXcrXbwLAkEdt7pbA";
 
 /// Sign-in, sign-out and token checks over a [`Store`].
 #[derive(Clone)]
@@ -94,11 +91,7 @@ impl Authenticator {
     }
 
     /// Validates the inputs of a new account and creates it.
-    pub async fn register(
-        &self,
-        mut user: NewUser,
-        password: String,
-    ) -> Result<User, ServiceError> {
+    pub async fn register(&self, mut user: NewUser, password: String) -> Result<User, ServiceError> {
         validate_username(&user.username)?;
         let chars = password.chars().count();
         if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
@@ -108,25 +101,15 @@ impl Authenticator {
         }
         let display = user.display_name.trim();
         if display.chars().count() > 100 {
-            return Err(ServiceError::invalid(
-                "display_name must be at most 100 characters",
-            ));
+            return Err(ServiceError::invalid("display_name must be at most 100 characters"));
         }
-        user.display_name = if display.is_empty() {
-            user.username.clone()
-        } else {
-            display.to_owned()
-        };
+        user.display_name = if display.is_empty() { user.username.clone() } else { display.to_owned() };
         user.password_hash = hash_password(password).await?;
         Ok(self.store.create_user(user).await?)
     }
 
     /// Checks a username and password; on success issues a token.
-    pub async fn login(
-        &self,
-        username: &str,
-        password: &str,
-    ) -> Result<(IssuedToken, User), ServiceError> {
+    pub async fn login(&self, username: &str, password: &str) -> Result<(IssuedToken, User), ServiceError> {
         let creds = self.store.credentials(username).await?;
         let (hash, user) = match creds {
             Some(c) => (c.password_hash, Some(c.user)),
@@ -138,9 +121,7 @@ impl Authenticator {
         };
         let token = new_token();
         let expires_at = Utc::now() + self.token_ttl;
-        self.store
-            .insert_token(&token_hash(&token), &user.id, expires_at)
-            .await?;
+        self.store.insert_token(&token_hash(&token), &user.id, expires_at).await?;
         Ok((IssuedToken { token, expires_at }, user))
     }
 
@@ -149,31 +130,21 @@ impl Authenticator {
         if token.is_empty() || token.len() > 256 {
             return Ok(None);
         }
-        Ok(self
-            .store
-            .user_for_token(&token_hash(token), Utc::now())
-            .await?)
+        Ok(self.store.user_for_token(&token_hash(token), Utc::now()).await?)
     }
 
     pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
-        Ok(self
-            .store
-            .revoke_token(&token_hash(token), Utc::now())
-            .await?)
+        Ok(self.store.revoke_token(&token_hash(token), Utc::now()).await?)
     }
 }
 
 fn validate_username(name: &str) -> Result<(), ServiceError> {
     let ok_len = (3..=64).contains(&name.chars().count());
-    let ok_chars = name
-        .chars()
-        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
+    let ok_chars = name.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
     if ok_len && ok_chars {
         Ok(())
     } else {
-        Err(ServiceError::invalid(
-            "username must be 3 to 64 letters, digits, or _ - . @",
-        ))
+        Err(ServiceError::invalid("username must be 3 to 64 letters, digits, or _ - . @"))
     }
 }
 

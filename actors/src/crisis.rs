@@ -15,21 +15,9 @@ pub fn uk_resources() -> Vec<CrisisResource> {
         available: available.into(),
     };
     vec![
-        r(
-            "Samaritans",
-            "Call 116 123 (free)",
-            "24 hours a day, 365 days a year",
-        ),
-        r(
-            "NHS 111",
-            "Call 111 and choose option 2 for mental health",
-            "24 hours a day",
-        ),
-        r(
-            "Emergency services",
-            "Call 999 or go to A&E if you are in danger now",
-            "24 hours a day",
-        ),
+        r("Samaritans", "Call 116 123 (free)", "24 hours a day, 365 days a year"),
+        r("NHS 111", "Call 111 and choose option 2 for mental health", "24 hours a day"),
+        r("Emergency services", "Call 999 or go to A&E if you are in danger now", "24 hours a day"),
         r("SHOUT", "Text SHOUT to 85258", "24 hours a day"),
     ]
 }
@@ -42,16 +30,13 @@ pub struct ResourceList(pub Vec<CrisisResource>);
 impl ResourceList {
     /// Loads and checks a resource file; the error says what is wrong.
     pub fn from_json(text: &str) -> Result<ResourceList, String> {
-        let list: ResourceList =
-            serde_json::from_str(text).map_err(|e| format!("crisis resources: {e}"))?;
+        let list: ResourceList = serde_json::from_str(text).map_err(|e| format!("crisis resources: {e}"))?;
         if list.0.is_empty() {
-            return Err("crisis resources: the list is empty; patients in crisis must always see somewhere to turn".into());
+            return Err(
+                "crisis resources: the list is empty; patients in crisis must always see somewhere to turn".into()
+            );
         }
-        if list
-            .0
-            .iter()
-            .any(|r| r.name.trim().is_empty() || r.contact.trim().is_empty())
-        {
+        if list.0.iter().any(|r| r.name.trim().is_empty() || r.contact.trim().is_empty()) {
             return Err("crisis resources: every entry needs a name and a contact".into());
         }
         Ok(list)
@@ -72,13 +57,17 @@ pub fn safety_message(level: RiskLevel, paused: bool) -> String {
             }
             m
         }
-        RiskLevel::Moderate => "Thank you for trusting me with this. What you're describing matters, and your care team \
+        RiskLevel::Moderate => {
+            "Thank you for trusting me with this. What you're describing matters, and your care team \
              has been let know. If things feel unsafe, you can talk to someone right now — Samaritans \
              are free on 116 123, any time."
-            .into(),
-        RiskLevel::Low | RiskLevel::None => "It sounds like things are really hard at the moment. If you ever feel you \
+                .into()
+        }
+        RiskLevel::Low | RiskLevel::None => {
+            "It sounds like things are really hard at the moment. If you ever feel you \
              might not be safe, these services are there for you, any time."
-            .into(),
+                .into()
+        }
     }
 }
 
@@ -105,10 +94,7 @@ mod tests {
 
     #[test]
     fn uk_defaults_carry_the_right_numbers() {
-        let all: String = uk_resources()
-            .iter()
-            .map(|r| format!("{} {}\n", r.name, r.contact))
-            .collect();
+        let all: String = uk_resources().iter().map(|r| format!("{} {}\n", r.name, r.contact)).collect();
         for needle in ["116 123", "111", "option 2", "999", "85258"] {
             assert!(all.contains(needle), "missing {needle}");
         }
@@ -120,9 +106,7 @@ mod tests {
     fn resource_files_are_checked() {
         assert!(ResourceList::from_json("[]").is_err());
         assert!(ResourceList::from_json(r#"[{"name":"","contact":"1","available":"x"}]"#).is_err());
-        let ok = ResourceList::from_json(
-            r#"[{"name":"Lifeline","contact":"13 11 14","available":"24/7"}]"#,
-        );
+        let ok = ResourceList::from_json(r#"[{"name":"Lifeline","contact":"13 11 14","available":"24/7"}]"#);
         assert_eq!(ok.unwrap().0.len(), 1);
     }
 }

@@ -14,10 +14,7 @@ pub struct ServiceError {
 
 impl ServiceError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ServiceError {
-        ServiceError {
-            code,
-            message: message.into(),
-        }
+        ServiceError { code, message: message.into() }
     }
     pub fn invalid(m: impl Into<String>) -> ServiceError {
         ServiceError::new(ErrorCode::InvalidRequest, m)
@@ -44,10 +41,7 @@ impl From<StoreError> for ServiceError {
             StoreError::Invalid(m) => ServiceError::invalid(m),
             StoreError::Unavailable(m) => {
                 tracing::error!(error = %m, "store unavailable");
-                ServiceError::new(
-                    ErrorCode::Unavailable,
-                    "the service is temporarily unavailable; please retry",
-                )
+                ServiceError::new(ErrorCode::Unavailable, "the service is temporarily unavailable; please retry")
             }
             StoreError::Internal(m) => {
                 tracing::error!(error = %m, "store internal error");

@@ -57,10 +57,7 @@ pub struct Hub {
 
 impl Default for Hub {
     fn default() -> Self {
-        Hub {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
-            stats: HubStats::default(),
-        }
+        Hub { shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(), stats: HubStats::default() }
     }
 }
 
@@ -75,11 +72,7 @@ impl Hub {
     }
 
     pub fn join(&self, user_id: &str, handle: SessionHandle) {
-        self.shard(user_id)
-            .write()
-            .entry(user_id.to_owned())
-            .or_default()
-            .push(handle);
+        self.shard(user_id).write().entry(user_id.to_owned()).or_default().push(handle);
     }
 
     pub fn leave(&self, user_id: &str, session_id: u64) {
@@ -94,10 +87,7 @@ impl Hub {
 
     /// Whether the user has at least one live session on this node.
     pub fn is_online(&self, user_id: &str) -> bool {
-        self.shard(user_id)
-            .read()
-            .get(user_id)
-            .is_some_and(|l| !l.is_empty())
+        self.shard(user_id).read().get(user_id).is_some_and(|l| !l.is_empty())
     }
 
     /// Offers a frame to every session of the user; returns how many accepted it.
@@ -113,14 +103,10 @@ impl Hub {
                 }
             }
         }
-        self.stats
-            .frames_pushed
-            .fetch_add(delivered as u64, Ordering::Relaxed);
+        self.stats.frames_pushed.fetch_add(delivered as u64, Ordering::Relaxed);
         for h in slow {
             if !h.evicted.swap(true, Ordering::AcqRel) {
-                self.stats
-                    .slow_consumer_disconnects
-                    .fetch_add(1, Ordering::Relaxed);
+                self.stats.slow_consumer_disconnects.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(user = %user_id, session = h.session_id, "slow consumer evicted");
             }
             self.leave(user_id, h.session_id);

@@ -5,6 +5,10 @@
 //!   handshake, heartbeats, flood control, and per-role frame dispatch.
 //! - [`chat`]: `TherapyChat`, one actor per live conversation, streaming AI replies to every
 //!   session of the patient; [`chat::ChatDirectory`] finds or starts them.
+//! - [`risk_detector`]: `RiskDetector`, the risk engine on its own thread pool.
+//! - [`alerts`]: `AlertRouter` — raise, route, acknowledge, sweep deadlines, escalate.
+//! - [`supervision`]: `SupervisorDesk`, one per supervisor (team): claim and resolve.
+//! - [`crisis`], [`output_guard`]: what the patient is shown when at risk; screening of AI output.
 //! - [`hub`]: every live session by user, with bounded, non-blocking delivery and slow-consumer
 //!   eviction.
 //! - [`auth`]: argon2id passwords and hashed bearer tokens.
@@ -15,6 +19,7 @@
 //! Dependencies point one way: this crate uses `storage`, `llm`, `risk` and `protocol`, and knows
 //! nothing of HTTP routes.
 
+pub mod alerts;
 pub mod auth;
 pub mod chat;
 pub mod crisis;
@@ -25,6 +30,7 @@ pub mod output_guard;
 pub mod risk_detector;
 pub mod services;
 pub mod session;
+pub mod supervision;
 
 pub use error::ServiceError;
-pub use services::{RealtimeConfig, Services};
+pub use services::{ClinicalConfig, RealtimeConfig, Services};

@@ -2,16 +2,14 @@
 //! conversation ids.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
-    IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::hub::Hub;
 
 /// Latency buckets from 0.5 ms to 10 s.
-const LATENCY_BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
+const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 pub struct Metrics {
     registry: Registry,
@@ -35,63 +33,32 @@ pub struct Metrics {
 
 fn histogram(name: &str, help: &str) -> Histogram {
     #[allow(clippy::expect_used)] // constant, valid options
-    Histogram::with_opts(HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec()))
-        .expect("valid histogram")
+    Histogram::with_opts(HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec())).expect("valid histogram")
 }
 
 impl Metrics {
     #[allow(clippy::expect_used)] // constant names and labels: a failure is a programming error caught by tests
     pub fn new() -> Metrics {
-        let counter_vec = |n: &str, h: &str, l: &[&str]| {
-            IntCounterVec::new(Opts::new(n, h), l).expect("valid counter")
-        };
+        let counter_vec = |n: &str, h: &str, l: &[&str]| IntCounterVec::new(Opts::new(n, h), l).expect("valid counter");
         let m = Metrics {
             registry: Registry::new(),
             ws_connections: IntGaugeVec::new(
-                Opts::new(
-                    "healing_ws_connections",
-                    "Authenticated WebSocket sessions by role",
-                ),
+                Opts::new("healing_ws_connections", "Authenticated WebSocket sessions by role"),
                 &["role"],
             )
             .expect("valid gauge"),
-            ws_frames: counter_vec(
-                "healing_ws_frames_total",
-                "WebSocket frames by direction",
-                &["direction"],
-            ),
-            chat_messages: counter_vec(
-                "healing_chat_messages_total",
-                "Chat messages stored, by author",
-                &["author"],
-            ),
-            chat_ack_seconds: histogram(
-                "healing_chat_ack_seconds",
-                "chat.send received to chat.ack sent",
-            ),
-            ai_first_token_seconds: histogram(
-                "healing_ai_first_token_seconds",
-                "Reply start to first AI token",
-            ),
-            risk_assessments: counter_vec(
-                "healing_risk_assessments_total",
-                "Risk assessments by level",
-                &["level"],
-            ),
-            risk_assessment_seconds: histogram(
-                "healing_risk_assessment_seconds",
-                "Time to assess one message",
-            ),
+            ws_frames: counter_vec("healing_ws_frames_total", "WebSocket frames by direction", &["direction"]),
+            chat_messages: counter_vec("healing_chat_messages_total", "Chat messages stored, by author", &["author"]),
+            chat_ack_seconds: histogram("healing_chat_ack_seconds", "chat.send received to chat.ack sent"),
+            ai_first_token_seconds: histogram("healing_ai_first_token_seconds", "Reply start to first AI token"),
+            risk_assessments: counter_vec("healing_risk_assessments_total", "Risk assessments by level", &["level"]),
+            risk_assessment_seconds: histogram("healing_risk_assessment_seconds", "Time to assess one message"),
             alerts: counter_vec("healing_alerts_total", "Alerts raised by level", &["level"]),
             alert_delivery_seconds: histogram(
                 "healing_alert_delivery_seconds",
                 "Patient message stored to alert pushed",
             ),
-            escalations: counter_vec(
-                "healing_escalations_total",
-                "Escalations by reason",
-                &["reason"],
-            ),
+            escalations: counter_vec("healing_escalations_total", "Escalations by reason", &["reason"]),
             open_escalations: IntGauge::new(
                 "healing_open_escalations",
                 "Escalations raised and not yet resolved by this node",
@@ -103,26 +70,16 @@ impl Metrics {
                 &["op"],
             )
             .expect("valid histogram"),
-            llm_errors: counter_vec(
-                "healing_llm_errors_total",
-                "Failed AI replies by kind",
-                &["kind"],
-            ),
-            rate_limited: IntCounter::new(
-                "healing_rate_limited_total",
-                "Requests or frames refused by a rate limit",
-            )
-            .expect("valid counter"),
+            llm_errors: counter_vec("healing_llm_errors_total", "Failed AI replies by kind", &["kind"]),
+            rate_limited: IntCounter::new("healing_rate_limited_total", "Requests or frames refused by a rate limit")
+                .expect("valid counter"),
             slow_consumer_disconnects: IntCounter::new(
                 "healing_slow_consumer_disconnects_total",
                 "Sessions evicted because they stopped reading",
             )
             .expect("valid counter"),
-            live_conversations: IntGauge::new(
-                "healing_live_conversations",
-                "Conversation actors alive on this node",
-            )
-            .expect("valid gauge"),
+            live_conversations: IntGauge::new("healing_live_conversations", "Conversation actors alive on this node")
+                .expect("valid gauge"),
         };
         let r = &m.registry;
         for c in [
@@ -167,14 +124,7 @@ impl Metrics {
         for op in ["append_message", "read"] {
             m.store_op_seconds.with_label_values(&[op]);
         }
-        for kind in [
-            "rate_limited",
-            "upstream_status",
-            "timeout",
-            "dropped",
-            "transport",
-            "invalid_response",
-        ] {
+        for kind in ["rate_limited", "upstream_status", "timeout", "dropped", "transport", "invalid_response"] {
             m.llm_errors.with_label_values(&[kind]);
         }
         m
@@ -189,15 +139,10 @@ impl Metrics {
             healing_protocol::Role::Supervisor,
             healing_protocol::Role::Admin,
         ] {
-            self.ws_connections
-                .with_label_values(&[role.as_str()])
-                .set(counts.get(&role).copied().unwrap_or(0) as i64);
+            self.ws_connections.with_label_values(&[role.as_str()]).set(counts.get(&role).copied().unwrap_or(0) as i64);
         }
         self.live_conversations.set(live_conversations as i64);
-        let evicted = hub
-            .stats
-            .slow_consumer_disconnects
-            .load(std::sync::atomic::Ordering::Relaxed);
+        let evicted = hub.stats.slow_consumer_disconnects.load(std::sync::atomic::Ordering::Relaxed);
         let seen = self.slow_consumer_disconnects.get();
         if evicted > seen {
             self.slow_consumer_disconnects.inc_by(evicted - seen);

@@ -51,13 +51,8 @@ pub fn screen(text: &str, context: &[String]) -> Screened {
     let ctx: Vec<&str> = context.iter().map(String::as_str).collect();
     let a = healing_risk::assess(text, &ctx);
     Screened {
-        imminent: a.level == healing_risk::Level::High
-            && a.reasons.iter().any(|r| r.item == ATTEMPT_IN_PROGRESS),
-        risk: Risk {
-            level: level_of(a.level),
-            score: a.score,
-            reasons: a.reason_strings(),
-        },
+        imminent: a.level == healing_risk::Level::High && a.reasons.iter().any(|r| r.item == ATTEMPT_IN_PROGRESS),
+        risk: Risk { level: level_of(a.level), score: a.score, reasons: a.reason_strings() },
         seconds: started.elapsed().as_secs_f64(),
     }
 }
@@ -81,10 +76,7 @@ mod tests {
 
     #[test]
     fn pizza_is_not_a_crisis_and_an_overdose_in_progress_is_imminent() {
-        assert_eq!(
-            screen("I could murder a pizza right now", &[]).risk.level,
-            RiskLevel::None
-        );
+        assert_eq!(screen("I could murder a pizza right now", &[]).risk.level, RiskLevel::None);
         let s = screen("I've just taken all my tablets, 40 of them", &[]);
         assert_eq!(s.risk.level, RiskLevel::High);
         assert!(s.imminent, "{:?}", s.risk.reasons);

@@ -3,13 +3,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix::Addr;
+use bytestring::ByteString;
 use healing_llm::LlmProvider;
+use healing_protocol::{CrisisResource, ServerFrame};
 use healing_storage::Store;
 
+use crate::alerts::AlertRouter;
 use crate::auth::Authenticator;
 use crate::chat::ChatDirectory;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
+use crate::risk_detector::RiskDetector;
+use crate::supervision::DeskDirectory;
 
 /// Tunables of the realtime layer (filled from the gateway's validated config).
 #[derive(Debug, Clone)]
@@ -48,6 +54,33 @@ impl Default for RealtimeConfig {
     }
 }
 
+/// Clinical-safety settings (PROTOCOL §2: deadlines per level; crisis resources per deployment).
+#[derive(Debug, Clone)]
+pub struct ClinicalConfig {
+    /// A high alert not acknowledged within this escalates (`ack_timeout`).
+    pub ack_deadline_high: Duration,
+    /// A moderate alert not acknowledged within this escalates. Low alerts never escalate.
+    pub ack_deadline_moderate: Duration,
+    /// How often the store is swept for alerts past their deadline.
+    pub sweep_interval: Duration,
+    /// Listed in every `safety` frame.
+    pub crisis_resources: Vec<CrisisResource>,
+    /// Earlier patient messages given to the risk engine as context.
+    pub risk_context_messages: u32,
+}
+
+impl Default for ClinicalConfig {
+    fn default() -> Self {
+        ClinicalConfig {
+            ack_deadline_high: Duration::from_secs(120),
+            ack_deadline_moderate: Duration::from_secs(15 * 60),
+            sweep_interval: Duration::from_secs(1),
+            crisis_resources: crate::crisis::uk_resources(),
+            risk_context_messages: 8,
+        }
+    }
+}
+
 /// Shared services of a node.
 pub struct Services {
     pub store: Arc<dyn Store>,
@@ -55,6 +88,17 @@ pub struct Services {
     pub auth: Authenticator,
     pub hub: Arc<Hub>,
     pub chats: ChatDirectory,
+    pub desks: DeskDirectory,
+    pub risk: Addr<RiskDetector>,
+    pub alerts: Addr<AlertRouter>,
     pub config: RealtimeConfig,
-    pub metrics: Metrics,
+    pub clinical: Arc<ClinicalConfig>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Services {
+    /// Pushes a frame to every live session of a user on this node.
+    pub fn push_to_user(&self, user_id: &str, frame: &ServerFrame) -> usize {
+        self.hub.send_to_user(user_id, &ByteString::from(frame.to_json()))
+    }
 }

@@ -17,18 +17,12 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            error: ServiceError::new(code, message),
-            retry_after: None,
-        }
+        ApiError { error: ServiceError::new(code, message), retry_after: None }
     }
 
     pub fn rate_limited(retry_after_secs: u64) -> ApiError {
         ApiError {
-            error: ServiceError::new(
-                ErrorCode::RateLimited,
-                "too many attempts; wait and try again",
-            ),
+            error: ServiceError::new(ErrorCode::RateLimited, "too many attempts; wait and try again"),
             retry_after: Some(retry_after_secs.max(1)),
         }
     }
@@ -36,10 +30,7 @@ impl ApiError {
 
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> ApiError {
-        ApiError {
-            error,
-            retry_after: None,
-        }
+        ApiError { error, retry_after: None }
     }
 }
 
@@ -57,8 +48,7 @@ impl std::fmt::Display for ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.error.code.http_status())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(self.error.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {

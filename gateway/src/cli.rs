@@ -8,11 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{ServeConfig, StoreArgs};
 
 #[derive(Parser)]
-#[command(
-    name = "healing-space",
-    version,
-    about = "Healing Space realtime gateway"
-)]
+#[command(name = "healing-space", version, about = "Healing Space realtime gateway")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -29,6 +25,11 @@ pub enum Command {
     User {
         #[command(subcommand)]
         action: UserCommand,
+    },
+    /// The risk engine, offline: classify messages or evaluate against labelled data.
+    Risk {
+        #[command(subcommand)]
+        action: RiskCommand,
     },
     /// Put a patient on a clinician's caseload.
     Assign {
@@ -55,6 +56,18 @@ pub enum Command {
 }
 
 #[derive(Subcommand)]
+pub enum RiskCommand {
+    /// Reads JSON Lines `{"id","text"}` on stdin; writes `{"id","level","score","reasons"}` per line.
+    Classify,
+    /// Scores the engine on a labelled JSON Lines file (`{"id","text","level"}`), printing the
+    /// same metrics as the evaluation kit's score.py.
+    Eval {
+        /// The labelled file.
+        file: std::path::PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum UserCommand {
     /// Create an account; the password is read from stdin.
     Add {
@@ -77,32 +90,18 @@ pub fn main() -> ExitCode {
     let command = match cli.command {
         None => return serve(cli.serve),
         Some(Command::Serve(config)) => return serve(*config),
+        Some(Command::Risk { action }) => return risk(action),
         Some(other) => other,
     };
     crate::telemetry::init(crate::config::LogFormat::Text);
     let result = match command {
-        Command::User {
-            action:
-                UserCommand::Add {
-                    store,
-                    username,
-                    role,
-                    display_name,
-                },
-        } => read_password().and_then(|password| {
-            crate::commands::add_user(&store.data_dir, username, &role, display_name, password)
-        }),
-        Command::Assign {
-            store,
-            clinician,
-            patient,
-        } => crate::commands::assign(&store.data_dir, &clinician, &patient),
-        Command::Team {
-            store,
-            supervisor,
-            clinician,
-        } => crate::commands::team(&store.data_dir, &supervisor, &clinician),
-        Command::Serve(_) => Err(anyhow::anyhow!("serve is handled above")),
+        Command::User { action: UserCommand::Add { store, username, role, display_name } } => read_password()
+            .and_then(|password| crate::commands::add_user(&store.data_dir, username, &role, display_name, password)),
+        Command::Assign { store, clinician, patient } => crate::commands::assign(&store.data_dir, &clinician, &patient),
+        Command::Team { store, supervisor, clinician } => {
+            crate::commands::team(&store.data_dir, &supervisor, &clinician)
+        }
+        Command::Serve(_) | Command::Risk { .. } => Err(anyhow::anyhow!("handled above")),
     };
     match result {
         Ok(msg) => {
@@ -113,6 +112,33 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `risk classify` writes nothing but result lines on stdout, so it never initialises logging.
+fn risk(action: RiskCommand) -> ExitCode {
+    match action {
+        RiskCommand::Classify => {
+            let stdin = std::io::stdin().lock();
+            let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            match healing_risk::cli::classify(stdin, stdout) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        RiskCommand::Eval { file } => match healing_risk::cli::eval_file(&file) {
+            Ok(metrics) => {
+                println!("{metrics}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

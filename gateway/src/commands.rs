@@ -8,16 +8,11 @@ use healing_protocol::Role;
 use healing_storage::{NewUser, SqliteStore, Store};
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting a runtime")
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting a runtime")
 }
 
 fn open(data_dir: &Path) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(Arc::new(SqliteStore::open(data_dir).with_context(
-        || format!("opening the store in {}", data_dir.display()),
-    )?))
+    Ok(Arc::new(SqliteStore::open(data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?))
 }
 
 pub fn add_user(
@@ -27,14 +22,10 @@ pub fn add_user(
     display_name: Option<String>,
     password: String,
 ) -> anyhow::Result<String> {
-    let role = Role::parse(role)
-        .ok_or_else(|| anyhow!("--role must be patient, clinician, supervisor or admin"))?;
+    let role = Role::parse(role).ok_or_else(|| anyhow!("--role must be patient, clinician, supervisor or admin"))?;
     runtime()?.block_on(async {
         let store = open(data_dir)?;
-        let auth = healing_actors::auth::Authenticator::new(
-            store.clone(),
-            std::time::Duration::from_secs(3600),
-        );
+        let auth = healing_actors::auth::Authenticator::new(store.clone(), std::time::Duration::from_secs(3600));
         let user = auth
             .register(
                 NewUser {
@@ -48,26 +39,14 @@ pub fn add_user(
             .await
             .map_err(|e| anyhow!(e.message))?;
         store.flush().await?;
-        Ok(format!(
-            "created {} {} ({})",
-            role.as_str(),
-            user.username,
-            user.id
-        ))
+        Ok(format!("created {} {} ({})", role.as_str(), user.username, user.id))
     })
 }
 
 async fn find(store: &Arc<dyn Store>, username: &str, role: Role) -> anyhow::Result<String> {
-    let user = store
-        .user_by_username(username)
-        .await?
-        .ok_or_else(|| anyhow!("no user named {username:?}"))?;
+    let user = store.user_by_username(username).await?.ok_or_else(|| anyhow!("no user named {username:?}"))?;
     if user.role != role {
-        bail!(
-            "{username:?} is a {}, not a {}",
-            user.role.as_str(),
-            role.as_str()
-        );
+        bail!("{username:?} is a {}, not a {}", user.role.as_str(), role.as_str());
     }
     Ok(user.id)
 }

@@ -34,11 +34,7 @@ pub struct ServeConfig {
     pub llm_base_url: Option<String>,
 
     /// Model name sent upstream.
-    #[arg(
-        long,
-        env = "HEALING_LLM_MODEL",
-        default_value = "llama-3.3-70b-versatile"
-    )]
+    #[arg(long, env = "HEALING_LLM_MODEL", default_value = "llama-3.3-70b-versatile")]
     pub llm_model: String,
 
     /// Connect timeout for the model server.
@@ -93,6 +89,23 @@ pub struct ServeConfig {
     #[arg(long, env = "HEALING_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
 
+    /// A high-risk alert not acknowledged within this escalates to the team's supervisors.
+    #[arg(long, env = "HEALING_ACK_DEADLINE_HIGH", default_value = "2m", value_parser = parse_duration)]
+    pub ack_deadline_high: Duration,
+
+    /// A moderate-risk alert not acknowledged within this escalates (low-risk alerts never do).
+    #[arg(long, env = "HEALING_ACK_DEADLINE_MODERATE", default_value = "15m", value_parser = parse_duration)]
+    pub ack_deadline_moderate: Duration,
+
+    /// How often stored alert deadlines are checked.
+    #[arg(long, env = "HEALING_ESCALATION_SWEEP", default_value = "1s", value_parser = parse_duration)]
+    pub escalation_sweep: Duration,
+
+    /// JSON file of crisis resources shown to patients at risk (`[{"name","contact","available"}]`);
+    /// UK services by default.
+    #[arg(long, env = "HEALING_CRISIS_RESOURCES")]
+    pub crisis_resources: Option<PathBuf>,
+
     /// Log format.
     #[arg(long, env = "HEALING_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -108,9 +121,7 @@ pub struct StoreArgs {
 
 /// Secrets come from the environment only, never from flags (flags show up in `ps`).
 pub fn llm_api_key() -> Option<String> {
-    ["HEALING_LLM_API_KEY", "GROQ_API_KEY"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    ["HEALING_LLM_API_KEY", "GROQ_API_KEY"].iter().find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
 }
 
 impl ServeConfig {
@@ -131,15 +142,21 @@ impl ServeConfig {
         if self.token_ttl < Duration::from_secs(60) {
             return Err("--token-ttl must be at least 1m".into());
         }
+        if self.ack_deadline_high.is_zero() || self.ack_deadline_moderate.is_zero() {
+            return Err("acknowledgement deadlines must be longer than zero".into());
+        }
+        if self.ack_deadline_high > self.ack_deadline_moderate {
+            return Err("--ack-deadline-high must not be longer than --ack-deadline-moderate".into());
+        }
+        if self.escalation_sweep < Duration::from_millis(50) || self.escalation_sweep > Duration::from_secs(60) {
+            return Err("--escalation-sweep must be between 50ms and 60s".into());
+        }
         if let Some(url) = &self.llm_base_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err("--llm-base-url must start with http:// or https://".into());
             }
             if llm_api_key().is_none() {
-                return Err(
-                    "--llm-base-url needs an API key in HEALING_LLM_API_KEY (or GROQ_API_KEY)"
-                        .into(),
-                );
+                return Err("--llm-base-url needs an API key in HEALING_LLM_API_KEY (or GROQ_API_KEY)".into());
             }
         }
         Ok(())
@@ -149,13 +166,9 @@ impl ServeConfig {
 /// Parses `250ms`, `10s`, `2m`, `1h`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let value: f64 = num
-        .parse()
-        .map_err(|_| format!("not a duration: {s:?} (try 500ms, 10s, 2m, 1h)"))?;
+    let value: f64 = num.parse().map_err(|_| format!("not a duration: {s:?} (try 500ms, 10s, 2m, 1h)"))?;
     let secs = match unit.trim() {
         "" | "s" => value,
         "ms" => value / 1000.0,
@@ -163,9 +176,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" => value * 3600.0,
         "d" => value * 86_400.0,
         other => {
-            return Err(format!(
-                "unknown duration unit {other:?} (use ms, s, m, h, d)"
-            ));
+            return Err(format!("unknown duration unit {other:?} (use ms, s, m, h, d)"));
         }
     };
     if !secs.is_finite() || secs < 0.0 {

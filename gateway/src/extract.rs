@@ -22,26 +22,16 @@ impl AuthUser {
         if roles.contains(&self.user.role) {
             Ok(())
         } else {
-            Err(ApiError::new(
-                ErrorCode::Forbidden,
-                "your role cannot do this",
-            ))
+            Err(ApiError::new(ErrorCode::Forbidden, "your role cannot do this"))
         }
     }
 }
 
 /// The bearer token of a request, if any.
 pub fn bearer_token(req: &HttpRequest) -> Option<String> {
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
+    let header = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = header.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
-        .filter(|t| !t.is_empty())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
 }
 
 impl FromRequest for AuthUser {
@@ -52,20 +42,13 @@ impl FromRequest for AuthUser {
         let token = bearer_token(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
-            let state =
-                state.ok_or_else(|| ApiError::new(ErrorCode::Internal, "server misconfigured"))?;
+            let state = state.ok_or_else(|| ApiError::new(ErrorCode::Internal, "server misconfigured"))?;
             let token = token.ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Unauthorized,
-                    "sign in first (Authorization: Bearer <token>)",
-                )
+                ApiError::new(ErrorCode::Unauthorized, "sign in first (Authorization: Bearer <token>)")
             })?;
             match state.services.auth.verify(&token).await? {
                 Some(user) => Ok(AuthUser { user, token }),
-                None => Err(ApiError::new(
-                    ErrorCode::Unauthorized,
-                    "invalid or expired token",
-                )),
+                None => Err(ApiError::new(ErrorCode::Unauthorized, "invalid or expired token")),
             }
         })
     }

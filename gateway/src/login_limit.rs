@@ -56,8 +56,7 @@ impl LoginLimiter {
         let [user_key, ip_key] = keys(username, ip);
         for (limiter, key) in [(&self.by_user, user_key), (&self.by_ip, ip_key)] {
             if let Err(not_until) = limiter.check_key(&key) {
-                let until =
-                    Instant::now() + not_until.wait_time_from(now).max(Duration::from_secs(1));
+                let until = Instant::now() + not_until.wait_time_from(now).max(Duration::from_secs(1));
                 self.blocked.lock().insert(key, until);
             }
         }
@@ -84,14 +83,8 @@ mod tests {
             l.record_failure("alice", "10.0.0.1");
         }
         l.record_failure("alice", "10.0.0.1");
-        assert!(
-            l.check("ALICE", "10.0.0.9").is_err(),
-            "username block ignores the IP"
-        );
-        assert!(
-            l.check("bob", "10.0.0.1").is_err(),
-            "IP block ignores the username"
-        );
+        assert!(l.check("ALICE", "10.0.0.9").is_err(), "username block ignores the IP");
+        assert!(l.check("bob", "10.0.0.1").is_err(), "IP block ignores the username");
         assert!(l.check("bob", "10.0.0.2").is_ok());
     }
 }

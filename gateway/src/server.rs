@@ -8,13 +8,16 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix::Actor;
 use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context;
+use healing_actors::alerts::AlertRouter;
 use healing_actors::auth::Authenticator;
 use healing_actors::chat::ChatDirectory;
 use healing_actors::hub::Hub;
 use healing_actors::metrics::Metrics;
-use healing_actors::{RealtimeConfig, Services};
+use healing_actors::supervision::DeskDirectory;
+use healing_actors::{ClinicalConfig, RealtimeConfig, Services};
 use healing_llm::LlmProvider;
 use healing_storage::{SqliteStore, Store};
 
@@ -25,12 +28,9 @@ use crate::state::AppState;
 /// Runs the server on the embedded store in `data_dir`, binding `config.bind`.
 pub fn serve_blocking(config: ServeConfig) -> anyhow::Result<()> {
     let data_dir = config.store.data_dir.clone();
-    let listener =
-        TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&data_dir)
-            .with_context(|| format!("opening the store in {}", data_dir.display()))?,
-    );
+    let listener = TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?);
     actix_web::rt::System::new().block_on(run(listener, config, store))
 }
 
@@ -38,9 +38,7 @@ fn llm_provider(config: &ServeConfig) -> anyhow::Result<Arc<dyn LlmProvider>> {
     match (llm_api_key(), &config.llm_base_url) {
         (Some(api_key), base_url) => {
             let cfg = healing_llm::OpenAiConfig {
-                base_url: base_url
-                    .clone()
-                    .unwrap_or_else(|| healing_llm::openai::DEFAULT_BASE_URL.to_owned()),
+                base_url: base_url.clone().unwrap_or_else(|| healing_llm::openai::DEFAULT_BASE_URL.to_owned()),
                 api_key,
                 model: config.llm_model.clone(),
                 connect_timeout: config.llm_connect_timeout,
@@ -48,25 +46,24 @@ fn llm_provider(config: &ServeConfig) -> anyhow::Result<Arc<dyn LlmProvider>> {
                 idle_timeout: config.llm_idle_timeout,
                 ..healing_llm::OpenAiConfig::default()
             };
-            let provider =
-                healing_llm::OpenAiProvider::new(cfg).context("configuring the model client")?;
+            let provider = healing_llm::OpenAiProvider::new(cfg).context("configuring the model client")?;
             Ok(Arc::new(provider))
         }
         (None, Some(_)) => {
             anyhow::bail!("--llm-base-url needs HEALING_LLM_API_KEY or GROQ_API_KEY")
         }
-        (None, None) => Ok(Arc::new(healing_llm::OfflineResponder::new(
-            config.offline_word_delay,
-        ))),
+        (None, None) => Ok(Arc::new(healing_llm::OfflineResponder::new(config.offline_word_delay))),
     }
 }
 
+fn crisis_resources(config: &ServeConfig) -> anyhow::Result<Vec<healing_protocol::CrisisResource>> {
+    let Some(path) = &config.crisis_resources else { return Ok(healing_actors::crisis::uk_resources()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(healing_actors::crisis::ResourceList::from_json(&text).map_err(|e| anyhow::anyhow!(e))?.0)
+}
+
 /// Serves on `listener` until SIGTERM/Ctrl-C. Must run inside an actix `System`.
-pub async fn run(
-    listener: TcpListener,
-    config: ServeConfig,
-    store: Arc<dyn Store>,
-) -> anyhow::Result<()> {
+pub async fn run(listener: TcpListener, config: ServeConfig, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let llm = llm_provider(&config)?;
     let realtime = RealtimeConfig {
         max_frame_bytes: config.max_frame_bytes,
@@ -79,14 +76,28 @@ pub async fn run(
         ..RealtimeConfig::default()
     };
     let info = llm.info();
+    let clinical = Arc::new(ClinicalConfig {
+        ack_deadline_high: config.ack_deadline_high,
+        ack_deadline_moderate: config.ack_deadline_moderate,
+        sweep_interval: config.escalation_sweep,
+        crisis_resources: crisis_resources(&config)?,
+        ..ClinicalConfig::default()
+    });
+    let hub = Arc::new(Hub::default());
+    let metrics = Arc::new(Metrics::new());
+    let alerts = AlertRouter::new(store.clone(), hub.clone(), metrics.clone(), clinical.clone()).start();
     let services = Arc::new(Services {
         auth: Authenticator::new(store.clone(), config.token_ttl),
         store: store.clone(),
         llm,
-        hub: Arc::new(Hub::default()),
+        hub,
         chats: ChatDirectory::default(),
+        desks: DeskDirectory::default(),
+        risk: healing_actors::risk_detector::start(),
+        alerts,
         config: realtime,
-        metrics: Metrics::new(),
+        clinical,
+        metrics,
     });
     let state = web::Data::new(AppState {
         services: services.clone(),
@@ -124,9 +135,7 @@ pub async fn run(
 
     println!("healing-space listening on http://{addr}");
     println!("  AI companion: {} ({})", info.kind, info.model);
-    println!(
-        "  first users:  echo 'a-strong-password' | healing-space user add --username admin --role admin"
-    );
+    println!("  first users:  echo 'a-strong-password' | healing-space user add --username admin --role admin");
     println!("                then sign in at http://{addr}/ or POST /api/v1/auth/login");
 
     let housekeeping = actix_web::rt::spawn({
@@ -144,15 +153,10 @@ pub async fn run(
     shutdown_signal().await;
     tracing::info!("shutting down: no new connections, cancelling streams");
     handle.pause().await;
-    if actix_web::rt::time::timeout(config.shutdown_timeout, services.chats.shutdown())
-        .await
-        .is_err()
-    {
+    if actix_web::rt::time::timeout(config.shutdown_timeout, services.chats.shutdown()).await.is_err() {
         tracing::warn!("some replies did not stop in time");
     }
-    services
-        .hub
-        .close_all(1001, "server is restarting; please reconnect");
+    services.hub.close_all(1001, "server is restarting; please reconnect");
     if let Err(e) = store.flush().await {
         tracing::error!(error = %e, "store flush failed during shutdown");
     }
@@ -185,29 +189,21 @@ async fn shutdown_signal() {
     }
 }
 
-fn json_error(
-    err: actix_web::error::JsonPayloadError,
-    _req: &actix_web::HttpRequest,
-) -> actix_web::Error {
+fn json_error(err: actix_web::error::JsonPayloadError, _req: &actix_web::HttpRequest) -> actix_web::Error {
     use actix_web::error::JsonPayloadError as E;
     use healing_protocol::ErrorCode;
     let api = match &err {
         E::Overflow { .. } | E::OverflowKnownLength { .. } => {
             crate::api_error::ApiError::new(ErrorCode::TooLarge, "request body is too large")
         }
-        E::ContentType => crate::api_error::ApiError::new(
-            ErrorCode::InvalidRequest,
-            "send JSON (Content-Type: application/json)",
-        ),
-        other => crate::api_error::ApiError::new(
-            ErrorCode::InvalidRequest,
-            format!("invalid JSON body: {other}"),
-        ),
+        E::ContentType => {
+            crate::api_error::ApiError::new(ErrorCode::InvalidRequest, "send JSON (Content-Type: application/json)")
+        }
+        other => crate::api_error::ApiError::new(ErrorCode::InvalidRequest, format!("invalid JSON body: {other}")),
     };
     api.into()
 }
 
 fn query_error<E: std::fmt::Display>(err: E, _req: &actix_web::HttpRequest) -> actix_web::Error {
-    crate::api_error::ApiError::new(healing_protocol::ErrorCode::InvalidRequest, err.to_string())
-        .into()
+    crate::api_error::ApiError::new(healing_protocol::ErrorCode::InvalidRequest, err.to_string()).into()
 }

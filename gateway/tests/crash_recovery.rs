@@ -37,35 +37,13 @@ async fn kill_9_then_restart_loses_nothing_acknowledged() {
     let (status, _) = get(&s, "/api/v1/me", Some(&p.token)).await;
     assert_eq!(status, 200, "a token issued before the crash still works");
     let conv = conv.unwrap();
-    let (_, h) = get(
-        &s,
-        &format!("/api/v1/conversations/{conv}/messages?limit=200"),
-        Some(&p2.token),
-    )
-    .await;
-    let stored: Vec<&str> = h["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap())
-        .collect();
+    let (_, h) = get(&s, &format!("/api/v1/conversations/{conv}/messages?limit=200"), Some(&p2.token)).await;
+    let stored: Vec<&str> = h["messages"].as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap()).collect();
     for id in &acked {
-        assert!(
-            stored.contains(&id.as_str()),
-            "acknowledged message {id} was lost"
-        );
+        assert!(stored.contains(&id.as_str()), "acknowledged message {id} was lost");
     }
-    let seqs: Vec<i64> = h["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["seq"].as_i64().unwrap())
-        .collect();
-    assert_eq!(
-        seqs,
-        (1..=seqs.len() as i64).collect::<Vec<_>>(),
-        "seqs have gaps or duplicates"
-    );
+    let seqs: Vec<i64> = h["messages"].as_array().unwrap().iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "seqs have gaps or duplicates");
 }
 
 #[tokio::test]
@@ -74,10 +52,7 @@ async fn sigterm_cancels_streams_stores_partial_and_exits_cleanly() {
     let mut s = Server::start_in(&dir, &["--offline-word-delay", "200ms"], &[]);
     let p = patient(&s, "Term").await;
     let (mut ws, _) = Ws::hello(&s, &p.token).await;
-    ws.send(
-        json!({"type": "chat.send", "client_msg_id": "t", "text": "tell me something calming"}),
-    )
-    .await;
+    ws.send(json!({"type": "chat.send", "client_msg_id": "t", "text": "tell me something calming"})).await;
     let ack = ws.recv().await;
     assert_eq!(ws.recv().await["type"], "ai.start");
     assert_eq!(ws.recv().await["type"], "ai.delta");
@@ -85,12 +60,7 @@ async fn sigterm_cancels_streams_stores_partial_and_exits_cleanly() {
     assert!(status.success(), "exit status {status:?}");
     let s = Server::start_in(&dir, &[], &[]);
     let conv = ack["conversation_id"].as_str().unwrap();
-    let (_, h) = get(
-        &s,
-        &format!("/api/v1/conversations/{conv}/messages"),
-        Some(&p.token),
-    )
-    .await;
+    let (_, h) = get(&s, &format!("/api/v1/conversations/{conv}/messages"), Some(&p.token)).await;
     let msgs = h["messages"].as_array().unwrap();
     assert_eq!(msgs.len(), 2, "{h}");
     assert_eq!(msgs[1]["finish"], "cancelled");

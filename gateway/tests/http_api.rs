@@ -12,14 +12,7 @@ async fn health_and_readiness_answer_on_embedded_defaults() {
     assert_eq!(get(&s, "/healthz", None).await.0, 200);
     let (status, body) = get(&s, "/readyz", None).await;
     assert_eq!(status, 200, "{body}");
-    let metrics = http()
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = http().get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("healing_ws_connections"), "{metrics}");
 }
 
@@ -31,17 +24,9 @@ async fn register_login_me_logout() {
     assert_eq!(status, 201);
     assert_eq!(created["user"]["role"], "patient");
     assert!(created["user"].get("password_hash").is_none());
-    assert_eq!(
-        post(&s, "/api/v1/auth/register", None, body).await.0,
-        409,
-        "duplicate username"
-    );
+    assert_eq!(post(&s, "/api/v1/auth/register", None, body).await.0, 409, "duplicate username");
     let upper = json!({"username": "AMIRA", "password": PASSWORD});
-    assert_eq!(
-        post(&s, "/api/v1/auth/register", None, upper).await.0,
-        409,
-        "usernames ignore case"
-    );
+    assert_eq!(post(&s, "/api/v1/auth/register", None, upper).await.0, 409, "usernames ignore case");
 
     let wrong = json!({"username": "amira", "password": "not-the-password"});
     let (status, err) = post(&s, "/api/v1/auth/login", None, wrong).await;
@@ -55,18 +40,9 @@ async fn register_login_me_logout() {
     assert_eq!(body["user"]["role"], "patient");
     assert_eq!(body["user"]["display_name"], "Amira");
 
-    let r = http()
-        .post(s.url("/api/v1/auth/logout"))
-        .bearer_auth(&me.token)
-        .send()
-        .await
-        .unwrap();
+    let r = http().post(s.url("/api/v1/auth/logout")).bearer_auth(&me.token).send().await.unwrap();
     assert_eq!(r.status(), 204);
-    assert_eq!(
-        get(&s, "/api/v1/me", Some(&me.token)).await.0,
-        401,
-        "a revoked token still works"
-    );
+    assert_eq!(get(&s, "/api/v1/me", Some(&me.token)).await.0, 401, "a revoked token still works");
     assert_eq!(get(&s, "/api/v1/me", None).await.0, 401);
     assert_eq!(get(&s, "/api/v1/me", Some("garbage")).await.0, 401);
 }
@@ -122,11 +98,7 @@ async fn failed_logins_are_rate_limited_with_retry_after() {
         assert_eq!(r.status(), 401);
     }
     let r = limited.expect("never rate limited");
-    let retry: u64 = r.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!(retry >= 1);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "rate_limited");
@@ -138,64 +110,23 @@ async fn admin_endpoints_check_role_and_build_caseloads() {
     let admin = staff(&s, "Ada", "admin").await;
     let p = patient(&s, "Pat").await;
     let body = json!({"username": "dr-who", "password": PASSWORD, "role": "clinician", "display_name": "Dr Who"});
-    assert_eq!(
-        post(&s, "/api/v1/admin/users", Some(&p.token), body.clone())
-            .await
-            .0,
-        403,
-        "patient made staff"
-    );
+    assert_eq!(post(&s, "/api/v1/admin/users", Some(&p.token), body.clone()).await.0, 403, "patient made staff");
     let (status, created) = post(&s, "/api/v1/admin/users", Some(&admin.token), body).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["user"]["role"], "clinician");
     let clin_id = created["user"]["id"].as_str().unwrap().to_owned();
     let bad_role = json!({"username": "x-y-z", "password": PASSWORD, "role": "god"});
-    assert_eq!(
-        post(&s, "/api/v1/admin/users", Some(&admin.token), bad_role)
-            .await
-            .0,
-        400
-    );
+    assert_eq!(post(&s, "/api/v1/admin/users", Some(&admin.token), bad_role).await.0, 400);
 
     let assign = json!({"clinician_id": clin_id, "patient_id": p.id});
-    assert_eq!(
-        post(
-            &s,
-            "/api/v1/admin/assignments",
-            Some(&p.token),
-            assign.clone()
-        )
-        .await
-        .0,
-        403
-    );
-    assert_eq!(
-        post(&s, "/api/v1/admin/assignments", Some(&admin.token), assign)
-            .await
-            .0,
-        204
-    );
+    assert_eq!(post(&s, "/api/v1/admin/assignments", Some(&p.token), assign.clone()).await.0, 403);
+    assert_eq!(post(&s, "/api/v1/admin/assignments", Some(&admin.token), assign).await.0, 204);
     let backwards = json!({"clinician_id": p.id, "patient_id": clin_id});
-    assert_eq!(
-        post(
-            &s,
-            "/api/v1/admin/assignments",
-            Some(&admin.token),
-            backwards
-        )
-        .await
-        .0,
-        400
-    );
+    assert_eq!(post(&s, "/api/v1/admin/assignments", Some(&admin.token), backwards).await.0, 400);
 
     let sup = staff(&s, "Sue", "supervisor").await;
     let team = json!({"supervisor_id": sup.id, "clinician_id": clin_id});
-    assert_eq!(
-        post(&s, "/api/v1/admin/teams", Some(&admin.token), team)
-            .await
-            .0,
-        204
-    );
+    assert_eq!(post(&s, "/api/v1/admin/teams", Some(&admin.token), team).await.0, 204);
 }
 
 #[tokio::test]
@@ -207,33 +138,9 @@ async fn conversations_are_visible_only_to_owner_and_care_team() {
     let stranger = staff(&s, "Stranger", "clinician").await;
     let supervisor = staff(&s, "Boss", "supervisor").await;
     let other_sup = staff(&s, "OtherBoss", "supervisor").await;
+    assert!(s.cli(&["assign", "--clinician", &clinician.username, "--patient", &owner.username], "").status.success());
     assert!(
-        s.cli(
-            &[
-                "assign",
-                "--clinician",
-                &clinician.username,
-                "--patient",
-                &owner.username
-            ],
-            ""
-        )
-        .status
-        .success()
-    );
-    assert!(
-        s.cli(
-            &[
-                "team",
-                "--supervisor",
-                &supervisor.username,
-                "--clinician",
-                &clinician.username
-            ],
-            ""
-        )
-        .status
-        .success()
+        s.cli(&["team", "--supervisor", &supervisor.username, "--clinician", &clinician.username], "").status.success()
     );
 
     let (mut ws, _) = Ws::hello(&s, &owner.token).await;
@@ -250,39 +157,15 @@ async fn conversations_are_visible_only_to_owner_and_care_team() {
     assert_eq!(get(&s, &path, Some(&owner.token)).await.0, 200);
     assert_eq!(get(&s, &path, Some(&clinician.token)).await.0, 200);
     assert_eq!(get(&s, &path, Some(&supervisor.token)).await.0, 200);
-    for (who, token) in [
-        ("other patient", &other.token),
-        ("stranger", &stranger.token),
-        ("other supervisor", &other_sup.token),
-    ] {
+    for (who, token) in
+        [("other patient", &other.token), ("stranger", &stranger.token), ("other supervisor", &other_sup.token)]
+    {
         let (status, body) = get(&s, &path, Some(token)).await;
         assert_eq!(status, 404, "{who} read the conversation");
-        assert!(
-            !body.to_string().contains("hello there"),
-            "{who} saw message text"
-        );
+        assert!(!body.to_string().contains("hello there"), "{who} saw message text");
     }
     assert_eq!(get(&s, &path, None).await.0, 401);
-    assert_eq!(
-        get(
-            &s,
-            "/api/v1/conversations/does-not-exist/messages",
-            Some(&owner.token)
-        )
-        .await
-        .0,
-        404
-    );
-    assert_eq!(
-        get(&s, &format!("{path}?limit=1000"), Some(&owner.token))
-            .await
-            .0,
-        400
-    );
-    assert_eq!(
-        get(&s, &format!("{path}?limit=abc"), Some(&owner.token))
-            .await
-            .0,
-        400
-    );
+    assert_eq!(get(&s, "/api/v1/conversations/does-not-exist/messages", Some(&owner.token)).await.0, 404);
+    assert_eq!(get(&s, &format!("{path}?limit=1000"), Some(&owner.token)).await.0, 400);
+    assert_eq!(get(&s, &format!("{path}?limit=abc"), Some(&owner.token)).await.0, 400);
 }

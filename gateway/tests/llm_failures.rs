@@ -20,14 +20,7 @@ async fn server_with_mock(fault: Fault) -> (Server, MockServer) {
     .unwrap();
     let s = Server::start_in(
         &temp_dir("llm"),
-        &[
-            "--llm-base-url",
-            &mock.base_url(),
-            "--llm-model",
-            "mock-model",
-            "--llm-first-token-timeout",
-            "2s",
-        ],
+        &["--llm-base-url", &mock.base_url(), "--llm-model", "mock-model", "--llm-first-token-timeout", "2s"],
         &[("HEALING_LLM_API_KEY", "test-key")],
     );
     (s, mock)
@@ -40,17 +33,9 @@ async fn openai_compatible_server_streams_the_reply() {
     let (mut ws, _) = Ws::hello(&s, &p.token).await;
     let frames = chat(&mut ws, None, "please echo these words back").await;
     assert_eq!(frames.last().unwrap()["finish"], "stop");
-    assert_eq!(
-        streamed_text(&frames).trim(),
-        "please echo these words back"
-    );
+    assert_eq!(streamed_text(&frames).trim(), "please echo these words back");
     let conv = frames[0]["conversation_id"].as_str().unwrap();
-    let (_, h) = get(
-        &s,
-        &format!("/api/v1/conversations/{conv}/messages"),
-        Some(&p.token),
-    )
-    .await;
+    let (_, h) = get(&s, &format!("/api/v1/conversations/{conv}/messages"), Some(&p.token)).await;
     assert_eq!(h["messages"][1]["meta"]["provider"], "openai");
     assert_eq!(h["messages"][1]["meta"]["model"], "mock-model");
 }
@@ -66,19 +51,10 @@ async fn assert_calm_error(fault: Fault, expect_partial: bool) {
     let partial = streamed_text(&frames);
     assert_eq!(!partial.is_empty(), expect_partial, "partial: {partial:?}");
     let conv = frames[0]["conversation_id"].as_str().unwrap();
-    let (_, h) = get(
-        &s,
-        &format!("/api/v1/conversations/{conv}/messages"),
-        Some(&p.token),
-    )
-    .await;
+    let (_, h) = get(&s, &format!("/api/v1/conversations/{conv}/messages"), Some(&p.token)).await;
     let stored = &h["messages"][1];
     assert_eq!(stored["finish"], "error");
-    assert_eq!(
-        stored["text"].as_str().unwrap(),
-        partial,
-        "partial text is kept"
-    );
+    assert_eq!(stored["text"].as_str().unwrap(), partial, "partial text is kept");
     // The conversation goes on.
     let conv = conv.to_owned();
     let next = chat(&mut ws, Some(&conv), "are you there").await;

@@ -12,13 +12,9 @@ use tokio_tungstenite::tungstenite::Message;
 async fn bad_hello_token_gets_unauthorized_and_4401() {
     let s = Server::start(&[]);
     let mut ws = Ws::connect(&s).await;
-    ws.send(json!({"type": "hello", "token": "not-a-real-token"}))
-        .await;
+    ws.send(json!({"type": "hello", "token": "not-a-real-token"})).await;
     let err = ws.recv().await;
-    assert_eq!(
-        (err["type"].as_str(), err["code"].as_str()),
-        (Some("error"), Some("unauthorized"))
-    );
+    assert_eq!((err["type"].as_str(), err["code"].as_str()), (Some("error"), Some("unauthorized")));
     assert_eq!(ws.closed().await, Closed::Code(4401));
 }
 
@@ -36,21 +32,13 @@ async fn frames_before_hello_are_refused_but_hello_still_works() {
     let s = Server::start(&[]);
     let p = patient(&s, "Early").await;
     let mut ws = Ws::connect(&s).await;
-    ws.send(json!({"type": "chat.send", "client_msg_id": "x", "text": "too early", "ref": 1}))
-        .await;
+    ws.send(json!({"type": "chat.send", "client_msg_id": "x", "text": "too early", "ref": 1})).await;
     let err = ws.recv().await;
-    assert_eq!(
-        (err["code"].as_str(), err["ref"].as_i64()),
-        (Some("unauthorized"), Some(1))
-    );
+    assert_eq!((err["code"].as_str(), err["ref"].as_i64()), (Some("unauthorized"), Some(1)));
     ws.send(json!({"type": "hello", "token": p.token})).await;
     assert_eq!(ws.recv().await["type"], "welcome");
     let (_, convs) = get(&s, "/api/v1/conversations", Some(&p.token)).await;
-    assert_eq!(
-        convs["conversations"].as_array().unwrap().len(),
-        0,
-        "a refused frame was stored"
-    );
+    assert_eq!(convs["conversations"].as_array().unwrap().len(), 0, "a refused frame was stored");
 }
 
 #[tokio::test]
@@ -63,23 +51,11 @@ async fn malformed_unknown_and_incomplete_frames_get_errors_and_socket_keeps_wor
         ("[1,2,3]", None),
         (r#"{"no_type": true}"#, None),
         (r#"{"type": "warp.drive", "ref": "u"}"#, Some("u")),
-        (
-            r#"{"type": "chat.send", "ref": "m", "text": "no id"}"#,
-            Some("m"),
-        ),
-        (
-            r#"{"type": "chat.send", "ref": "w", "client_msg_id": 42, "text": "wrong type"}"#,
-            Some("w"),
-        ),
-        (
-            r#"{"type": "chat.send", "ref": "e", "client_msg_id": "e", "text": "   "}"#,
-            Some("e"),
-        ),
+        (r#"{"type": "chat.send", "ref": "m", "text": "no id"}"#, Some("m")),
+        (r#"{"type": "chat.send", "ref": "w", "client_msg_id": 42, "text": "wrong type"}"#, Some("w")),
+        (r#"{"type": "chat.send", "ref": "e", "client_msg_id": "e", "text": "   "}"#, Some("e")),
         (r#"{"type": "history.get", "ref": "h"}"#, Some("h")),
-        (
-            r#"{"type": "hello", "token": "again", "ref": "again"}"#,
-            Some("again"),
-        ),
+        (r#"{"type": "hello", "token": "again", "ref": "again"}"#, Some("again")),
     ];
     for (raw, reference) in cases {
         ws.send_raw(Message::Text(raw.into())).await;
@@ -107,28 +83,16 @@ async fn someone_elses_conversation_is_forbidden_and_untouched() {
     let conv = frames[0]["conversation_id"].as_str().unwrap();
 
     let (mut bad, _) = Ws::hello(&s, &intruder.token).await;
-    bad.send(json!({"type": "chat.send", "client_msg_id": "i1", "conversation_id": conv, "text": "hi", "ref": 1})).await;
-    let err = bad.recv().await;
-    assert_eq!(err["code"], "forbidden");
-    bad.send(json!({"type": "history.get", "conversation_id": conv, "ref": 2}))
+    bad.send(json!({"type": "chat.send", "client_msg_id": "i1", "conversation_id": conv, "text": "hi", "ref": 1}))
         .await;
     let err = bad.recv().await;
-    assert_eq!(
-        (err["code"].as_str(), err["ref"].as_i64()),
-        (Some("forbidden"), Some(2))
-    );
+    assert_eq!(err["code"], "forbidden");
+    bad.send(json!({"type": "history.get", "conversation_id": conv, "ref": 2})).await;
+    let err = bad.recv().await;
+    assert_eq!((err["code"].as_str(), err["ref"].as_i64()), (Some("forbidden"), Some(2)));
     assert!(!err.to_string().contains("private"));
-    let (_, history) = get(
-        &s,
-        &format!("/api/v1/conversations/{conv}/messages"),
-        Some(&owner.token),
-    )
-    .await;
-    assert_eq!(
-        history["messages"].as_array().unwrap().len(),
-        2,
-        "the intruder's message was stored"
-    );
+    let (_, history) = get(&s, &format!("/api/v1/conversations/{conv}/messages"), Some(&owner.token)).await;
+    assert_eq!(history["messages"].as_array().unwrap().len(), 2, "the intruder's message was stored");
 }
 
 #[tokio::test]
@@ -137,8 +101,7 @@ async fn staff_cannot_chat_as_patients() {
     let c = staff(&s, "Clin", "clinician").await;
     let (mut ws, welcome) = Ws::hello(&s, &c.token).await;
     assert_eq!(welcome["user"]["role"], "clinician");
-    ws.send(json!({"type": "chat.send", "client_msg_id": "c", "text": "hi"}))
-        .await;
+    ws.send(json!({"type": "chat.send", "client_msg_id": "c", "text": "hi"})).await;
     assert_eq!(ws.recv().await["code"], "forbidden");
 }
 
@@ -148,8 +111,7 @@ async fn oversized_frame_is_refused_and_server_is_unaffected() {
     let p = patient(&s, "Big").await;
     let (mut ws, _) = Ws::hello(&s, &p.token).await;
     let text = "a".repeat(200 * 1024);
-    ws.send(json!({"type": "chat.send", "client_msg_id": "big", "text": text}))
-        .await;
+    ws.send(json!({"type": "chat.send", "client_msg_id": "big", "text": text})).await;
     let mut saw_too_large = false;
     let closed = loop {
         match ws.try_recv(std::time::Duration::from_secs(10)).await {
@@ -158,17 +120,11 @@ async fn oversized_frame_is_refused_and_server_is_unaffected() {
             None => break true,
         }
     };
-    assert!(
-        closed && saw_too_large,
-        "expected too_large then close 1009"
-    );
+    assert!(closed && saw_too_large, "expected too_large then close 1009");
     assert_eq!(get(&s, "/healthz", None).await.0, 200);
     let (mut again, _) = Ws::hello(&s, &p.token).await;
     let frames = chat(&mut again, None, "small message").await;
-    assert_eq!(
-        frames[0]["seq"], 1,
-        "part of the oversized message was stored"
-    );
+    assert_eq!(frames[0]["seq"], 1, "part of the oversized message was stored");
 }
 
 #[tokio::test]

@@ -26,34 +26,19 @@ async fn chat_send_streams_a_reply_in_contract_order_and_history_matches() {
     assert!(kinds.len() >= 5, "expected several deltas: {kinds:?}");
     let ack = &frames[0];
     assert_eq!(
-        (
-            ack["seq"].as_i64(),
-            ack["client_msg_id"].as_str(),
-            ack["ref"].as_str()
-        ),
+        (ack["seq"].as_i64(), ack["client_msg_id"].as_str(), ack["ref"].as_str()),
         (Some(1), Some("c-1"), Some("r1"))
     );
     let conv = ack["conversation_id"].as_str().unwrap();
     let start = &frames[1];
     assert_eq!(start["reply_to"], ack["message_id"]);
     let end = frames.last().unwrap();
-    assert_eq!(
-        (end["seq"].as_i64(), end["finish"].as_str()),
-        (Some(2), Some("stop"))
-    );
+    assert_eq!((end["seq"].as_i64(), end["finish"].as_str()), (Some(2), Some("stop")));
     assert_eq!(end["message_id"], start["message_id"]);
     let streamed = streamed_text(&frames);
-    assert!(
-        streamed.contains('?'),
-        "the companion asks a question: {streamed}"
-    );
+    assert!(streamed.contains('?'), "the companion asks a question: {streamed}");
 
-    let (_, history) = get(
-        &s,
-        &format!("/api/v1/conversations/{conv}/messages"),
-        Some(&p.token),
-    )
-    .await;
+    let (_, history) = get(&s, &format!("/api/v1/conversations/{conv}/messages"), Some(&p.token)).await;
     let msgs = history["messages"].as_array().unwrap();
     assert_eq!(msgs.len(), 2);
     assert_eq!(msgs[0]["author"], "patient");
@@ -62,13 +47,9 @@ async fn chat_send_streams_a_reply_in_contract_order_and_history_matches() {
     assert_eq!(msgs[1]["text"].as_str().unwrap(), streamed);
     assert_eq!(msgs[1]["meta"]["provider"], "offline");
 
-    ws.send(json!({"type": "history.get", "conversation_id": conv, "ref": 9}))
-        .await;
+    ws.send(json!({"type": "history.get", "conversation_id": conv, "ref": 9})).await;
     let h = ws.recv().await;
-    assert_eq!(
-        (h["type"].as_str(), h["ref"].as_i64()),
-        (Some("history"), Some(9))
-    );
+    assert_eq!((h["type"].as_str(), h["ref"].as_i64()), (Some("history"), Some(9)));
     assert_eq!(h["messages"], history["messages"]);
 
     // Continuing the same conversation carries on the sequence.
@@ -94,24 +75,10 @@ async fn retry_with_same_client_msg_id_is_stored_once() {
     let (mut ws2, _) = Ws::hello(&s, &p.token).await;
     ws2.send(send).await;
     assert_eq!(ws2.recv().await["message_id"], first[0]["message_id"]);
-    assert!(
-        ws.try_recv(std::time::Duration::from_millis(500))
-            .await
-            .is_none(),
-        "a retry got a second AI reply"
-    );
+    assert!(ws.try_recv(std::time::Duration::from_millis(500)).await.is_none(), "a retry got a second AI reply");
     let conv = first[0]["conversation_id"].as_str().unwrap();
-    let (_, history) = get(
-        &s,
-        &format!("/api/v1/conversations/{conv}/messages"),
-        Some(&p.token),
-    )
-    .await;
-    assert_eq!(
-        history["messages"].as_array().unwrap().len(),
-        2,
-        "{history}"
-    );
+    let (_, history) = get(&s, &format!("/api/v1/conversations/{conv}/messages"), Some(&p.token)).await;
+    assert_eq!(history["messages"].as_array().unwrap().len(), 2, "{history}");
 }
 
 #[tokio::test]
@@ -121,10 +88,7 @@ async fn two_tabs_see_one_stream_and_either_can_cancel() {
     let p = patient(&s, "Tabs").await;
     let (mut tab1, _) = Ws::hello(&s, &p.token).await;
     let (mut tab2, _) = Ws::hello(&s, &p.token).await;
-    tab1.send(
-        json!({"type": "chat.send", "client_msg_id": "t-1", "text": "I can't sleep at night"}),
-    )
-    .await;
+    tab1.send(json!({"type": "chat.send", "client_msg_id": "t-1", "text": "I can't sleep at night"})).await;
     let ack = tab1.recv().await;
     assert_eq!(ack["type"], "chat.ack");
     let start1 = tab1.recv().await;
@@ -134,43 +98,24 @@ async fn two_tabs_see_one_stream_and_either_can_cancel() {
     let reply_id = start1["message_id"].as_str().unwrap().to_owned();
     let first_delta = tab2.recv().await;
     assert_eq!(first_delta["type"], "ai.delta");
-    tab2.send(json!({"type": "chat.cancel", "message_id": reply_id}))
-        .await;
+    tab2.send(json!({"type": "chat.cancel", "message_id": reply_id})).await;
     let rest1 = tab1.recv_until("ai.end").await;
     let end = rest1.last().unwrap();
     assert_eq!(end["finish"], "cancelled");
     let rest2 = tab2.recv_until("ai.end").await;
     assert_eq!(rest2.last().unwrap()["finish"], "cancelled");
-    let partial = format!(
-        "{}{}",
-        first_delta["text"].as_str().unwrap(),
-        streamed_text(&rest2)
-    );
+    let partial = format!("{}{}", first_delta["text"].as_str().unwrap(), streamed_text(&rest2));
     let conv = ack["conversation_id"].as_str().unwrap();
-    let (_, history) = get(
-        &s,
-        &format!("/api/v1/conversations/{conv}/messages"),
-        Some(&p.token),
-    )
-    .await;
+    let (_, history) = get(&s, &format!("/api/v1/conversations/{conv}/messages"), Some(&p.token)).await;
     let stored = &history["messages"][1];
     assert_eq!(stored["finish"], "cancelled");
-    assert_eq!(
-        stored["text"].as_str().unwrap(),
-        partial,
-        "the partial reply is kept"
-    );
-    assert!(
-        partial.split_whitespace().count() < 40,
-        "cancel did not stop the stream"
-    );
+    assert_eq!(stored["text"].as_str().unwrap(), partial, "the partial reply is kept");
+    assert!(partial.split_whitespace().count() < 40, "cancel did not stop the stream");
 
     // Another patient cannot cancel it (nothing streaming under their name).
     let q = patient(&s, "Other").await;
     let (mut other, _) = Ws::hello(&s, &q.token).await;
-    other
-        .send(json!({"type": "chat.cancel", "message_id": reply_id}))
-        .await;
+    other.send(json!({"type": "chat.cancel", "message_id": reply_id})).await;
     assert_eq!(other.recv().await["type"], "error");
 }
 
@@ -180,10 +125,7 @@ async fn authorization_header_on_upgrade_authenticates() {
     let s = Server::start(&[]);
     let p = patient(&s, "Header").await;
     let mut req = s.ws_url().into_client_request().unwrap();
-    req.headers_mut().insert(
-        "Authorization",
-        format!("Bearer {}", p.token).parse().unwrap(),
-    );
+    req.headers_mut().insert("Authorization", format!("Bearer {}", p.token).parse().unwrap());
     let (stream, _) = tokio_tungstenite::connect_async(req).await.unwrap();
     let mut ws = Ws { stream };
     let welcome = ws.recv().await;

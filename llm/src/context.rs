@@ -61,10 +61,7 @@ pub fn turn_tokens(turn: &ChatTurn) -> usize {
 /// [`CompletionRequest::context_turns`] tells how many earlier turns made it in.
 pub fn build_request(history: &[ChatTurn], token_budget: usize) -> CompletionRequest {
     let Some((current, earlier)) = history.split_last() else {
-        return CompletionRequest {
-            system: SYSTEM_PROMPT.to_owned(),
-            turns: Vec::new(),
-        };
+        return CompletionRequest { system: SYSTEM_PROMPT.to_owned(), turns: Vec::new() };
     };
 
     let mut current = current.clone();
@@ -88,10 +85,7 @@ pub fn build_request(history: &[ChatTurn], token_budget: usize) -> CompletionReq
     let mut turns = Vec::with_capacity(kept + 1);
     turns.extend_from_slice(&earlier[earlier.len() - kept..]);
     turns.push(current);
-    CompletionRequest {
-        system: SYSTEM_PROMPT.to_owned(),
-        turns,
-    }
+    CompletionRequest { system: SYSTEM_PROMPT.to_owned(), turns }
 }
 
 /// Cuts `text` to at most `max_chars` characters, on a character boundary.
@@ -107,20 +101,13 @@ mod tests {
     use crate::provider::ChatRole;
 
     fn turn(role: ChatRole, text: &str) -> ChatTurn {
-        ChatTurn {
-            role,
-            text: text.to_owned(),
-        }
+        ChatTurn { role, text: text.to_owned() }
     }
 
     fn convo(n: usize, chars_each: usize) -> Vec<ChatTurn> {
         (0..n)
             .map(|i| {
-                let role = if i % 2 == 0 {
-                    ChatRole::User
-                } else {
-                    ChatRole::Assistant
-                };
+                let role = if i % 2 == 0 { ChatRole::User } else { ChatRole::Assistant };
                 let c = char::from(b'a' + (i % 26) as u8);
                 turn(role, &c.to_string().repeat(chars_each))
             })

@@ -26,6 +26,4 @@ pub use context::{SYSTEM_PROMPT, build_request};
 pub use mock::{Fault, MockConfig, MockServer, ReplyMode};
 pub use offline::OfflineResponder;
 pub use openai::{OpenAiConfig, OpenAiProvider, install_crypto_provider};
-pub use provider::{
-    ChatRole, ChatTurn, CompletionRequest, DeltaStream, LlmError, LlmProvider, ProviderInfo,
-};
+pub use provider::{ChatRole, ChatTurn, CompletionRequest, DeltaStream, LlmError, LlmProvider, ProviderInfo};

@@ -23,9 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Deserialize;
-use tokio::io::{
-    AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader,
-};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -60,12 +58,7 @@ pub struct MockConfig {
 
 impl Default for MockConfig {
     fn default() -> Self {
-        Self {
-            ttft: Duration::from_millis(50),
-            tokens_per_sec: 50.0,
-            fault: Fault::None,
-            reply: ReplyMode::Echo,
-        }
+        Self { ttft: Duration::from_millis(50), tokens_per_sec: 50.0, fault: Fault::None, reply: ReplyMode::Echo }
     }
 }
 
@@ -97,13 +90,8 @@ impl FromStr for Fault {
             "500" | "server-error" => Ok(Fault::ServerError),
             "hang" => Ok(Fault::Hang),
             _ => match s.strip_prefix("drop:") {
-                Some(n) => n
-                    .parse()
-                    .map(Fault::DropAfter)
-                    .map_err(|_| format!("bad token count in {s:?}")),
-                None => Err(format!(
-                    "unknown fault {s:?} (expected none, 429, 500, drop:N or hang)"
-                )),
+                Some(n) => n.parse().map(Fault::DropAfter).map_err(|_| format!("bad token count in {s:?}")),
+                None => Err(format!("unknown fault {s:?} (expected none, 429, 500, drop:N or hang)")),
             },
         }
     }
@@ -142,24 +130,18 @@ impl FromStr for ReplyMode {
             return Ok(ReplyMode::Echo);
         }
         if let Some(n) = s.strip_prefix("words:") {
-            return n
-                .trim()
-                .parse()
-                .map(ReplyMode::Words)
-                .map_err(|_| format!("bad word count in {s:?}"));
+            return n.trim().parse().map(ReplyMode::Words).map_err(|_| format!("bad word count in {s:?}"));
         }
         if let Some(text) = s.strip_prefix("fixed:") {
             return Ok(ReplyMode::Fixed(text.to_owned()));
         }
-        Err(format!(
-            "unknown reply mode {s:?} (expected echo, words:N or fixed:TEXT)"
-        ))
+        Err(format!("unknown reply mode {s:?} (expected echo, words:N or fixed:TEXT)"))
     }
 }
 
 const FILLER: &[&str] = &[
-    "thank", "you", "for", "sharing", "that", "with", "me", "it", "sounds", "like", "a", "lot",
-    "to", "carry", "right", "now",
+    "thank", "you", "for", "sharing", "that", "with", "me", "it", "sounds", "like", "a", "lot", "to", "carry", "right",
+    "now",
 ];
 
 fn filler_words(n: usize) -> String {
@@ -187,10 +169,7 @@ impl MockServer {
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(serve(listener, cfg, stopped));
-        Ok(Self {
-            addr,
-            stop: Some(stop),
-        })
+        Ok(Self { addr, stop: Some(stop) })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -305,10 +284,7 @@ async fn read_line<R: AsyncBufRead + Unpin>(
     budget: &mut usize,
 ) -> Result<bool, ReadError> {
     line.clear();
-    let n = (&mut *rd)
-        .take(*budget as u64 + 1)
-        .read_until(b'\n', line)
-        .await?;
+    let n = (&mut *rd).take(*budget as u64 + 1).read_until(b'\n', line).await?;
     if n == 0 {
         return Ok(false);
     }
@@ -338,11 +314,9 @@ async fn read_request<R: AsyncBufRead + Unpin>(rd: &mut R) -> Result<Option<Requ
             break;
         }
     }
-    let request_line =
-        std::str::from_utf8(&line).map_err(|_| ReadError::Bad(400, "request line is not utf-8"))?;
+    let request_line = std::str::from_utf8(&line).map_err(|_| ReadError::Bad(400, "request line is not utf-8"))?;
     let mut parts = request_line.split_ascii_whitespace();
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(method), Some(target), Some(version), None) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(ReadError::Bad(400, "malformed request line"));
     };
@@ -350,10 +324,7 @@ async fn read_request<R: AsyncBufRead + Unpin>(rd: &mut R) -> Result<Option<Requ
         "HTTP/1.1" => true,
         "HTTP/1.0" => false,
         _ => {
-            return Err(ReadError::Bad(
-                505,
-                "only HTTP/1.0 and HTTP/1.1 are supported",
-            ));
+            return Err(ReadError::Bad(505, "only HTTP/1.0 and HTTP/1.1 are supported"));
         }
     };
     let method = method.to_owned();
@@ -373,25 +344,19 @@ async fn read_request<R: AsyncBufRead + Unpin>(rd: &mut R) -> Result<Option<Requ
         if headers > MAX_HEADERS {
             return Err(ReadError::Bad(431, "too many headers"));
         }
-        let header =
-            std::str::from_utf8(&line).map_err(|_| ReadError::Bad(400, "header is not utf-8"))?;
+        let header = std::str::from_utf8(&line).map_err(|_| ReadError::Bad(400, "header is not utf-8"))?;
         let Some((name, value)) = header.split_once(':') else {
             return Err(ReadError::Bad(400, "malformed header"));
         };
         let (name, value) = (name.trim(), value.trim());
         if name.eq_ignore_ascii_case("content-length") {
-            let n: usize = value
-                .parse()
-                .map_err(|_| ReadError::Bad(400, "bad content-length"))?;
+            let n: usize = value.parse().map_err(|_| ReadError::Bad(400, "bad content-length"))?;
             if content_length.is_some_and(|prev| prev != n) {
                 return Err(ReadError::Bad(400, "conflicting content-length"));
             }
             content_length = Some(n);
         } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            return Err(ReadError::Bad(
-                501,
-                "chunked request bodies are not supported",
-            ));
+            return Err(ReadError::Bad(501, "chunked request bodies are not supported"));
         } else if name.eq_ignore_ascii_case("connection") {
             for token in value.split(',') {
                 let token = token.trim();
@@ -412,13 +377,7 @@ async fn read_request<R: AsyncBufRead + Unpin>(rd: &mut R) -> Result<Option<Requ
     }
     let mut body = vec![0; len];
     rd.read_exact(&mut body).await?;
-    Ok(Some(Request {
-        method,
-        path,
-        keep_alive,
-        fault,
-        body,
-    }))
+    Ok(Some(Request { method, path, keep_alive, fault, body }))
 }
 
 #[derive(Deserialize)]
@@ -441,32 +400,21 @@ struct ChatMessage {
 fn content_text(content: &serde_json::Value) -> String {
     match content {
         serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Array(parts) => parts
-            .iter()
-            .filter_map(|p| p.get("text").and_then(|t| t.as_str()))
-            .collect::<Vec<_>>()
-            .join(""),
+        serde_json::Value::Array(parts) => {
+            parts.iter().filter_map(|p| p.get("text").and_then(|t| t.as_str())).collect::<Vec<_>>().join("")
+        }
         _ => String::new(),
     }
 }
 
 /// Answers one request. Returns whether the connection may be reused.
-async fn respond<R, W>(
-    rd: &mut R,
-    wr: &mut W,
-    req: Request,
-    cfg: &MockConfig,
-    bufs: &mut Bufs,
-) -> std::io::Result<bool>
+async fn respond<R, W>(rd: &mut R, wr: &mut W, req: Request, cfg: &MockConfig, bufs: &mut Bufs) -> std::io::Result<bool>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let keep_alive = req.keep_alive;
-    let is_completions = matches!(
-        req.path.as_str(),
-        "/v1/chat/completions" | "/chat/completions"
-    );
+    let is_completions = matches!(req.path.as_str(), "/v1/chat/completions" | "/chat/completions");
     match (req.method.as_str(), req.path.as_str()) {
         ("GET" | "HEAD", "/health") => {
             write_simple(wr, 200, "text/plain", b"ok", keep_alive).await?;
@@ -502,10 +450,7 @@ where
     let chat: ChatBody = match serde_json::from_slice(&req.body) {
         Ok(c) => c,
         Err(_) => {
-            let body = error_json(
-                "body is not a chat completion request",
-                "invalid_request_error",
-            );
+            let body = error_json("body is not a chat completion request", "invalid_request_error");
             write_simple(wr, 400, "application/json", body.as_bytes(), keep_alive).await?;
             return Ok(keep_alive);
         }
@@ -525,22 +470,15 @@ where
     }
 
     let reply = match &cfg.reply {
-        ReplyMode::Echo => chat
-            .messages
-            .iter()
-            .rev()
-            .find(|m| m.role == "user")
-            .map(|m| content_text(&m.content))
-            .unwrap_or_default(),
+        ReplyMode::Echo => {
+            chat.messages.iter().rev().find(|m| m.role == "user").map(|m| content_text(&m.content)).unwrap_or_default()
+        }
         ReplyMode::Fixed(text) => text.clone(),
         ReplyMode::Words(n) => filler_words(*n),
     };
     let model = chat.model.unwrap_or_else(|| "mock-llm".to_owned());
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let created = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as u32)
-        .unwrap_or(0);
+    let created = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as u32).unwrap_or(0);
 
     if chat.stream == Some(false) {
         return respond_whole(rd, wr, fault, &reply, &model, id, created, keep_alive).await;
@@ -561,8 +499,7 @@ where
     // Like real servers, announce the role first with empty content.
     bufs.payload.clear();
     bufs.payload.extend_from_slice(prefix.as_bytes());
-    bufs.payload
-        .extend_from_slice(br#""role":"assistant","content":""},"finish_reason":null}]}"#);
+    bufs.payload.extend_from_slice(br#""role":"assistant","content":""},"finish_reason":null}]}"#);
     bufs.payload.extend_from_slice(b"\n\n");
     write_chunk(wr, &mut bufs.frame, &bufs.payload).await?;
 
@@ -591,8 +528,7 @@ where
         bufs.payload.extend_from_slice(prefix.as_bytes());
         bufs.payload.extend_from_slice(br#""content":"#);
         serde_json::to_writer(&mut bufs.payload, piece).map_err(std::io::Error::other)?;
-        bufs.payload
-            .extend_from_slice(br#"},"finish_reason":null}]}"#);
+        bufs.payload.extend_from_slice(br#"},"finish_reason":null}]}"#);
         bufs.payload.extend_from_slice(b"\n\n");
         write_chunk(wr, &mut bufs.frame, &bufs.payload).await?;
     }
@@ -606,8 +542,7 @@ where
 
     bufs.payload.clear();
     bufs.payload.extend_from_slice(prefix.as_bytes());
-    bufs.payload
-        .extend_from_slice(br#"},"finish_reason":"stop"}]}"#);
+    bufs.payload.extend_from_slice(br#"},"finish_reason":"stop"}]}"#);
     bufs.payload.extend_from_slice(b"\n\ndata: [DONE]\n\n");
     bufs.frame.clear();
     let _ = write!(bufs.frame, "{:x}\r\n", bufs.payload.len());
@@ -662,9 +597,7 @@ where
 
 fn token_interval(tokens_per_sec: f64) -> Duration {
     if tokens_per_sec.is_finite() && tokens_per_sec > 0.0 {
-        Duration::try_from_secs_f64(1.0 / tokens_per_sec)
-            .unwrap_or(MAX_TOKEN_INTERVAL)
-            .min(MAX_TOKEN_INTERVAL)
+        Duration::try_from_secs_f64(1.0 / tokens_per_sec).unwrap_or(MAX_TOKEN_INTERVAL).min(MAX_TOKEN_INTERVAL)
     } else {
         Duration::ZERO
     }
@@ -681,11 +614,7 @@ async fn wait_for_close<R: AsyncRead + Unpin>(rd: &mut R) {
     }
 }
 
-async fn write_chunk<W: AsyncWrite + Unpin>(
-    wr: &mut W,
-    frame: &mut Vec<u8>,
-    payload: &[u8],
-) -> std::io::Result<()> {
+async fn write_chunk<W: AsyncWrite + Unpin>(wr: &mut W, frame: &mut Vec<u8>, payload: &[u8]) -> std::io::Result<()> {
     frame.clear();
     let _ = write!(frame, "{:x}\r\n", payload.len());
     frame.extend_from_slice(payload);
@@ -725,8 +654,7 @@ async fn write_simple<W: AsyncWrite + Unpin>(
 }
 
 fn error_json(message: &str, kind: &str) -> String {
-    serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": null}})
-        .to_string()
+    serde_json::json!({"error": {"message": message, "type": kind, "param": null, "code": null}}).to_string()
 }
 
 #[cfg(test)]
@@ -735,13 +663,7 @@ mod tests {
 
     #[test]
     fn fault_parse_round_trip() {
-        for f in [
-            Fault::None,
-            Fault::RateLimit,
-            Fault::ServerError,
-            Fault::DropAfter(3),
-            Fault::Hang,
-        ] {
+        for f in [Fault::None, Fault::RateLimit, Fault::ServerError, Fault::DropAfter(3), Fault::Hang] {
             assert_eq!(f.to_string().parse::<Fault>(), Ok(f));
         }
         assert!("drop:x".parse::<Fault>().is_err());
@@ -752,10 +674,7 @@ mod tests {
     fn reply_parse() {
         assert_eq!("echo".parse::<ReplyMode>(), Ok(ReplyMode::Echo));
         assert_eq!("words:7".parse::<ReplyMode>(), Ok(ReplyMode::Words(7)));
-        assert_eq!(
-            "fixed:hi there".parse::<ReplyMode>(),
-            Ok(ReplyMode::Fixed("hi there".into()))
-        );
+        assert_eq!("fixed:hi there".parse::<ReplyMode>(), Ok(ReplyMode::Fixed("hi there".into())));
         assert!("words:".parse::<ReplyMode>().is_err());
     }
 
@@ -778,25 +697,13 @@ mod tests {
         assert_eq!(req.fault.as_deref(), Some("hang"));
         assert_eq!(req.body, b"{}");
 
-        let huge = format!(
-            "GET / HTTP/1.1\r\nX: {}\r\n\r\n",
-            "a".repeat(MAX_HEAD_BYTES)
-        );
+        let huge = format!("GET / HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(MAX_HEAD_BYTES));
         let mut rd = BufReader::new(huge.as_bytes());
-        assert!(matches!(
-            read_request(&mut rd).await,
-            Err(ReadError::Bad(431, _))
-        ));
+        assert!(matches!(read_request(&mut rd).await, Err(ReadError::Bad(431, _))));
 
-        let big_body = format!(
-            "POST /v1/chat/completions HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
-            MAX_BODY_BYTES + 1
-        );
+        let big_body = format!("POST /v1/chat/completions HTTP/1.1\r\nContent-Length: {}\r\n\r\n", MAX_BODY_BYTES + 1);
         let mut rd = BufReader::new(big_body.as_bytes());
-        assert!(matches!(
-            read_request(&mut rd).await,
-            Err(ReadError::Bad(413, _))
-        ));
+        assert!(matches!(read_request(&mut rd).await, Err(ReadError::Bad(413, _))));
 
         let mut rd = BufReader::new(&b""[..]);
         assert!(matches!(read_request(&mut rd).await, Ok(None)));

@@ -14,9 +14,7 @@
 
 use std::time::Duration;
 
-use crate::provider::{
-    ChatRole, CompletionRequest, DeltaStream, LlmError, LlmProvider, ProviderInfo,
-};
+use crate::provider::{ChatRole, CompletionRequest, DeltaStream, LlmError, LlmProvider, ProviderInfo};
 
 /// The model name reported by [`OfflineResponder::info`].
 pub const OFFLINE_MODEL: &str = "offline-cbt-v1";
@@ -30,9 +28,7 @@ pub struct OfflineResponder {
 impl Default for OfflineResponder {
     /// A reading-pace stream: 40 ms per word.
     fn default() -> Self {
-        Self {
-            word_delay: Duration::from_millis(40),
-        }
+        Self { word_delay: Duration::from_millis(40) }
     }
 }
 
@@ -43,18 +39,9 @@ impl OfflineResponder {
 
     /// The full reply to `request`, as it would be streamed. Deterministic.
     pub fn reply(&self, request: &CompletionRequest) -> String {
-        let latest = request
-            .turns
-            .iter()
-            .rev()
-            .find(|t| t.role == ChatRole::User)
-            .map(|t| t.text.as_str())
-            .unwrap_or("");
-        let user_turns = request
-            .turns
-            .iter()
-            .filter(|t| t.role == ChatRole::User)
-            .count();
+        let latest =
+            request.turns.iter().rev().find(|t| t.role == ChatRole::User).map(|t| t.text.as_str()).unwrap_or("");
+        let user_turns = request.turns.iter().filter(|t| t.role == ChatRole::User).count();
         compose(latest, user_turns as u64)
     }
 }
@@ -62,25 +49,21 @@ impl OfflineResponder {
 #[async_trait::async_trait]
 impl LlmProvider for OfflineResponder {
     fn info(&self) -> ProviderInfo {
-        ProviderInfo {
-            kind: "offline",
-            model: OFFLINE_MODEL.to_owned(),
-        }
+        ProviderInfo { kind: "offline", model: OFFLINE_MODEL.to_owned() }
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<DeltaStream, LlmError> {
         let reply = self.reply(&request);
         let delay = self.word_delay;
-        let stream =
-            futures_util::stream::unfold((reply, 0usize), move |(reply, pos)| async move {
-                let piece = word_pieces(&reply[pos..]).next()?;
-                if pos > 0 && !delay.is_zero() {
-                    tokio::time::sleep(delay).await;
-                }
-                let next = pos + piece.len();
-                let piece = piece.to_owned();
-                Some((Ok(piece), (reply, next)))
-            });
+        let stream = futures_util::stream::unfold((reply, 0usize), move |(reply, pos)| async move {
+            let piece = word_pieces(&reply[pos..]).next()?;
+            if pos > 0 && !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            let next = pos + piece.len();
+            let piece = piece.to_owned();
+            Some((Ok(piece), (reply, next)))
+        });
         Ok(Box::pin(stream))
     }
 }
@@ -137,17 +120,13 @@ struct Keywords {
 const KEYWORDS: &[Keywords] = &[
     Keywords {
         theme: Theme::Sleep,
-        words: &[
-            "tired", "awake", "bed", "bedtime", "night", "nights", "3am", "4am", "slept",
-        ],
+        words: &["tired", "awake", "bed", "bedtime", "night", "nights", "3am", "4am", "slept"],
         prefixes: &["sleep", "insomn", "nightmare", "exhaust"],
         phrases: &["wake up", "waking up", "lying awake"],
     },
     Keywords {
         theme: Theme::Anger,
-        words: &[
-            "mad", "rage", "livid", "snapped", "snap", "hate", "fuming", "furious",
-        ],
+        words: &["mad", "rage", "livid", "snapped", "snap", "hate", "fuming", "furious"],
         prefixes: &["anger", "angr", "irritat", "frustrat", "resent", "annoy"],
         phrases: &["pissed off", "fed up", "lost my temper"],
     },
@@ -155,40 +134,17 @@ const KEYWORDS: &[Keywords] = &[
         theme: Theme::Loneliness,
         words: &["alone", "nobody", "friendless", "disconnected"],
         prefixes: &["lonel", "isolat", "excluded"],
-        phrases: &[
-            "no one",
-            "no-one",
-            "no friends",
-            "left out",
-            "by myself",
-            "on my own",
-        ],
+        phrases: &["no one", "no-one", "no friends", "left out", "by myself", "on my own"],
     },
     Keywords {
         theme: Theme::Anxiety,
         words: &["scared", "afraid", "fear", "tense", "nervous", "uneasy"],
-        prefixes: &[
-            "anxi",
-            "worr",
-            "panic",
-            "frighten",
-            "dread",
-            "overthink",
-            "terrif",
-        ],
-        phrases: &[
-            "on edge",
-            "heart racing",
-            "racing heart",
-            "can't breathe",
-            "cant breathe",
-        ],
+        prefixes: &["anxi", "worr", "panic", "frighten", "dread", "overthink", "terrif"],
+        phrases: &["on edge", "heart racing", "racing heart", "can't breathe", "cant breathe"],
     },
     Keywords {
         theme: Theme::LowMood,
-        words: &[
-            "sad", "down", "low", "flat", "cry", "cried", "empty", "numb", "blue",
-        ],
+        words: &["sad", "down", "low", "flat", "cry", "cried", "empty", "numb", "blue"],
         prefixes: &[
             "depress",
             "hopeless",
@@ -201,36 +157,13 @@ const KEYWORDS: &[Keywords] = &[
             "unhappy",
             "gloom",
         ],
-        phrases: &[
-            "no energy",
-            "no motivation",
-            "can't be bothered",
-            "hate myself",
-            "tired of",
-            "sick of myself",
-        ],
+        phrases: &["no energy", "no motivation", "can't be bothered", "hate myself", "tired of", "sick of myself"],
     },
     Keywords {
         theme: Theme::Stress,
-        words: &[
-            "work", "job", "boss", "busy", "uni", "school", "college", "money", "bills",
-        ],
-        prefixes: &[
-            "stress",
-            "overwhelm",
-            "pressur",
-            "deadline",
-            "burnout",
-            "exam",
-            "workload",
-        ],
-        phrases: &[
-            "too much",
-            "can't cope",
-            "cant cope",
-            "burnt out",
-            "burned out",
-        ],
+        words: &["work", "job", "boss", "busy", "uni", "school", "college", "money", "bills"],
+        prefixes: &["stress", "overwhelm", "pressur", "deadline", "burnout", "exam", "workload"],
+        phrases: &["too much", "can't cope", "cant cope", "burnt out", "burned out"],
     },
 ];
 
@@ -386,10 +319,7 @@ fn script(theme: Theme) -> &'static Script {
             ],
         },
         Theme::Generic => &Script {
-            reflections: &[
-                "Thank you for sharing what's on your mind.",
-                "I'm glad you reached out today.",
-            ],
+            reflections: &["Thank you for sharing what's on your mind.", "I'm glad you reached out today."],
             validations: &[
                 "Whatever you're feeling right now is valid, and you don't have to work it all out at once.",
                 "It's okay not to have the words for everything straight away.",
@@ -408,11 +338,7 @@ fn script(theme: Theme) -> &'static Script {
 }
 
 /// Ways to frame a reflected phrase of the patient's own words.
-const MIRRORS: &[&str] = &[
-    "It sounds like {}.",
-    "I'm hearing that {}.",
-    "Thank you for telling me that {}.",
-];
+const MIRRORS: &[&str] = &["It sounds like {}.", "I'm hearing that {}.", "Thank you for telling me that {}."];
 
 /// Words that make a phrase unsuitable to mirror back verbatim (self-critical or risk-adjacent
 /// phrasing is better met with a gentler, general reflection).
@@ -492,10 +418,7 @@ fn mirror_phrase(text: &str) -> Option<String> {
                     .to_lowercase()
             })
             .collect();
-        let start = lower
-            .iter()
-            .position(|w| !FILLERS.contains(&w.as_str()))
-            .unwrap_or(lower.len());
+        let start = lower.iter().position(|w| !FILLERS.contains(&w.as_str())).unwrap_or(lower.len());
         let (raw, lower) = (&raw[start..], &lower[start..]);
         if !(3..=12).contains(&raw.len()) {
             continue;
@@ -505,15 +428,10 @@ fn mirror_phrase(text: &str) -> Option<String> {
         }
         let unsuitable = lower.iter().any(|w| {
             NO_MIRROR.iter().any(|n| w.starts_with(n))
-                || matches!(
-                    w.as_str(),
-                    "you" | "your" | "you're" | "yours" | "u" | "we" | "us" | "our" | "ours"
-                )
+                || matches!(w.as_str(), "you" | "your" | "you're" | "yours" | "u" | "we" | "us" | "our" | "ours")
                 || w.chars().any(|c| c.is_ascii_digit())
                 || w.is_empty()
-        }) || raw
-            .iter()
-            .any(|w| w.contains(['@', '/', '"', '(', ')', '[', ']', '*', '#', '<', '>']));
+        }) || raw.iter().any(|w| w.contains(['@', '/', '"', '(', ')', '[', ']', '*', '#', '<', '>']));
         if unsuitable {
             continue;
         }
@@ -522,11 +440,7 @@ fn mirror_phrase(text: &str) -> Option<String> {
             if i > 0 {
                 out.push(' ');
             }
-            let prev = if i > 0 {
-                Some(lower[i - 1].as_str())
-            } else {
-                None
-            };
+            let prev = if i > 0 { Some(lower[i - 1].as_str()) } else { None };
             match swap_pronoun(prev, low_w) {
                 Some(swapped) => out.push_str(swapped),
                 None => out.push_str(raw_w.trim_end_matches([':', '-'])),
@@ -576,8 +490,7 @@ fn asks_about_me(text: &str) -> bool {
 }
 
 /// The honest answer to "are you a real person?" and similar.
-const I_AM_AN_AI: &str =
-    "I'm an AI companion, not a person or a clinician, but I'm here to listen.";
+const I_AM_AN_AI: &str = "I'm an AI companion, not a person or a clinician, but I'm here to listen.";
 
 /// Builds the reply to `latest`. `turn_seed` varies the wording as a conversation goes on.
 fn compose(latest: &str, turn_seed: u64) -> String {
@@ -606,14 +519,7 @@ mod tests {
 
     #[test]
     fn pieces_round_trip() {
-        for text in [
-            "",
-            "one",
-            "one two",
-            "  lead  and\ttrail\n ",
-            "a\n\nb",
-            "é ü  ö",
-        ] {
+        for text in ["", "one", "one two", "  lead  and\ttrail\n ", "a\n\nb", "é ü  ö"] {
             let joined: String = word_pieces(text).collect();
             assert_eq!(joined, text);
         }
@@ -623,49 +529,22 @@ mod tests {
 
     #[test]
     fn themes() {
-        assert_eq!(
-            detect_theme("I feel so anxious all the time"),
-            Theme::Anxiety
-        );
-        assert_eq!(
-            detect_theme("I can't sleep, lying awake every night"),
-            Theme::Sleep
-        );
-        assert_eq!(
-            detect_theme("I've been really down and empty"),
-            Theme::LowMood
-        );
+        assert_eq!(detect_theme("I feel so anxious all the time"), Theme::Anxiety);
+        assert_eq!(detect_theme("I can't sleep, lying awake every night"), Theme::Sleep);
+        assert_eq!(detect_theme("I've been really down and empty"), Theme::LowMood);
         assert_eq!(detect_theme("I'm so angry at my brother"), Theme::Anger);
-        assert_eq!(
-            detect_theme("I feel lonely, no one calls"),
-            Theme::Loneliness
-        );
-        assert_eq!(
-            detect_theme("Work is overwhelming and my boss"),
-            Theme::Stress
-        );
+        assert_eq!(detect_theme("I feel lonely, no one calls"), Theme::Loneliness);
+        assert_eq!(detect_theme("Work is overwhelming and my boss"), Theme::Stress);
         assert_eq!(detect_theme("hello"), Theme::Generic);
         assert_eq!(detect_theme("I'm WORRIED"), Theme::Anxiety);
     }
 
     #[test]
     fn mirrors_first_person() {
-        assert_eq!(
-            mirror_phrase("I can't switch off at night.").as_deref(),
-            Some("you can't switch off at night")
-        );
-        assert_eq!(
-            mirror_phrase("Honestly, I am so tired of my job").as_deref(),
-            Some("you are so tired of your job")
-        );
-        assert_eq!(
-            mirror_phrase("I was up all night").as_deref(),
-            Some("you were up all night")
-        );
-        assert_eq!(
-            mirror_phrase("My boss keeps shouting at me").as_deref(),
-            Some("your boss keeps shouting at you")
-        );
+        assert_eq!(mirror_phrase("I can't switch off at night.").as_deref(), Some("you can't switch off at night"));
+        assert_eq!(mirror_phrase("Honestly, I am so tired of my job").as_deref(), Some("you are so tired of your job"));
+        assert_eq!(mirror_phrase("I was up all night").as_deref(), Some("you were up all night"));
+        assert_eq!(mirror_phrase("My boss keeps shouting at me").as_deref(), Some("your boss keeps shouting at you"));
     }
 
     #[test]
@@ -679,10 +558,7 @@ mod tests {
     #[test]
     fn self_criticism_and_weariness_are_low_mood() {
         assert_eq!(detect_theme("I hate myself"), Theme::LowMood);
-        assert_eq!(
-            detect_theme("I am tired of feeling like this"),
-            Theme::LowMood
-        );
+        assert_eq!(detect_theme("I am tired of feeling like this"), Theme::LowMood);
         assert_eq!(detect_theme("I hate my boss"), Theme::Anger);
     }
 

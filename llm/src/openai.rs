@@ -23,16 +23,13 @@ use async_openai::config::OpenAIConfig;
 use async_openai::error::{OpenAIError, StreamError};
 use async_openai::middleware::ReqwestService;
 use async_openai::types::chat::{
-    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
-    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
-    ChatCompletionResponseStream, CreateChatCompletionRequest,
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestUserMessage, ChatCompletionResponseStream, CreateChatCompletionRequest,
 };
 use futures_util::StreamExt;
 use tokio::time::{Instant, timeout_at};
 
-use crate::provider::{
-    ChatRole, CompletionRequest, DeltaStream, LlmError, LlmProvider, ProviderInfo,
-};
+use crate::provider::{ChatRole, CompletionRequest, DeltaStream, LlmError, LlmProvider, ProviderInfo};
 
 /// Default base URL: Groq's OpenAI-compatible endpoint.
 pub const DEFAULT_BASE_URL: &str = "https://api.groq.com/openai/v1";
@@ -96,14 +93,7 @@ impl std::fmt::Debug for OpenAiConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OpenAiConfig")
             .field("base_url", &self.base_url)
-            .field(
-                "api_key",
-                &if self.api_key.is_empty() {
-                    ""
-                } else {
-                    "<redacted>"
-                },
-            )
+            .field("api_key", &if self.api_key.is_empty() { "" } else { "<redacted>" })
             .field("model", &self.model)
             .field("connect_timeout", &self.connect_timeout)
             .field("first_token_timeout", &self.first_token_timeout)
@@ -135,11 +125,8 @@ impl OpenAiProvider {
             .build()
             .map_err(|e| LlmError::Transport(format!("building http client: {e}")))?;
         let base = cfg.base_url.trim_end_matches('/').to_owned();
-        let config = OpenAIConfig::new()
-            .with_api_base(base)
-            .with_api_key(cfg.api_key.clone());
-        let client =
-            Client::build(http.clone(), config).with_http_service(ReqwestService::new(http));
+        let config = OpenAIConfig::new().with_api_base(base).with_api_key(cfg.api_key.clone());
+        let client = Client::build(http.clone(), config).with_http_service(ReqwestService::new(http));
         Ok(Self { client, cfg })
     }
 
@@ -149,17 +136,14 @@ impl OpenAiProvider {
     }
 
     fn to_openai(&self, request: &CompletionRequest) -> CreateChatCompletionRequest {
-        let mut messages: Vec<ChatCompletionRequestMessage> =
-            Vec::with_capacity(request.turns.len() + 1);
+        let mut messages: Vec<ChatCompletionRequestMessage> = Vec::with_capacity(request.turns.len() + 1);
         if !request.system.is_empty() {
             messages.push(ChatCompletionRequestSystemMessage::from(request.system.as_str()).into());
         }
         for turn in &request.turns {
             messages.push(match turn.role {
                 ChatRole::User => ChatCompletionRequestUserMessage::from(turn.text.as_str()).into(),
-                ChatRole::Assistant => {
-                    ChatCompletionRequestAssistantMessage::from(turn.text.as_str()).into()
-                }
+                ChatRole::Assistant => ChatCompletionRequestAssistantMessage::from(turn.text.as_str()).into(),
             });
         }
         CreateChatCompletionRequest {
@@ -176,10 +160,7 @@ impl OpenAiProvider {
 #[async_trait::async_trait]
 impl LlmProvider for OpenAiProvider {
     fn info(&self) -> ProviderInfo {
-        ProviderInfo {
-            kind: "openai",
-            model: self.cfg.model.clone(),
-        }
+        ProviderInfo { kind: "openai", model: self.cfg.model.clone() }
     }
 
     async fn stream(&self, request: CompletionRequest) -> Result<DeltaStream, LlmError> {
@@ -249,11 +230,7 @@ impl Pump {
             let item = match timeout_at(deadline, self.inner.next()).await {
                 Err(_) if self.finished => return self.end(),
                 Err(_) => {
-                    let what = if self.deltas == 0 {
-                        "first token"
-                    } else {
-                        "next token"
-                    };
+                    let what = if self.deltas == 0 { "first token" } else { "next token" };
                     return self.fail(LlmError::Timeout(what));
                 }
                 Ok(None) if self.finished => return self.end(),
@@ -278,10 +255,7 @@ impl Pump {
             }
             if let Some(text) = text {
                 if self.deltas == 0 {
-                    tracing::debug!(
-                        ttft_ms = self.started.elapsed().as_millis() as u64,
-                        "llm first token"
-                    );
+                    tracing::debug!(ttft_ms = self.started.elapsed().as_millis() as u64, "llm first token");
                 }
                 self.deltas += 1;
                 self.chars += text.len();
@@ -328,9 +302,7 @@ fn map_setup_error(e: &OpenAIError) -> LlmError {
         },
         // A non-2xx answer whose body was not the OpenAI error JSON. The body may echo the
         // request, so it is deliberately not included.
-        OpenAIError::JSONDeserialize(..) => {
-            LlmError::InvalidResponse("error response was not json".to_owned())
-        }
+        OpenAIError::JSONDeserialize(..) => LlmError::InvalidResponse("error response was not json".to_owned()),
         OpenAIError::StreamError(_) => LlmError::Dropped,
         OpenAIError::InvalidArgument(msg) => LlmError::InvalidResponse(msg.clone()),
         other => LlmError::InvalidResponse(format!("{other}")),
@@ -344,9 +316,7 @@ fn map_stream_error(e: &OpenAIError) -> LlmError {
         OpenAIError::Reqwest(_) => LlmError::Dropped,
         OpenAIError::StreamError(inner) => match inner.as_ref() {
             StreamError::EventStream(_) => LlmError::Dropped,
-            StreamError::UnknownEvent(_) => {
-                LlmError::InvalidResponse("unknown sse event".to_owned())
-            }
+            StreamError::UnknownEvent(_) => LlmError::InvalidResponse("unknown sse event".to_owned()),
         },
         // Never include the payload: it is model output about a patient conversation.
         OpenAIError::JSONDeserialize(err, _) => {

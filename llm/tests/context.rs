@@ -6,11 +6,7 @@ use healing_llm::{ChatRole, ChatTurn, SYSTEM_PROMPT, build_request};
 fn history(n: usize) -> Vec<ChatTurn> {
     (0..n)
         .map(|i| ChatTurn {
-            role: if i % 2 == 0 {
-                ChatRole::User
-            } else {
-                ChatRole::Assistant
-            },
+            role: if i % 2 == 0 { ChatRole::User } else { ChatRole::Assistant },
             text: format!("turn {i:03} text"), // 14 chars -> 4 tokens + overhead
         })
         .collect()
@@ -44,10 +40,7 @@ fn more_budget_never_means_fewer_turns() {
 #[test]
 fn oversized_current_message_is_truncated_not_dropped() {
     let mut h = history(4);
-    h.push(ChatTurn {
-        role: ChatRole::User,
-        text: "word ".repeat(2_000),
-    });
+    h.push(ChatTurn { role: ChatRole::User, text: "word ".repeat(2_000) });
     let req = build_request(&h, 100);
     assert_eq!(req.turns.len(), 1);
     let t = &req.turns[0];

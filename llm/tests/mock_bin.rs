@@ -20,14 +20,7 @@ impl Drop for Child {
 #[tokio::test]
 async fn binary_prints_address_and_streams() {
     let spawned = Command::new(env!("CARGO_BIN_EXE_mock-llm"))
-        .args([
-            "--bind",
-            "127.0.0.1:0",
-            "--ttft-ms",
-            "5",
-            "--tokens-per-sec",
-            "1000",
-        ])
+        .args(["--bind", "127.0.0.1:0", "--ttft-ms", "5", "--tokens-per-sec", "1000"])
         .args(["--reply", "words:12"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -54,13 +47,7 @@ async fn binary_prints_address_and_streams() {
         Ok(p) => p,
         Err(e) => panic!("provider: {e}"),
     };
-    let req = build_request(
-        &[ChatTurn {
-            role: ChatRole::User,
-            text: "anything".into(),
-        }],
-        100,
-    );
+    let req = build_request(&[ChatTurn { role: ChatRole::User, text: "anything".into() }], 100);
     let mut stream = match provider.stream(req).await {
         Ok(s) => s,
         Err(e) => panic!("stream: {e}"),
@@ -77,9 +64,7 @@ async fn binary_prints_address_and_streams() {
 
 #[test]
 fn binary_rejects_bad_fault() {
-    let out = Command::new(env!("CARGO_BIN_EXE_mock-llm"))
-        .args(["--fault", "explode"])
-        .output();
+    let out = Command::new(env!("CARGO_BIN_EXE_mock-llm")).args(["--fault", "explode"]).output();
     match out {
         Ok(o) => assert!(!o.status.success()),
         Err(e) => panic!("run mock-llm: {e}"),

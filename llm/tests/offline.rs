@@ -3,9 +3,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use healing_llm::{
-    ChatRole, ChatTurn, CompletionRequest, LlmProvider, OfflineResponder, build_request,
-};
+use healing_llm::{ChatRole, ChatTurn, CompletionRequest, LlmProvider, OfflineResponder, build_request};
 
 const SAMPLES: &[&str] = &[
     "I feel so anxious all the time and my heart is racing",
@@ -25,13 +23,7 @@ const SAMPLES: &[&str] = &[
 ];
 
 fn req(text: &str) -> CompletionRequest {
-    build_request(
-        &[ChatTurn {
-            role: ChatRole::User,
-            text: text.into(),
-        }],
-        1_000,
-    )
+    build_request(&[ChatTurn { role: ChatRole::User, text: text.into() }], 1_000)
 }
 
 async fn stream_all(r: &OfflineResponder, request: CompletionRequest) -> Vec<String> {
@@ -62,30 +54,17 @@ async fn deterministic_and_well_formed() {
         let reply: String = a.concat();
         assert_eq!(reply, r.reply(&req(text)));
         assert_eq!(reply.matches('?').count(), 1, "{text:?} -> {reply}");
-        assert!(
-            reply.trim_end().ends_with('?'),
-            "question should close: {reply}"
-        );
+        assert!(reply.trim_end().ends_with('?'), "question should close: {reply}");
         let words = reply.split_whitespace().count();
         assert!((45..=95).contains(&words), "{words} words: {reply}");
         let lower = reply.to_lowercase();
-        for role in [
-            "doctor",
-            "therapist",
-            "clinician",
-            "psychologist",
-            "nurse",
-            "human",
-        ] {
+        for role in ["doctor", "therapist", "clinician", "psychologist", "nurse", "human"] {
             for claim in [format!("i am a {role}"), format!("i'm a {role}")] {
                 assert!(!lower.contains(&claim), "claims {claim}: {reply}");
             }
         }
         for d in &a[..a.len() - 1] {
-            assert!(
-                d.ends_with(' '),
-                "delta should carry its trailing space: {d:?}"
-            );
+            assert!(d.ends_with(' '), "delta should carry its trailing space: {d:?}");
         }
     }
 }
@@ -96,34 +75,21 @@ async fn themes_pick_matching_techniques() {
     let cases: &[(&str, &[&str])] = &[
         ("I feel so anxious all the time", &["4-7-8", "5-4-3-2-1"]),
         ("I can't sleep at night", &["sleep hygiene", "worry time"]),
-        (
-            "I've been so down and empty",
-            &["behavioural activation", "thought record"],
-        ),
-        (
-            "I'm furious with my flatmate",
-            &["box breathing", "pause before reacting"],
-        ),
+        ("I've been so down and empty", &["behavioural activation", "thought record"]),
+        ("I'm furious with my flatmate", &["box breathing", "pause before reacting"]),
         ("I feel so lonely", &["one person", "point of contact"]),
-        (
-            "Work stress is too much",
-            &["break things down", "worry time"],
-        ),
+        ("Work stress is too much", &["break things down", "worry time"]),
     ];
     for (text, any_of) in cases {
         let reply = r.reply(&req(text)).to_lowercase();
-        assert!(
-            any_of.iter().any(|t| reply.contains(&t.to_lowercase())),
-            "{text:?} -> {reply}"
-        );
+        assert!(any_of.iter().any(|t| reply.contains(&t.to_lowercase())), "{text:?} -> {reply}");
     }
 }
 
 #[tokio::test]
 async fn replies_vary_across_inputs() {
     let r = OfflineResponder::new(Duration::ZERO);
-    let replies: std::collections::HashSet<String> =
-        SAMPLES.iter().map(|t| r.reply(&req(t))).collect();
+    let replies: std::collections::HashSet<String> = SAMPLES.iter().map(|t| r.reply(&req(t))).collect();
     assert!(replies.len() >= SAMPLES.len() - 2, "too little variety");
 }
 

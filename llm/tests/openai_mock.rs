@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use healing_llm::{
-    ChatRole, ChatTurn, CompletionRequest, Fault, LlmError, LlmProvider, MockConfig, MockServer,
-    OpenAiConfig, OpenAiProvider, ReplyMode, build_request,
+    ChatRole, ChatTurn, CompletionRequest, Fault, LlmError, LlmProvider, MockConfig, MockServer, OpenAiConfig,
+    OpenAiProvider, ReplyMode, build_request,
 };
 
 const ECHO: &str = "I have been feeling anxious about work and I cannot switch off at night";
@@ -14,18 +14,9 @@ const ECHO: &str = "I have been feeling anxious about work and I cannot switch o
 fn request(text: &str) -> CompletionRequest {
     build_request(
         &[
-            ChatTurn {
-                role: ChatRole::User,
-                text: "hello".into(),
-            },
-            ChatTurn {
-                role: ChatRole::Assistant,
-                text: "Hi, how are you feeling today?".into(),
-            },
-            ChatTurn {
-                role: ChatRole::User,
-                text: text.into(),
-            },
+            ChatTurn { role: ChatRole::User, text: "hello".into() },
+            ChatTurn { role: ChatRole::Assistant, text: "Hi, how are you feeling today?".into() },
+            ChatTurn { role: ChatRole::User, text: text.into() },
         ],
         2_000,
     )
@@ -52,11 +43,7 @@ fn provider_with(base_url: String, tweak: impl FnOnce(&mut OpenAiConfig)) -> Ope
 }
 
 fn fast() -> MockConfig {
-    MockConfig {
-        ttft: Duration::from_millis(10),
-        tokens_per_sec: 2_000.0,
-        ..MockConfig::default()
-    }
+    MockConfig { ttft: Duration::from_millis(10), tokens_per_sec: 2_000.0, ..MockConfig::default() }
 }
 
 async fn mock(cfg: MockConfig) -> MockServer {
@@ -67,10 +54,7 @@ async fn mock(cfg: MockConfig) -> MockServer {
 }
 
 /// Drives a reply to the end: (text, number of deltas, terminal error if any).
-async fn collect(
-    p: &OpenAiProvider,
-    req: CompletionRequest,
-) -> Result<(String, usize, Option<LlmError>), LlmError> {
+async fn collect(p: &OpenAiProvider, req: CompletionRequest) -> Result<(String, usize, Option<LlmError>), LlmError> {
     let mut stream = p.stream(req).await?;
     let mut text = String::new();
     let mut deltas = 0;
@@ -127,12 +111,7 @@ async fn sequential_requests_share_one_provider() {
 
 #[tokio::test]
 async fn ttft_and_pacing_are_honoured() {
-    let m = mock(MockConfig {
-        ttft: Duration::from_millis(150),
-        tokens_per_sec: 100.0,
-        ..MockConfig::default()
-    })
-    .await;
+    let m = mock(MockConfig { ttft: Duration::from_millis(150), tokens_per_sec: 100.0, ..MockConfig::default() }).await;
     let p = provider(m.base_url());
     let started = Instant::now();
     let mut stream = match p.stream(request("one two three four five")).await {
@@ -161,11 +140,7 @@ async fn ttft_and_pacing_are_honoured() {
 
 #[tokio::test]
 async fn rate_limit_maps_to_rate_limited() {
-    let m = mock(MockConfig {
-        fault: Fault::RateLimit,
-        ..fast()
-    })
-    .await;
+    let m = mock(MockConfig { fault: Fault::RateLimit, ..fast() }).await;
     let p = provider(m.base_url());
     let started = Instant::now();
     let (_, err) = first_error(&p, request(ECHO)).await;
@@ -178,11 +153,7 @@ async fn rate_limit_maps_to_rate_limited() {
 
 #[tokio::test]
 async fn server_error_maps_to_upstream_status() {
-    let m = mock(MockConfig {
-        fault: Fault::ServerError,
-        ..fast()
-    })
-    .await;
+    let m = mock(MockConfig { fault: Fault::ServerError, ..fast() }).await;
     let p = provider(m.base_url());
     let (_, err) = first_error(&p, request(ECHO)).await;
     assert_eq!(err, LlmError::Upstream(500));
@@ -190,11 +161,7 @@ async fn server_error_maps_to_upstream_status() {
 
 #[tokio::test]
 async fn drop_mid_stream_yields_partial_text_then_dropped() {
-    let m = mock(MockConfig {
-        fault: Fault::DropAfter(3),
-        ..fast()
-    })
-    .await;
+    let m = mock(MockConfig { fault: Fault::DropAfter(3), ..fast() }).await;
     let p = provider(m.base_url());
     let (text, deltas, err) = match collect(&p, request(ECHO)).await {
         Ok(r) => r,
@@ -207,12 +174,9 @@ async fn drop_mid_stream_yields_partial_text_then_dropped() {
 
 #[tokio::test]
 async fn drop_after_whole_reply_without_finish_reason_is_still_dropped() {
-    let m = mock(MockConfig {
-        fault: Fault::DropAfter(1_000),
-        reply: ReplyMode::Fixed("short reply".into()),
-        ..fast()
-    })
-    .await;
+    let m =
+        mock(MockConfig { fault: Fault::DropAfter(1_000), reply: ReplyMode::Fixed("short reply".into()), ..fast() })
+            .await;
     let p = provider(m.base_url());
     let (text, _, err) = match collect(&p, request(ECHO)).await {
         Ok(r) => r,
@@ -224,11 +188,7 @@ async fn drop_after_whole_reply_without_finish_reason_is_still_dropped() {
 
 #[tokio::test]
 async fn hang_times_out_on_first_token() {
-    let m = mock(MockConfig {
-        fault: Fault::Hang,
-        ..fast()
-    })
-    .await;
+    let m = mock(MockConfig { fault: Fault::Hang, ..fast() }).await;
     let p = provider_with(m.base_url(), |c| {
         c.first_token_timeout = Duration::from_millis(300);
     });
@@ -244,12 +204,7 @@ async fn hang_times_out_on_first_token() {
 #[tokio::test]
 async fn stall_between_tokens_times_out_on_next_token() {
     // 2 tokens per second with a 150 ms idle limit: the second token is too late.
-    let m = mock(MockConfig {
-        ttft: Duration::from_millis(10),
-        tokens_per_sec: 2.0,
-        ..MockConfig::default()
-    })
-    .await;
+    let m = mock(MockConfig { ttft: Duration::from_millis(10), tokens_per_sec: 2.0, ..MockConfig::default() }).await;
     let p = provider_with(m.base_url(), |c| {
         c.idle_timeout = Duration::from_millis(150);
     });
@@ -281,10 +236,7 @@ async fn per_request_fault_header_overrides_config() {
         assert!(sock.write_all(req.as_bytes()).await.is_ok());
         let mut resp = String::new();
         assert!(sock.read_to_string(&mut resp).await.is_ok());
-        assert!(
-            resp.starts_with(&format!("HTTP/1.1 {status} ")),
-            "{fault}: {resp}"
-        );
+        assert!(resp.starts_with(&format!("HTTP/1.1 {status} ")), "{fault}: {resp}");
         if status == "200" {
             assert!(resp.contains("\"finish_reason\":\"stop\""));
             assert!(resp.contains("data: [DONE]"));
@@ -300,11 +252,7 @@ async fn health_endpoint() {
         Ok(s) => s,
         Err(e) => panic!("connect: {e}"),
     };
-    assert!(
-        sock.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-            .await
-            .is_ok()
-    );
+    assert!(sock.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.is_ok());
     let mut resp = String::new();
     assert!(sock.read_to_string(&mut resp).await.is_ok());
     assert!(resp.starts_with("HTTP/1.1 200 OK"), "{resp}");
@@ -328,12 +276,7 @@ async fn unreachable_port_is_transport_error() {
 
 #[tokio::test]
 async fn many_concurrent_streams() {
-    let m = mock(MockConfig {
-        ttft: Duration::from_millis(20),
-        tokens_per_sec: 200.0,
-        ..MockConfig::default()
-    })
-    .await;
+    let m = mock(MockConfig { ttft: Duration::from_millis(20), tokens_per_sec: 200.0, ..MockConfig::default() }).await;
     let p = std::sync::Arc::new(provider(m.base_url()));
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..100 {

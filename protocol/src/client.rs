@@ -21,33 +21,13 @@ pub const DEFAULT_HISTORY_LIMIT: u32 = 50;
 /// A parsed client frame.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientFrame {
-    Hello {
-        token: String,
-    },
-    ChatSend {
-        client_msg_id: String,
-        conversation_id: Option<String>,
-        text: String,
-    },
-    ChatCancel {
-        message_id: String,
-    },
-    HistoryGet {
-        conversation_id: String,
-        before_seq: Option<i64>,
-        limit: u32,
-    },
-    AlertAck {
-        alert_id: String,
-        note: Option<String>,
-    },
-    EscalationClaim {
-        escalation_id: String,
-    },
-    EscalationResolve {
-        escalation_id: String,
-        note: String,
-    },
+    Hello { token: String },
+    ChatSend { client_msg_id: String, conversation_id: Option<String>, text: String },
+    ChatCancel { message_id: String },
+    HistoryGet { conversation_id: String, before_seq: Option<i64>, limit: u32 },
+    AlertAck { alert_id: String, note: Option<String> },
+    EscalationClaim { escalation_id: String },
+    EscalationResolve { escalation_id: String, note: String },
     Ping,
 }
 
@@ -123,21 +103,13 @@ struct EscalationResolveBody {
 
 /// Parses one text frame. Returns the frame and its `ref` (echoed on replies).
 pub fn parse_client_frame(text: &str) -> Result<(ClientFrame, Option<Value>), FrameError> {
-    let value: Value = serde_json::from_str(text).map_err(|e| FrameError {
-        reference: None,
-        message: format!("malformed JSON: {e}"),
-    })?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| FrameError { reference: None, message: format!("malformed JSON: {e}") })?;
     let Value::Object(mut map) = value else {
-        return Err(FrameError {
-            reference: None,
-            message: "a frame must be a JSON object".into(),
-        });
+        return Err(FrameError { reference: None, message: "a frame must be a JSON object".into() });
     };
     let reference = map.remove("ref").filter(|r| !r.is_null());
-    let fail = |message: String| FrameError {
-        reference: reference.clone(),
-        message,
-    };
+    let fail = |message: String| FrameError { reference: reference.clone(), message };
     let kind = match map.remove("type") {
         Some(Value::String(kind)) => kind,
         Some(_) => return Err(fail("`type` must be a string".into())),
@@ -159,62 +131,40 @@ pub fn parse_client_frame(text: &str) -> Result<(ClientFrame, Option<Value>), Fr
                 return Err(fail("`text` must not be empty".into()));
             }
             if b.text.chars().count() > MAX_TEXT_CHARS {
-                return Err(fail(format!(
-                    "`text` is longer than {MAX_TEXT_CHARS} characters"
-                )));
+                return Err(fail(format!("`text` is longer than {MAX_TEXT_CHARS} characters")));
             }
-            ClientFrame::ChatSend {
-                client_msg_id: b.client_msg_id,
-                conversation_id: b.conversation_id,
-                text: b.text,
-            }
+            ClientFrame::ChatSend { client_msg_id: b.client_msg_id, conversation_id: b.conversation_id, text: b.text }
         }
         "chat.cancel" => {
             let b: ChatCancelBody = body_of(body, &kind).map_err(fail)?;
             check_id("message_id", &b.message_id).map_err(fail)?;
-            ClientFrame::ChatCancel {
-                message_id: b.message_id,
-            }
+            ClientFrame::ChatCancel { message_id: b.message_id }
         }
         "history.get" => {
             let b: HistoryGetBody = body_of(body, &kind).map_err(fail)?;
             check_id("conversation_id", &b.conversation_id).map_err(fail)?;
             let limit = b.limit.unwrap_or(DEFAULT_HISTORY_LIMIT);
             if limit == 0 || limit > MAX_HISTORY_LIMIT {
-                return Err(fail(format!(
-                    "`limit` must be between 1 and {MAX_HISTORY_LIMIT}"
-                )));
+                return Err(fail(format!("`limit` must be between 1 and {MAX_HISTORY_LIMIT}")));
             }
-            ClientFrame::HistoryGet {
-                conversation_id: b.conversation_id,
-                before_seq: b.before_seq,
-                limit,
-            }
+            ClientFrame::HistoryGet { conversation_id: b.conversation_id, before_seq: b.before_seq, limit }
         }
         "alert.ack" => {
             let b: AlertAckBody = body_of(body, &kind).map_err(fail)?;
             check_id("alert_id", &b.alert_id).map_err(fail)?;
             check_note(b.note.as_deref()).map_err(fail)?;
-            ClientFrame::AlertAck {
-                alert_id: b.alert_id,
-                note: b.note,
-            }
+            ClientFrame::AlertAck { alert_id: b.alert_id, note: b.note }
         }
         "escalation.claim" => {
             let b: EscalationClaimBody = body_of(body, &kind).map_err(fail)?;
             check_id("escalation_id", &b.escalation_id).map_err(fail)?;
-            ClientFrame::EscalationClaim {
-                escalation_id: b.escalation_id,
-            }
+            ClientFrame::EscalationClaim { escalation_id: b.escalation_id }
         }
         "escalation.resolve" => {
             let b: EscalationResolveBody = body_of(body, &kind).map_err(fail)?;
             check_id("escalation_id", &b.escalation_id).map_err(fail)?;
             check_note(b.note.as_deref()).map_err(fail)?;
-            ClientFrame::EscalationResolve {
-                escalation_id: b.escalation_id,
-                note: b.note.unwrap_or_default(),
-            }
+            ClientFrame::EscalationResolve { escalation_id: b.escalation_id, note: b.note.unwrap_or_default() }
         }
         "ping" => ClientFrame::Ping,
         other => {
@@ -251,19 +201,10 @@ mod tests {
 
     #[test]
     fn parses_chat_send_and_keeps_ref() {
-        let (f, r) = parse_client_frame(
-            r#"{"type":"chat.send","ref":7,"client_msg_id":"a","text":"hi","extra":true}"#,
-        )
-        .unwrap();
+        let (f, r) =
+            parse_client_frame(r#"{"type":"chat.send","ref":7,"client_msg_id":"a","text":"hi","extra":true}"#).unwrap();
         assert_eq!(r, Some(Value::from(7)));
-        assert_eq!(
-            f,
-            ClientFrame::ChatSend {
-                client_msg_id: "a".into(),
-                conversation_id: None,
-                text: "hi".into()
-            }
-        );
+        assert_eq!(f, ClientFrame::ChatSend { client_msg_id: "a".into(), conversation_id: None, text: "hi".into() });
     }
 
     #[test]
@@ -277,23 +218,11 @@ mod tests {
     fn rejects_malformed_unknown_and_wrong_types() {
         assert!(parse_client_frame("{nope").is_err());
         assert!(parse_client_frame("[1,2]").is_err());
-        assert!(
-            parse_client_frame(r#"{"ref":1}"#)
-                .unwrap_err()
-                .message
-                .contains("type")
-        );
+        assert!(parse_client_frame(r#"{"ref":1}"#).unwrap_err().message.contains("type"));
         let e = parse_client_frame(r#"{"type":"launch.rockets","ref":2}"#).unwrap_err();
         assert!(e.message.contains("unknown"));
-        assert!(
-            parse_client_frame(r#"{"type":"chat.send","client_msg_id":5,"text":"x"}"#).is_err()
-        );
-        assert!(
-            parse_client_frame(r#"{"type":"chat.send","client_msg_id":"a","text":"  "}"#).is_err()
-        );
-        assert!(
-            parse_client_frame(r#"{"type":"history.get","conversation_id":"c","limit":500}"#)
-                .is_err()
-        );
+        assert!(parse_client_frame(r#"{"type":"chat.send","client_msg_id":5,"text":"x"}"#).is_err());
+        assert!(parse_client_frame(r#"{"type":"chat.send","client_msg_id":"a","text":"  "}"#).is_err());
+        assert!(parse_client_frame(r#"{"type":"history.get","conversation_id":"c","limit":500}"#).is_err());
     }
 }

@@ -90,11 +90,7 @@ pub enum ServerFrame {
         conversation_id: String,
     },
     #[serde(rename = "ai.start")]
-    AiStart {
-        conversation_id: String,
-        message_id: String,
-        reply_to: String,
-    },
+    AiStart { conversation_id: String, message_id: String, reply_to: String },
     #[serde(rename = "ai.delta")]
     AiDelta { message_id: String, text: String },
     #[serde(rename = "ai.end")]
@@ -122,6 +118,8 @@ pub enum ServerFrame {
     Escalation { escalation: Escalation },
     #[serde(rename = "escalation.updated")]
     EscalationUpdated { escalation: Escalation },
+    #[serde(rename = "conversation.resumed")]
+    ConversationResumed { conversation_id: String },
     #[serde(rename = "pong")]
     Pong {
         server_time: Timestamp,
@@ -138,16 +136,8 @@ pub enum ServerFrame {
 }
 
 impl ServerFrame {
-    pub fn error(
-        code: ErrorCode,
-        message: impl Into<String>,
-        reference: Option<Value>,
-    ) -> ServerFrame {
-        ServerFrame::Error {
-            code,
-            message: message.into(),
-            reference,
-        }
+    pub fn error(code: ErrorCode, message: impl Into<String>, reference: Option<Value>) -> ServerFrame {
+        ServerFrame::Error { code, message: message.into(), reference }
     }
 
     /// Serialises the frame. Serialising these types cannot fail (no maps with non-string keys),

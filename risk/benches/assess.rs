@@ -11,24 +11,13 @@ fn bench(c: &mut Criterion) {
     let _ = healing_risk::assess("warm up", &[]);
     let mut g = c.benchmark_group("assess");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("40_words", |b| {
-        b.iter(|| healing_risk::assess(black_box(MSG), &[]))
-    });
+    g.bench_function("40_words", |b| b.iter(|| healing_risk::assess(black_box(MSG), &[])));
     g.bench_function("40_words_with_3_context", |b| {
-        let ctx = [
-            "I can't do this anymore",
-            "nobody would miss me",
-            "I'm so tired",
-        ];
+        let ctx = ["I can't do this anymore", "nobody would miss me", "I'm so tired"];
         b.iter(|| healing_risk::assess(black_box(MSG), black_box(&ctx)))
     });
     g.bench_function("benign_12_words", |b| {
-        b.iter(|| {
-            healing_risk::assess(
-                black_box("Can you help me write a thought record about my argument?"),
-                &[],
-            )
-        })
+        b.iter(|| healing_risk::assess(black_box("Can you help me write a thought record about my argument?"), &[]))
     });
     g.finish();
 }

@@ -25,8 +25,7 @@ struct LineError<'a> {
 
 /// Parses one input line into `(id, text, context)`, or `(id, error)`.
 fn parse_line(line: &str) -> Result<(Value, String, Vec<String>), (Value, String)> {
-    let v: Value =
-        serde_json::from_str(line).map_err(|e| (Value::Null, format!("invalid JSON: {e}")))?;
+    let v: Value = serde_json::from_str(line).map_err(|e| (Value::Null, format!("invalid JSON: {e}")))?;
     let Value::Object(mut obj) = v else {
         return Err((Value::Null, "expected a JSON object".to_owned()));
     };
@@ -105,20 +104,14 @@ pub fn eval_file(path: &Path) -> Result<String, String> {
         if line.trim().is_empty() {
             continue;
         }
-        let v: Value = serde_json::from_str(line)
-            .map_err(|e| format!("{}:{}: invalid JSON: {e}", path.display(), no + 1))?;
+        let v: Value =
+            serde_json::from_str(line).map_err(|e| format!("{}:{}: invalid JSON: {e}", path.display(), no + 1))?;
         let id = id_key(v.get("id").unwrap_or(&Value::Null));
         let level = v
             .get("level")
             .and_then(Value::as_str)
             .and_then(|s| Level::parse(s).filter(|l| l.as_str() == s))
-            .ok_or_else(|| {
-                format!(
-                    "{}:{}: missing or unknown \"level\"",
-                    path.display(),
-                    no + 1
-                )
-            })?;
+            .ok_or_else(|| format!("{}:{}: missing or unknown \"level\"", path.display(), no + 1))?;
         let text = v
             .get("text")
             .and_then(Value::as_str)

@@ -45,33 +45,17 @@ pub fn escalate(cur: Current, ctx: &[Summary]) -> Option<Escalation> {
         }
     };
     if risky >= 1 && cur.veiled {
-        offer(
-            Level::High,
-            "Context: veiled intent after earlier suicidal disclosures",
-        );
+        offer(Level::High, "Context: veiled intent after earlier suicidal disclosures");
     }
     if risky >= 1 && (cur.means || cur.method) {
-        let lvl = if risky >= 2 || max >= Level::Moderate {
-            Level::High
-        } else {
-            Level::Moderate
-        };
-        offer(
-            lvl,
-            "Context: means mentioned after earlier suicidal thoughts",
-        );
+        let lvl = if risky >= 2 || max >= Level::Moderate { Level::High } else { Level::Moderate };
+        offer(lvl, "Context: means mentioned after earlier suicidal thoughts");
     }
     if risky >= 3 && cur.level >= Level::Low {
-        offer(
-            Level::Moderate,
-            "Context: persistent suicidal thoughts across the conversation",
-        );
+        offer(Level::Moderate, "Context: persistent suicidal thoughts across the conversation");
     }
     if max >= Level::Moderate {
-        offer(
-            max.lower(),
-            "Context: risk disclosed earlier in this conversation",
-        );
+        offer(max.lower(), "Context: risk disclosed earlier in this conversation");
     }
     best
 }
@@ -86,31 +70,16 @@ mod tests {
 
     #[test]
     fn means_after_ideation_escalates() {
-        let cur = Current {
-            means: true,
-            ..Current::default()
-        };
+        let cur = Current { means: true, ..Current::default() };
         assert_eq!(escalate(cur, &[]), None);
-        assert_eq!(
-            escalate(cur, &[s(Level::Low)]).map(|e| e.level),
-            Some(Level::Moderate)
-        );
-        assert_eq!(
-            escalate(cur, &[s(Level::Low), s(Level::None), s(Level::Low)]).map(|e| e.level),
-            Some(Level::High)
-        );
+        assert_eq!(escalate(cur, &[s(Level::Low)]).map(|e| e.level), Some(Level::Moderate));
+        assert_eq!(escalate(cur, &[s(Level::Low), s(Level::None), s(Level::Low)]).map(|e| e.level), Some(Level::High));
     }
 
     #[test]
     fn veiled_intent_needs_context() {
-        let cur = Current {
-            veiled: true,
-            ..Current::default()
-        };
+        let cur = Current { veiled: true, ..Current::default() };
         assert_eq!(escalate(cur, &[s(Level::None)]), None);
-        assert_eq!(
-            escalate(cur, &[s(Level::Low)]).map(|e| e.level),
-            Some(Level::High)
-        );
+        assert_eq!(escalate(cur, &[s(Level::Low)]).map(|e| e.level), Some(Level::High));
     }
 }

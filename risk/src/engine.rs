@@ -12,6 +12,8 @@ use crate::timing::{When, when};
 use regex::Regex;
 use std::sync::LazyLock;
 
+const MODEL_LOW: &str = "Model: language typical of suicidal posts";
+const MODEL_HIGH: &str = "Model: language typical of high-risk posts";
 const THIRD_PARTY: &str = "Third party: someone else in imminent danger";
 const BEHAVIOUR_REMOTE: &str = "C-SSRS 6: suicidal behaviour more than 3 months ago";
 const MAX_REASONS: usize = 8;
@@ -41,11 +43,7 @@ struct Analysis<'a> {
 
 impl Analysis<'_> {
     fn level(&self) -> Level {
-        self.hits
-            .iter()
-            .map(|h| h.level)
-            .max()
-            .unwrap_or(Level::None)
+        self.hits.iter().map(|h| h.level).max().unwrap_or(Level::None)
     }
 }
 
@@ -59,9 +57,7 @@ static AMBIGUOUS: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static INNER_NEGATION: LazyLock<Regex> = LazyLock::new(|| {
-    compile(
-        r"^[\w']+\s+(?:[\w']+\s+)?(?:not|never|won't|wont|wouldn't|wouldnt|don't|dont|didn't|didnt|no\s+longer)\b",
-    )
+    compile(r"^[\w']+\s+(?:[\w']+\s+)?(?:not|never|won't|wont|wouldn't|wouldnt|don't|dont|didn't|didnt|no\s+longer)\b")
 });
 
 static RECOVERY: LazyLock<Regex> = LazyLock::new(|| {
@@ -125,12 +121,9 @@ fn base_level(kind: Kind) -> Level {
     match kind {
         Kind::Wish | Kind::Ideation | Kind::SelfHarm => Level::Low,
         Kind::Method => Level::Moderate,
-        Kind::Intent
-        | Kind::Plan
-        | Kind::Preparation
-        | Kind::Behaviour
-        | Kind::Acute
-        | Kind::SelfHarmSevere => Level::High,
+        Kind::Intent | Kind::Plan | Kind::Preparation | Kind::Behaviour | Kind::Acute | Kind::SelfHarmSevere => {
+            Level::High
+        }
         Kind::Means | Kind::Veiled | Kind::Distress => Level::None,
     }
 }
@@ -139,14 +132,8 @@ fn analyse(text: &str) -> Analysis<'_> {
     let norm = normalize(text);
     let t = norm.text.as_str();
     let lex = &*LEXICON;
-    let mut out = Analysis {
-        hits: Vec::new(),
-        means: false,
-        veiled: None,
-        method: false,
-        distress: false,
-        norm: normalize(""),
-    };
+    let mut out =
+        Analysis { hits: Vec::new(), means: false, veiled: None, method: false, distress: false, norm: normalize("") };
     let fired = lex.set.matches(t);
     if fired.matched_any() {
         let seg = Segments::new(t);
@@ -161,14 +148,10 @@ fn analyse(text: &str) -> Analysis<'_> {
                 let (cs, _) = Segments::around(&seg.clause, s, e, t.len());
                 let (ss, se) = Segments::around(&seg.sentence, s, e, t.len());
                 let clause_prefix = &t[cs..s];
-                if is_negated(clause_prefix)
-                    || (cue.kind == Kind::Intent && INNER_NEGATION.is_match(m.as_str()))
-                {
+                if is_negated(clause_prefix) || (cue.kind == Kind::Intent && INNER_NEGATION.is_match(m.as_str())) {
                     continue;
                 }
-                if matches!(cue.kind, Kind::Wish | Kind::Ideation)
-                    && is_habitual_past(clause_prefix)
-                {
+                if matches!(cue.kind, Kind::Wish | Kind::Ideation) && is_habitual_past(clause_prefix) {
                     continue;
                 }
                 let sentence = &t[ss..se];
@@ -187,8 +170,7 @@ fn analyse(text: &str) -> Analysis<'_> {
                 match subject {
                     // Generic "you" in a first-person post often means the writer ("when you've
                     // been feeling suicidal…"); over-triage ideation, drop anything stronger.
-                    Subject::Generic
-                        if matches!(kind, Kind::Wish | Kind::Ideation | Kind::Method) => {}
+                    Subject::Generic if matches!(kind, Kind::Wish | Kind::Ideation | Kind::Method) => {}
                     Subject::Generic => continue,
                     Subject::Other => {
                         if matches!(kind, Kind::Means | Kind::Veiled | Kind::Distress)
@@ -244,36 +226,23 @@ fn analyse(text: &str) -> Analysis<'_> {
                 if kind == Kind::Plan && NOT_A_SUICIDE_PLAN.is_match(m.as_str()) {
                     continue;
                 }
-                let ambiguous = kind == Kind::Intent
-                    && AMBIGUOUS.is_match(m.as_str())
-                    && !EXPLICIT.is_match(m.as_str());
+                let ambiguous =
+                    kind == Kind::Intent && AMBIGUOUS.is_match(m.as_str()) && !EXPLICIT.is_match(m.as_str());
                 if level == Level::None {
                     continue;
                 }
                 if subject == Subject::Other {
                     kind = Kind::Acute;
                 }
-                out.hits.push(Hit {
-                    kind,
-                    level,
-                    item,
-                    start: s,
-                    end: e,
-                    ambiguous,
-                });
+                out.hits.push(Hit { kind, level, item, start: s, end: e, ambiguous });
             }
         }
     }
     // A behaviour cue ("tried to kill myself") subsumes the ideation cue inside it.
-    let behaviour: Vec<(usize, usize)> = out
-        .hits
-        .iter()
-        .filter(|h| h.kind == Kind::Behaviour)
-        .map(|h| (h.start, h.end))
-        .collect();
+    let behaviour: Vec<(usize, usize)> =
+        out.hits.iter().filter(|h| h.kind == Kind::Behaviour).map(|h| (h.start, h.end)).collect();
     out.hits.retain(|h| {
-        !(matches!(h.kind, Kind::Wish | Kind::Ideation)
-            && behaviour.iter().any(|&(a, b)| a <= h.start && h.end <= b))
+        !(matches!(h.kind, Kind::Wish | Kind::Ideation) && behaviour.iter().any(|&(a, b)| a <= h.start && h.end <= b))
     });
     out.norm = norm;
     out
@@ -283,9 +252,7 @@ fn analyse(text: &str) -> Analysis<'_> {
 fn evidence(norm: &Normalized<'_>, s: usize, e: usize) -> String {
     let t = norm.text.as_str();
     let seg_start = t[..s].rfind(['.', '!', '?', '\n']).map_or(0, |i| i + 1);
-    let seg_end = t[e..]
-        .find(['.', '!', '?', '\n'])
-        .map_or(t.len(), |i| e + i + 1);
+    let seg_end = t[e..].find(['.', '!', '?', '\n']).map_or(t.len(), |i| e + i + 1);
     let full = norm.original_span(seg_start, seg_end).trim();
     if full.chars().count() <= MAX_EVIDENCE_CHARS {
         return full.to_owned();
@@ -302,10 +269,7 @@ fn evidence(norm: &Normalized<'_>, s: usize, e: usize) -> String {
     let before: Vec<char> = full[..pos].chars().collect();
     let after: Vec<char> = full[pos + core.len()..].chars().collect();
     let room = MAX_EVIDENCE_CHARS - core_len;
-    let take_before = before
-        .len()
-        .min(room / 2)
-        .max(room.saturating_sub(after.len()));
+    let take_before = before.len().min(room / 2).max(room.saturating_sub(after.len()));
     let take_before = take_before.min(before.len());
     let take_after = (room - take_before).min(after.len());
     let mut out: String = before[before.len() - take_before..].iter().collect();
@@ -326,20 +290,13 @@ fn score(level: Level, strength: usize) -> f32 {
 /// Assesses one patient message, with that patient's earlier messages as `context`.
 pub fn assess(text: &str, context: &[&str]) -> Assessment {
     let mut a = analyse(text);
-    let ctx: Vec<Summary> = context
-        .iter()
-        .map(|c| Summary {
-            level: Some(analyse(c).level()),
-        })
-        .collect();
+    let ctx: Vec<Summary> = context.iter().map(|c| Summary { level: Some(analyse(c).level()) }).collect();
     let ctx_risky = ctx.iter().any(|s| s.level.is_some_and(|l| l >= Level::Low));
 
     // Ambiguous intent ("I'm going to do it tonight") counts only when corroborated by another
     // cue in this message or by earlier disclosures; otherwise it is veiled intent.
-    let corroborated = ctx_risky
-        || a.means
-        || a.distress
-        || a.hits.iter().any(|h| !h.ambiguous && h.level >= Level::Low);
+    let corroborated =
+        ctx_risky || a.means || a.distress || a.hits.iter().any(|h| !h.ambiguous && h.level >= Level::Low);
     if !corroborated {
         for h in a.hits.iter().filter(|h| h.ambiguous) {
             a.veiled.get_or_insert((h.start, h.end));
@@ -349,25 +306,30 @@ pub fn assess(text: &str, context: &[&str]) -> Assessment {
 
     let mut level = a.level();
     // Strongest first; stable so earlier matches come first within a level.
-    a.hits
-        .sort_by(|x, y| y.level.cmp(&x.level).then(x.start.cmp(&y.start)));
+    a.hits.sort_by(|x, y| y.level.cmp(&x.level).then(x.start.cmp(&y.start)));
     let mut reasons: Vec<Reason> = Vec::new();
-    let cur = Current {
-        level,
-        means: a.means,
-        veiled: a.veiled.is_some(),
-        method: a.method,
-    };
+    let cur = Current { level, means: a.means, veiled: a.veiled.is_some(), method: a.method };
     if let Some(esc) = context::escalate(cur, &ctx) {
         level = esc.level;
         let ev = match a.veiled {
             Some((s, e)) if cur.veiled => evidence(&a.norm, s, e),
             _ => evidence(&a.norm, 0, a.norm.text.len()),
         };
-        reasons.push(Reason {
-            item: esc.item,
-            evidence: ev,
-        });
+        reasons.push(Reason { item: esc.item, evidence: ev });
+    }
+    // The trained model may only raise the level (`final = max(rules, model)`), never lower it.
+    #[cfg(not(feature = "rules-only"))]
+    if let Some(v) = crate::model::predict(text, level)
+        && v.level > level
+    {
+        level = v.level;
+        reasons.insert(
+            0,
+            Reason {
+                item: if v.level == Level::High { MODEL_HIGH } else { MODEL_LOW },
+                evidence: v.features.join(", "),
+            },
+        );
     }
     let strength = a.hits.iter().filter(|h| h.level == level).count() + reasons.len();
     for h in &a.hits {
@@ -379,14 +341,7 @@ pub fn assess(text: &str, context: &[&str]) -> Assessment {
             continue;
         }
         let _ = h.kind;
-        reasons.push(Reason {
-            item: h.item,
-            evidence: ev,
-        });
+        reasons.push(Reason { item: h.item, evidence: ev });
     }
-    Assessment {
-        level,
-        score: score(level, strength),
-        reasons,
-    }
+    Assessment { level, score: score(level, strength), reasons }
 }

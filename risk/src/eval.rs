@@ -38,11 +38,7 @@ fn ratio(a: usize, b: usize) -> Option<f64> {
 /// Computes the metrics for `gold` (id, level) against `pred` (id → level string, as read from
 /// the prediction file; unknown strings count as `none`, like `score.py`).
 pub fn metrics(gold: &[(String, Level)], pred: &HashMap<String, String>) -> Metrics {
-    let lv = |s: &str| {
-        Level::parse(s)
-            .filter(|l| l.as_str() == s)
-            .unwrap_or(Level::None)
-    };
+    let lv = |s: &str| Level::parse(s).filter(|l| l.as_str() == s).unwrap_or(Level::None);
     let n = gold.len();
     let missing = gold.iter().filter(|(id, _)| !pred.contains_key(id)).count();
     let (mut tp, mut fp, mut fn_) = (0, 0, 0);
@@ -86,11 +82,7 @@ pub fn metrics(gold: &[(String, Level)], pred: &HashMap<String, String>) -> Metr
         let (a, b, c) = (a as f64, b as f64, c as f64);
         let pr = if a + b > 0.0 { a / (a + b) } else { 0.0 };
         let rc = if a + c > 0.0 { a / (a + c) } else { 0.0 };
-        f1_sum += if pr + rc > 0.0 {
-            2.0 * pr * rc / (pr + rc)
-        } else {
-            0.0
-        };
+        f1_sum += if pr + rc > 0.0 { 2.0 * pr * rc / (pr + rc) } else { 0.0 };
     }
     Metrics {
         n,
@@ -108,11 +100,7 @@ pub fn metrics(gold: &[(String, Level)], pred: &HashMap<String, String>) -> Metr
 /// A float as Python's `json.dumps` prints it (`1.0`, `0.953`).
 fn py_float(x: f64) -> String {
     let s = format!("{x}");
-    if s.contains(['.', 'e', 'E']) || !x.is_finite() {
-        s
-    } else {
-        format!("{s}.0")
-    }
+    if s.contains(['.', 'e', 'E']) || !x.is_finite() { s } else { format!("{s}.0") }
 }
 
 fn py_opt(x: Option<f64>) -> String {
@@ -152,15 +140,9 @@ mod tests {
 
     #[test]
     fn small_example() {
-        let gold = vec![
-            ("a".to_owned(), Level::High),
-            ("b".to_owned(), Level::None),
-            ("c".to_owned(), Level::Low),
-        ];
-        let pred: HashMap<String, String> = [("a", "high"), ("b", "low")]
-            .into_iter()
-            .map(|(a, b)| (a.to_owned(), b.to_owned()))
-            .collect();
+        let gold = vec![("a".to_owned(), Level::High), ("b".to_owned(), Level::None), ("c".to_owned(), Level::Low)];
+        let pred: HashMap<String, String> =
+            [("a", "high"), ("b", "low")].into_iter().map(|(a, b)| (a.to_owned(), b.to_owned())).collect();
         let m = metrics(&gold, &pred);
         assert_eq!(
             m.to_json(),

@@ -3,19 +3,7 @@
 use std::fmt;
 
 /// Triage level on the C-SSRS screener, ordered `None < Low < Moderate < High`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// No suicide or self-harm risk indicated.
@@ -47,9 +35,7 @@ impl Level {
     /// Parses a wire name, case-insensitively and ignoring surrounding whitespace.
     pub fn parse(s: &str) -> Option<Level> {
         let s = s.trim();
-        Level::ALL
-            .into_iter()
-            .find(|l| l.as_str().eq_ignore_ascii_case(s))
+        Level::ALL.into_iter().find(|l| l.as_str().eq_ignore_ascii_case(s))
     }
 
     /// Ordinal 0..=3.
@@ -127,13 +113,7 @@ mod tests {
 
     #[test]
     fn reason_display() {
-        let r = Reason {
-            item: "C-SSRS 4: suicidal intent",
-            evidence: "I'm going to do it tonight".into(),
-        };
-        assert_eq!(
-            r.to_string(),
-            "C-SSRS 4 (suicidal intent): \"I'm going to do it tonight\""
-        );
+        let r = Reason { item: "C-SSRS 4: suicidal intent", evidence: "I'm going to do it tonight".into() };
+        assert_eq!(r.to_string(), "C-SSRS 4 (suicidal intent): \"I'm going to do it tonight\"");
     }
 }

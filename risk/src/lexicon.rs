@@ -185,11 +185,7 @@ const CUES: &[(Kind, Person, &str)] = &[
         Person::First,
         r"\b(?:end(?:ing|ed|s)?|take|taking|took)\s+my\s+(?:own\s+)?life\b|\bend(?:ing)?\s+myself\b|\boff(?:ing)?\s+myself\b",
     ),
-    (
-        Kind::Ideation,
-        Person::Any,
-        r"\bsuicid(?:e|al|ality)\b|\bsuicide-emoji\b",
-    ),
+    (Kind::Ideation, Person::Any, r"\bsuicid(?:e|al|ality)\b|\bsuicide-emoji\b"),
     (
         Kind::Ideation,
         Person::Any,
@@ -391,10 +387,7 @@ pub fn expand(pattern: &str) -> String {
 const SIZE_LIMIT: usize = 64 << 20;
 
 /// Compiles an expanded pattern.
-#[allow(
-    clippy::expect_used,
-    reason = "patterns are compile-time constants, covered by tests"
-)]
+#[allow(clippy::expect_used, reason = "patterns are compile-time constants, covered by tests")]
 pub fn compile(pattern: &str) -> Regex {
     regex::RegexBuilder::new(&expand(pattern))
         .size_limit(SIZE_LIMIT)
@@ -404,10 +397,7 @@ pub fn compile(pattern: &str) -> Regex {
 }
 
 /// The lexicon, compiled once.
-#[allow(
-    clippy::expect_used,
-    reason = "patterns are compile-time constants, covered by tests"
-)]
+#[allow(clippy::expect_used, reason = "patterns are compile-time constants, covered by tests")]
 pub static LEXICON: LazyLock<Lexicon> = LazyLock::new(|| {
     let pats: Vec<String> = CUES.iter().map(|(_, _, p)| expand(p)).collect();
     let cues = CUES

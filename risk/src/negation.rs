@@ -206,10 +206,7 @@ static IDIOMS: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Idiom spans in `text` (normalised).
 pub fn idiom_spans(text: &str) -> Vec<(usize, usize)> {
-    IDIOMS
-        .find_iter(text)
-        .map(|m| (m.start(), m.end()))
-        .collect()
+    IDIOMS.find_iter(text).map(|m| (m.start(), m.end())).collect()
 }
 
 static MEDIA: LazyLock<Regex> = LazyLock::new(|| {
@@ -225,9 +222,7 @@ pub fn mentions_media(sentence: &str) -> bool {
 
 /// Whether byte offset `at` of `sentence` lies inside a double-quoted span.
 pub fn inside_quotes(sentence: &str, at: usize) -> bool {
-    sentence
-        .get(..at)
-        .is_some_and(|p| p.bytes().filter(|&b| b == b'"').count() % 2 == 1)
+    sentence.get(..at).is_some_and(|p| p.bytes().filter(|&b| b == b'"').count() % 2 == 1)
 }
 
 #[cfg(test)]

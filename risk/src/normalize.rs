@@ -68,10 +68,7 @@ const ALGOSPEAK: &[(&str, &str)] = &[
     (r"k[\*!1]+l{1,2}|kil|kll", "kill"),
     (r"k[\*!1]+l{0,2}ing|kiling|killin|klling", "killing"),
     (r"k[\*!1]+l{0,2}ed|kiled", "killed"),
-    (
-        r"my ?sel[fv]|myslef|mysef|mysefl|myselfe|meself|mysellf",
-        "myself",
-    ),
+    (r"my ?sel[fv]|myslef|mysef|mysefl|myselfe|meself|mysellf", "myself"),
     (r"d[\*!1]e", "die"),
     (r"d[\*!1]ed", "died"),
     (r"o\.?d\.?|o\.d", "overdose"),
@@ -80,10 +77,7 @@ const ALGOSPEAK: &[(&str, &str)] = &[
     (r"self[- ]?h[\*a]rm|selfharm|s/h", "self-harm"),
     (r"self[- ]?h[\*a]rm(?:ed)", "self-harmed"),
     (r"self[- ]?h[\*a]rming", "self-harming"),
-    (
-        r"paracetemol|paracetomol|paracetamols|paracetmol|parcetamol",
-        "paracetamol",
-    ),
+    (r"paracetemol|paracetomol|paracetamols|paracetmol|parcetamol", "paracetamol"),
     (r"rn", "right now"),
     (r"tn|2nite|tonite", "tonight"),
     (r"tmr|tmrw|tmrow|2moro", "tomorrow"),
@@ -96,10 +90,7 @@ struct Algospeak {
     each: Vec<(Regex, &'static str)>,
 }
 
-#[allow(
-    clippy::expect_used,
-    reason = "patterns are compile-time constants, covered by tests"
-)]
+#[allow(clippy::expect_used, reason = "patterns are compile-time constants, covered by tests")]
 static ALGO: LazyLock<Algospeak> = LazyLock::new(|| {
     let alts: Vec<String> = ALGOSPEAK.iter().map(|(p, _)| format!("(?:{p})")).collect();
     // Word-ish boundaries that also work next to `*`, `!`, `.`, `/`.
@@ -108,12 +99,7 @@ static ALGO: LazyLock<Algospeak> = LazyLock::new(|| {
         any: Regex::new(&any).expect("constant algospeak regex"),
         each: ALGOSPEAK
             .iter()
-            .map(|(p, r)| {
-                (
-                    Regex::new(&format!("^(?:{p})$")).expect("constant algospeak regex"),
-                    *r,
-                )
-            })
+            .map(|(p, r)| (Regex::new(&format!("^(?:{p})$")).expect("constant algospeak regex"), *r))
             .collect(),
     }
 });
@@ -143,12 +129,7 @@ pub fn normalize(original: &str) -> Normalized<'_> {
             '\u{2013}' | '\u{2014}' => push(&mut text, "-", i, j),
             '\u{FE0F}' | '\u{200D}' | '\u{FE0E}' => {}
             '\t' | '\r' | '\u{00A0}' => push(&mut text, " ", i, j),
-            c if c.is_ascii() => push(
-                &mut text,
-                c.to_ascii_lowercase().encode_utf8(&mut buf),
-                i,
-                j,
-            ),
+            c if c.is_ascii() => push(&mut text, c.to_ascii_lowercase().encode_utf8(&mut buf), i, j),
             c => {
                 for l in c.to_lowercase() {
                     push(&mut text, l.encode_utf8(&mut buf), i, j);
@@ -156,12 +137,7 @@ pub fn normalize(original: &str) -> Normalized<'_> {
             }
         }
     }
-    let n = Normalized {
-        original,
-        text,
-        start,
-        end,
-    };
+    let n = Normalized { original, text, start, end };
     apply_algospeak(n)
 }
 
@@ -178,11 +154,7 @@ fn apply_algospeak(n: Normalized<'_>) -> Normalized<'_> {
     while let Some(caps) = algo.any.captures_at(&n.text, pos) {
         let Some(m) = caps.get(1) else { break };
         let word = m.as_str();
-        let repl = algo
-            .each
-            .iter()
-            .find(|(re, _)| re.is_match(word))
-            .map(|(_, r)| *r);
+        let repl = algo.each.iter().find(|(re, _)| re.is_match(word)).map(|(_, r)| *r);
         if let Some(r) = repl {
             out.push_str(&n.text[last..m.start()]);
             start.extend_from_slice(&n.start[last..m.start()]);
@@ -202,12 +174,7 @@ fn apply_algospeak(n: Normalized<'_>) -> Normalized<'_> {
     out.push_str(&n.text[last..]);
     start.extend_from_slice(&n.start[last..]);
     end.extend_from_slice(&n.end[last..]);
-    Normalized {
-        original: n.original,
-        text: out,
-        start,
-        end,
-    }
+    Normalized { original: n.original, text: out, start, end }
 }
 
 #[cfg(test)]

@@ -24,8 +24,8 @@ static SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
 
 fn classify(word: &str) -> Subject {
     match word {
-        "i" | "i'm" | "im" | "i've" | "ive" | "i'd" | "i'll" | "me" | "my" | "myself" | "we"
-        | "we're" | "our" | "us" => Subject::Patient,
+        "i" | "i'm" | "im" | "i've" | "ive" | "i'd" | "i'll" | "me" | "my" | "myself" | "we" | "we're" | "our"
+        | "us" => Subject::Patient,
         "you" | "you're" | "your" | "yourself" | "u" | "ur" => Subject::Generic,
         _ => Subject::Other,
     }
@@ -74,21 +74,9 @@ mod tests {
 
     #[test]
     fn imminence() {
-        assert!(third_party_imminent(
-            "my friend just texted me that she's taken all her pills, what do i do",
-            false
-        ));
-        assert!(!third_party_imminent(
-            "my friend took her own life five years ago",
-            false
-        ));
-        assert!(!third_party_imminent(
-            "she took pills and now the ambulance came and took her to hospital",
-            false
-        ));
-        assert!(!third_party_imminent(
-            "in the film he kills himself right now",
-            true
-        ));
+        assert!(third_party_imminent("my friend just texted me that she's taken all her pills, what do i do", false));
+        assert!(!third_party_imminent("my friend took her own life five years ago", false));
+        assert!(!third_party_imminent("she took pills and now the ambulance came and took her to hospital", false));
+        assert!(!third_party_imminent("in the film he kills himself right now", true));
     }
 }

@@ -28,11 +28,7 @@ static REMOTE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// When the behaviour described in `sentence` happened.
 pub fn when(sentence: &str) -> When {
-    if RECENT.is_match(sentence) || !REMOTE.is_match(sentence) {
-        When::Recent
-    } else {
-        When::Remote
-    }
+    if RECENT.is_match(sentence) || !REMOTE.is_match(sentence) { When::Recent } else { When::Remote }
 }
 
 #[cfg(test)]

@@ -12,12 +12,9 @@ fn extra_probes() {
     for line in data.lines().filter(|l| !l.trim().is_empty()) {
         let v: serde_json::Value = serde_json::from_str(line).expect("probe line is JSON");
         let text = v["text"].as_str().expect("probe has text");
-        let want =
-            Level::parse(v["level"].as_str().expect("probe has level")).expect("valid level");
-        let context: Vec<&str> = v["context"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
-            .unwrap_or_default();
+        let want = Level::parse(v["level"].as_str().expect("probe has level")).expect("valid level");
+        let context: Vec<&str> =
+            v["context"].as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect()).unwrap_or_default();
         let got = assess(text, &context);
         n += 1;
         if got.level != want {
@@ -32,12 +29,7 @@ fn extra_probes() {
         }
     }
     assert!(n >= 50, "expected at least 50 probes, found {n}");
-    assert!(
-        failures.is_empty(),
-        "{} probe(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} probe(s) failed:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -45,11 +37,7 @@ fn reasons_explain_high_levels() {
     let a = assess("I've decided. I'm going to kill myself on Friday.", &[]);
     assert_eq!(a.level, Level::High);
     assert!(a.score >= 0.75 && a.score <= 1.0);
-    assert!(
-        a.reason_strings()
-            .iter()
-            .any(|r| r.starts_with("C-SSRS 4 (suicidal intent)"))
-    );
+    assert!(a.reason_strings().iter().any(|r| r.starts_with("C-SSRS 4 (suicidal intent)")));
     let none = assess("What are some good grounding techniques?", &[]);
     assert_eq!(none.level, Level::None);
     assert!(none.reasons.is_empty());

@@ -8,9 +8,7 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use healing_protocol::{
-    Alert, AlertStatus, Author, EscalationReason, EscalationStatus, RiskLevel, Role, User,
-};
+use healing_protocol::{Alert, AlertStatus, Author, EscalationReason, EscalationStatus, RiskLevel, Role, User};
 
 use crate::StoreError;
 use crate::store::*;
@@ -48,12 +46,7 @@ async fn user(s: &Arc<dyn Store>, name: &str, role: Role) -> User {
     .unwrap()
 }
 
-fn patient_msg(
-    patient: &User,
-    conversation: Option<&str>,
-    client_id: &str,
-    text: &str,
-) -> NewMessage {
+fn patient_msg(patient: &User, conversation: Option<&str>, client_id: &str, text: &str) -> NewMessage {
     NewMessage {
         id: None,
         patient_id: patient.id.clone(),
@@ -67,12 +60,7 @@ fn patient_msg(
     }
 }
 
-fn alert_for(
-    patient: &User,
-    message_id: &str,
-    conversation_id: &str,
-    deadline_in: Duration,
-) -> Alert {
+fn alert_for(patient: &User, message_id: &str, conversation_id: &str, deadline_in: Duration) -> Alert {
     let now = Utc::now();
     Alert {
         id: uuid::Uuid::new_v4().to_string(),
@@ -117,36 +105,20 @@ pub async fn users_are_unique_case_insensitively(s: Arc<dyn Store>) {
     let creds = s.credentials("ALICE").await.unwrap().unwrap();
     assert_eq!(creds.user, alice);
     assert_eq!(creds.password_hash, "$argon2id$fake");
-    assert_eq!(
-        s.user(&alice.id).await.unwrap().unwrap().role,
-        Role::Patient
-    );
+    assert_eq!(s.user(&alice.id).await.unwrap().unwrap().role, Role::Patient);
     assert!(s.user("nobody").await.unwrap().is_none());
 }
 
 pub async fn tokens_expire_and_revoke(s: Arc<dyn Store>) {
     let u = user(&s, "tok", Role::Clinician).await;
     let now = Utc::now();
-    s.insert_token("h-live", &u.id, now + Duration::hours(1))
-        .await
-        .unwrap();
-    s.insert_token("h-old", &u.id, now - Duration::seconds(1))
-        .await
-        .unwrap();
-    assert_eq!(
-        s.user_for_token("h-live", now).await.unwrap().unwrap().id,
-        u.id
-    );
-    assert!(
-        s.user_for_token("h-old", now).await.unwrap().is_none(),
-        "expired token accepted"
-    );
+    s.insert_token("h-live", &u.id, now + Duration::hours(1)).await.unwrap();
+    s.insert_token("h-old", &u.id, now - Duration::seconds(1)).await.unwrap();
+    assert_eq!(s.user_for_token("h-live", now).await.unwrap().unwrap().id, u.id);
+    assert!(s.user_for_token("h-old", now).await.unwrap().is_none(), "expired token accepted");
     assert!(s.user_for_token("h-unknown", now).await.unwrap().is_none());
     s.revoke_token("h-live", now).await.unwrap();
-    assert!(
-        s.user_for_token("h-live", now).await.unwrap().is_none(),
-        "revoked token accepted"
-    );
+    assert!(s.user_for_token("h-live", now).await.unwrap().is_none(), "revoked token accepted");
 }
 
 pub async fn relationships_gate_viewing(s: Arc<dyn Store>) {
@@ -164,14 +136,8 @@ pub async fn relationships_gate_viewing(s: Arc<dyn Store>) {
     assert_eq!(s.supervisors_of(&p.id).await.unwrap(), vec![sup.id.clone()]);
     assert_eq!(s.caseload(&c.id).await.unwrap(), vec![p.clone()]);
     // Wrong roles are refused.
-    assert!(matches!(
-        s.assign(&p.id, &c.id).await,
-        Err(StoreError::Invalid(_))
-    ));
-    assert!(matches!(
-        s.add_to_team(&c.id, &sup.id).await,
-        Err(StoreError::Invalid(_))
-    ));
+    assert!(matches!(s.assign(&p.id, &c.id).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(s.add_to_team(&c.id, &sup.id).await, Err(StoreError::Invalid(_))));
     // Idempotent.
     s.assign(&c.id, &p.id).await.unwrap();
     assert_eq!(s.clinicians_of(&p.id).await.unwrap().len(), 1);
@@ -179,10 +145,7 @@ pub async fn relationships_gate_viewing(s: Arc<dyn Store>) {
 
 pub async fn messages_get_gapless_seqs(s: Arc<dyn Store>) {
     let p = user(&s, "seq", Role::Patient).await;
-    let first = s
-        .append_message(patient_msg(&p, None, "m1", "hello"))
-        .await
-        .unwrap();
+    let first = s.append_message(patient_msg(&p, None, "m1", "hello")).await.unwrap();
     assert!(first.new_conversation && !first.duplicate);
     assert_eq!(first.message.seq, 1);
     let conv = first.message.conversation_id.clone();
@@ -202,82 +165,41 @@ pub async fn messages_get_gapless_seqs(s: Arc<dyn Store>) {
         .unwrap();
     assert_eq!((reply.message.seq, reply.message.id.as_str()), (2, "ai-1"));
     let history = s.messages(&conv, None, 50).await.unwrap();
-    assert_eq!(
-        history.iter().map(|m| m.seq).collect::<Vec<_>>(),
-        vec![1, 2]
-    );
+    assert_eq!(history.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![1, 2]);
     assert_eq!(history[1].finish.as_deref(), Some("stop"));
     assert_eq!(history[1].meta.as_ref().unwrap()["provider"], "offline");
     assert_eq!(s.message("ai-1").await.unwrap().unwrap().text, "hi there");
     let convs = s.conversations_of(&p.id).await.unwrap();
     assert_eq!(convs.len(), 1);
-    assert_eq!(
-        s.conversation(&conv).await.unwrap().unwrap().patient_id,
-        p.id
-    );
+    assert_eq!(s.conversation(&conv).await.unwrap().unwrap().patient_id, p.id);
     s.set_chat_paused(&conv, true).await.unwrap();
-    assert!(
-        s.conversation(&conv)
-            .await
-            .unwrap()
-            .unwrap()
-            .summary
-            .chat_paused
-    );
+    assert!(s.conversation(&conv).await.unwrap().unwrap().summary.chat_paused);
 }
 
 pub async fn client_msg_id_is_idempotent(s: Arc<dyn Store>) {
     let p = user(&s, "idem", Role::Patient).await;
-    let a = s
-        .append_message(patient_msg(&p, None, "same", "once"))
-        .await
-        .unwrap();
-    let b = s
-        .append_message(patient_msg(&p, None, "same", "once"))
-        .await
-        .unwrap();
+    let a = s.append_message(patient_msg(&p, None, "same", "once")).await.unwrap();
+    let b = s.append_message(patient_msg(&p, None, "same", "once")).await.unwrap();
     assert!(b.duplicate);
     assert_eq!(a.message.id, b.message.id);
     assert_eq!(a.message.seq, b.message.seq);
-    assert_eq!(
-        s.conversations_of(&p.id).await.unwrap().len(),
-        1,
-        "a retry started a second conversation"
-    );
-    assert_eq!(
-        s.messages(&a.message.conversation_id, None, 50)
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(s.conversations_of(&p.id).await.unwrap().len(), 1, "a retry started a second conversation");
+    assert_eq!(s.messages(&a.message.conversation_id, None, 50).await.unwrap().len(), 1);
     // The same client id from another patient is a different message.
     let q = user(&s, "idem2", Role::Patient).await;
-    let c = s
-        .append_message(patient_msg(&q, None, "same", "mine"))
-        .await
-        .unwrap();
+    let c = s.append_message(patient_msg(&q, None, "same", "mine")).await.unwrap();
     assert!(!c.duplicate);
     assert_ne!(c.message.id, a.message.id);
 }
 
 pub async fn concurrent_sends_never_share_a_seq(s: Arc<dyn Store>) {
     let p = user(&s, "conc", Role::Patient).await;
-    let conv = s
-        .append_message(patient_msg(&p, None, "c0", "start"))
-        .await
-        .unwrap()
-        .message
-        .conversation_id;
+    let conv = s.append_message(patient_msg(&p, None, "c0", "start")).await.unwrap().message.conversation_id;
     let mut tasks = Vec::new();
     for i in 1..=100 {
         let (s, p, conv) = (s.clone(), p.clone(), conv.clone());
         tasks.push(tokio::spawn(async move {
-            s.append_message(patient_msg(&p, Some(&conv), &format!("c{i}"), "x"))
-                .await
-                .unwrap()
-                .message
-                .seq
+            s.append_message(patient_msg(&p, Some(&conv), &format!("c{i}"), "x")).await.unwrap().message.seq
         }));
     }
     let mut seqs = Vec::new();
@@ -287,89 +209,40 @@ pub async fn concurrent_sends_never_share_a_seq(s: Arc<dyn Store>) {
     seqs.sort_unstable();
     assert_eq!(seqs, (2..=101).collect::<Vec<i64>>());
     let stored = s.messages(&conv, None, 200).await.unwrap();
-    assert_eq!(
-        stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
-        (1..=101).collect::<Vec<i64>>()
-    );
+    assert_eq!(stored.iter().map(|m| m.seq).collect::<Vec<_>>(), (1..=101).collect::<Vec<i64>>());
 }
 
 pub async fn conversations_are_private(s: Arc<dyn Store>) {
     let owner = user(&s, "owner", Role::Patient).await;
     let intruder = user(&s, "intruder", Role::Patient).await;
-    let conv = s
-        .append_message(patient_msg(&owner, None, "o1", "private"))
-        .await
-        .unwrap()
-        .message
-        .conversation_id;
-    let r = s
-        .append_message(patient_msg(&intruder, Some(&conv), "i1", "let me in"))
-        .await;
+    let conv = s.append_message(patient_msg(&owner, None, "o1", "private")).await.unwrap().message.conversation_id;
+    let r = s.append_message(patient_msg(&intruder, Some(&conv), "i1", "let me in")).await;
     assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
-    let r = s
-        .append_message(patient_msg(&owner, Some("no-such-conversation"), "o2", "x"))
-        .await;
+    let r = s.append_message(patient_msg(&owner, Some("no-such-conversation"), "o2", "x")).await;
     assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
-    assert_eq!(
-        s.messages(&conv, None, 50).await.unwrap().len(),
-        1,
-        "a refused message was stored"
-    );
+    assert_eq!(s.messages(&conv, None, 50).await.unwrap().len(), 1, "a refused message was stored");
     assert!(s.conversations_of(&intruder.id).await.unwrap().is_empty());
 }
 
 pub async fn history_pages_backwards(s: Arc<dyn Store>) {
     let p = user(&s, "pager", Role::Patient).await;
-    let conv = s
-        .append_message(patient_msg(&p, None, "h1", "1"))
-        .await
-        .unwrap()
-        .message
-        .conversation_id;
+    let conv = s.append_message(patient_msg(&p, None, "h1", "1")).await.unwrap().message.conversation_id;
     for i in 2..=7 {
-        s.append_message(patient_msg(
-            &p,
-            Some(&conv),
-            &format!("h{i}"),
-            &i.to_string(),
-        ))
-        .await
-        .unwrap();
+        s.append_message(patient_msg(&p, Some(&conv), &format!("h{i}"), &i.to_string())).await.unwrap();
     }
     let latest = s.messages(&conv, None, 3).await.unwrap();
-    assert_eq!(
-        latest.iter().map(|m| m.seq).collect::<Vec<_>>(),
-        vec![5, 6, 7]
-    );
+    assert_eq!(latest.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![5, 6, 7]);
     let older = s.messages(&conv, Some(5), 3).await.unwrap();
-    assert_eq!(
-        older.iter().map(|m| m.seq).collect::<Vec<_>>(),
-        vec![2, 3, 4]
-    );
+    assert_eq!(older.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![2, 3, 4]);
     let oldest = s.messages(&conv, Some(2), 3).await.unwrap();
-    assert_eq!(
-        oldest.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
-        vec!["1"]
-    );
+    assert_eq!(oldest.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), vec!["1"]);
     assert!(s.messages(&conv, Some(1), 3).await.unwrap().is_empty());
 }
 
 pub async fn alerts_transition_once(s: Arc<dyn Store>) {
     let (p, c, sup) = care_team(&s).await;
-    let m = s
-        .append_message(patient_msg(&p, None, "a1", "risky"))
-        .await
-        .unwrap()
-        .message;
-    let raised = s
-        .raise_alert(alert_for(
-            &p,
-            &m.id,
-            &m.conversation_id,
-            Duration::minutes(2),
-        ))
-        .await
-        .unwrap();
+    let m = s.append_message(patient_msg(&p, None, "a1", "risky")).await.unwrap().message;
+    let raised = s.raise_alert(alert_for(&p, &m.id, &m.conversation_id, Duration::minutes(2))).await.unwrap();
     assert_eq!(raised.patient_name, p.display_name);
     assert_eq!(raised.status, AlertStatus::Open);
     let q = |cl: Option<&User>, su: Option<&User>| AlertQuery {
@@ -382,79 +255,28 @@ pub async fn alerts_transition_once(s: Arc<dyn Store>) {
     assert_eq!(s.alerts(q(Some(&c), None)).await.unwrap().len(), 1);
     assert_eq!(s.alerts(q(None, Some(&sup))).await.unwrap().len(), 1);
     let stranger = user(&s, "stranger-clinician", Role::Clinician).await;
-    assert!(
-        s.alerts(q(Some(&stranger), None)).await.unwrap().is_empty(),
-        "alert leaked outside the caseload"
-    );
-    let acked = s
-        .ack_alert(&raised.id, &c.id, Some("called them"), Utc::now())
-        .await
-        .unwrap()
-        .unwrap();
+    assert!(s.alerts(q(Some(&stranger), None)).await.unwrap().is_empty(), "alert leaked outside the caseload");
+    let acked = s.ack_alert(&raised.id, &c.id, Some("called them"), Utc::now()).await.unwrap().unwrap();
     assert_eq!(acked.status, AlertStatus::Acknowledged);
     assert_eq!(acked.acknowledged_by.as_deref(), Some(c.id.as_str()));
     assert!(acked.acknowledged_at.is_some());
-    assert!(
-        s.ack_alert(&raised.id, &c.id, None, Utc::now())
-            .await
-            .unwrap()
-            .is_none(),
-        "acked twice"
-    );
-    let esc = s
-        .escalate_alert(
-            &raised.id,
-            "e-late",
-            EscalationReason::AckTimeout,
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+    assert!(s.ack_alert(&raised.id, &c.id, None, Utc::now()).await.unwrap().is_none(), "acked twice");
+    let esc = s.escalate_alert(&raised.id, "e-late", EscalationReason::AckTimeout, Utc::now()).await.unwrap();
     assert!(esc.is_none(), "an acknowledged alert was escalated");
 }
 
 pub async fn escalation_happens_once_under_races(s: Arc<dyn Store>) {
     let (p, _c, sup) = care_team(&s).await;
-    let m = s
-        .append_message(patient_msg(&p, None, "r1", "risky"))
-        .await
-        .unwrap()
-        .message;
-    let due = s
-        .raise_alert(alert_for(
-            &p,
-            &m.id,
-            &m.conversation_id,
-            Duration::seconds(-1),
-        ))
-        .await
-        .unwrap();
-    let later = s
-        .raise_alert(alert_for(
-            &p,
-            &m.id,
-            &m.conversation_id,
-            Duration::minutes(10),
-        ))
-        .await
-        .unwrap();
+    let m = s.append_message(patient_msg(&p, None, "r1", "risky")).await.unwrap().message;
+    let due = s.raise_alert(alert_for(&p, &m.id, &m.conversation_id, Duration::seconds(-1))).await.unwrap();
+    let later = s.raise_alert(alert_for(&p, &m.id, &m.conversation_id, Duration::minutes(10))).await.unwrap();
     let listed = s.due_alerts(Utc::now(), 10).await.unwrap();
-    assert_eq!(
-        listed.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(),
-        vec![due.id.as_str()]
-    );
+    assert_eq!(listed.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), vec![due.id.as_str()]);
     let mut tasks = Vec::new();
     for i in 0..8 {
         let (s, id) = (s.clone(), due.id.clone());
         tasks.push(tokio::spawn(async move {
-            s.escalate_alert(
-                &id,
-                &format!("esc-{i}-{id}"),
-                EscalationReason::AckTimeout,
-                Utc::now(),
-            )
-            .await
-            .unwrap()
+            s.escalate_alert(&id, &format!("esc-{i}-{id}"), EscalationReason::AckTimeout, Utc::now()).await.unwrap()
         }));
     }
     let mut won = Vec::new();
@@ -476,77 +298,27 @@ pub async fn escalation_happens_once_under_races(s: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(open.len(), 1);
-    assert_eq!(
-        s.alert(&later.id).await.unwrap().unwrap().status,
-        AlertStatus::Open
-    );
+    assert_eq!(s.alert(&later.id).await.unwrap().unwrap().status, AlertStatus::Open);
 }
 
 pub async fn escalations_claim_and_resolve(s: Arc<dyn Store>) {
     let (p, _c, sup) = care_team(&s).await;
-    let m = s
-        .append_message(patient_msg(&p, None, "e1", "risky"))
-        .await
-        .unwrap()
-        .message;
-    let a = s
-        .raise_alert(alert_for(
-            &p,
-            &m.id,
-            &m.conversation_id,
-            Duration::minutes(2),
-        ))
-        .await
-        .unwrap();
-    let e = s
-        .escalate_alert(
-            &a.id,
-            "esc-1",
-            EscalationReason::NoClinicianOnline,
-            Utc::now(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let m = s.append_message(patient_msg(&p, None, "e1", "risky")).await.unwrap().message;
+    let a = s.raise_alert(alert_for(&p, &m.id, &m.conversation_id, Duration::minutes(2))).await.unwrap();
+    let e = s.escalate_alert(&a.id, "esc-1", EscalationReason::NoClinicianOnline, Utc::now()).await.unwrap().unwrap();
     assert_eq!(e.reason, EscalationReason::NoClinicianOnline);
-    let claimed = s
-        .claim_escalation(&e.id, &sup.id, Utc::now())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (claimed.status, claimed.claimed_by.as_deref()),
-        (EscalationStatus::Claimed, Some(sup.id.as_str()))
-    );
-    assert!(
-        s.claim_escalation(&e.id, "someone-else", Utc::now())
-            .await
-            .unwrap()
-            .is_none(),
-        "claimed twice"
-    );
-    let resolved = s
-        .resolve_escalation(&e.id, &sup.id, "spoke to patient", Utc::now())
-        .await
-        .unwrap()
-        .unwrap();
+    let claimed = s.claim_escalation(&e.id, &sup.id, Utc::now()).await.unwrap().unwrap();
+    assert_eq!((claimed.status, claimed.claimed_by.as_deref()), (EscalationStatus::Claimed, Some(sup.id.as_str())));
+    assert!(s.claim_escalation(&e.id, "someone-else", Utc::now()).await.unwrap().is_none(), "claimed twice");
+    let resolved = s.resolve_escalation(&e.id, &sup.id, "spoke to patient", Utc::now()).await.unwrap().unwrap();
     assert_eq!(resolved.status, EscalationStatus::Resolved);
     assert_eq!(resolved.note.as_deref(), Some("spoke to patient"));
     assert!(resolved.resolved_at.is_some());
     assert_eq!(resolved.alert.status, AlertStatus::Resolved);
-    assert!(
-        s.resolve_escalation(&e.id, &sup.id, "again", Utc::now())
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(s.resolve_escalation(&e.id, &sup.id, "again", Utc::now()).await.unwrap().is_none());
     let other_sup = user(&s, "other-sup-esc", Role::Supervisor).await;
     let theirs = s
-        .escalations(EscalationQuery {
-            supervisor_id: Some(other_sup.id.clone()),
-            status: None,
-            limit: 10,
-        })
+        .escalations(EscalationQuery { supervisor_id: Some(other_sup.id.clone()), status: None, limit: 10 })
         .await
         .unwrap();
     assert!(theirs.is_empty(), "escalation leaked to another team");
@@ -567,12 +339,7 @@ pub async fn audit_log_appends(s: Arc<dyn Store>) {
         .unwrap();
     }
     let all = s.audit_log(None, 10).await.unwrap();
-    assert_eq!(
-        all.iter()
-            .map(|e| e.actor_id.clone().unwrap())
-            .collect::<Vec<_>>(),
-        vec!["u2", "u1", "u0"]
-    );
+    assert_eq!(all.iter().map(|e| e.actor_id.clone().unwrap()).collect::<Vec<_>>(), vec!["u2", "u1", "u0"]);
     let about = s.audit_log(Some("patient:0"), 10).await.unwrap();
     assert_eq!(about.len(), 2);
     assert_eq!(about[0].actor_role, Some(Role::Clinician));

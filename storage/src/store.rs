@@ -1,8 +1,8 @@
 //! The storage trait and its records.
 
 use healing_protocol::{
-    Alert, Author, ConversationSummary, Escalation, EscalationReason, EscalationStatus, Message,
-    Risk, Role, Timestamp, User,
+    Alert, Author, ConversationSummary, Escalation, EscalationReason, EscalationStatus, Message, Risk, Role, Timestamp,
+    User,
 };
 
 use crate::error::Result;
@@ -107,12 +107,7 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_username(&self, username: &str) -> Result<Option<User>>;
 
     // ---- bearer tokens (stored as hashes only) --------------------------------------------
-    async fn insert_token(
-        &self,
-        token_hash: &str,
-        user_id: &str,
-        expires_at: Timestamp,
-    ) -> Result<()>;
+    async fn insert_token(&self, token_hash: &str, user_id: &str, expires_at: Timestamp) -> Result<()>;
     /// The user owning an unexpired, unrevoked token.
     async fn user_for_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>>;
     async fn revoke_token(&self, token_hash: &str, now: Timestamp) -> Result<()>;
@@ -140,12 +135,7 @@ pub trait Store: Send + Sync + 'static {
     /// The patient's conversations, newest activity first.
     async fn conversations_of(&self, patient_id: &str) -> Result<Vec<ConversationSummary>>;
     /// Messages oldest → newest: the `limit` latest with `seq < before_seq` (or the latest).
-    async fn messages(
-        &self,
-        conversation_id: &str,
-        before_seq: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<Message>>;
+    async fn messages(&self, conversation_id: &str, before_seq: Option<i64>, limit: u32) -> Result<Vec<Message>>;
     async fn message(&self, id: &str) -> Result<Option<Message>>;
     async fn set_message_risk(&self, message_id: &str, risk: &Risk) -> Result<()>;
     async fn set_chat_paused(&self, conversation_id: &str, paused: bool) -> Result<()>;
@@ -155,14 +145,9 @@ pub trait Store: Send + Sync + 'static {
     async fn raise_alert(&self, alert: Alert) -> Result<Alert>;
     async fn alert(&self, id: &str) -> Result<Option<Alert>>;
     async fn alerts(&self, query: AlertQuery) -> Result<Vec<Alert>>;
-    /// open → acknowledged; `None` when the alert was not open (already handled).
-    async fn ack_alert(
-        &self,
-        id: &str,
-        by: &str,
-        note: Option<&str>,
-        now: Timestamp,
-    ) -> Result<Option<Alert>>;
+    /// open|escalated → acknowledged; `None` when already acknowledged or resolved. (A clinician
+    /// may still acknowledge an escalated alert; the escalation stays with the supervisors.)
+    async fn ack_alert(&self, id: &str, by: &str, note: Option<&str>, now: Timestamp) -> Result<Option<Alert>>;
     /// open → escalated, creating the escalation in the same transaction; `None` when the alert
     /// was not open — so an alert is escalated at most once, by whichever node gets there first.
     async fn escalate_alert(
@@ -177,20 +162,9 @@ pub trait Store: Send + Sync + 'static {
     async fn escalation(&self, id: &str) -> Result<Option<Escalation>>;
     async fn escalations(&self, query: EscalationQuery) -> Result<Vec<Escalation>>;
     /// open → claimed; `None` when not open.
-    async fn claim_escalation(
-        &self,
-        id: &str,
-        by: &str,
-        now: Timestamp,
-    ) -> Result<Option<Escalation>>;
+    async fn claim_escalation(&self, id: &str, by: &str, now: Timestamp) -> Result<Option<Escalation>>;
     /// open|claimed → resolved (also resolves the alert); `None` when already resolved.
-    async fn resolve_escalation(
-        &self,
-        id: &str,
-        by: &str,
-        note: &str,
-        now: Timestamp,
-    ) -> Result<Option<Escalation>>;
+    async fn resolve_escalation(&self, id: &str, by: &str, note: &str, now: Timestamp) -> Result<Option<Escalation>>;
 
     // ---- audit ----------------------------------------------------------------------------
     async fn audit(&self, entry: AuditEntry) -> Result<()>;

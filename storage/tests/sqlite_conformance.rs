@@ -61,11 +61,7 @@ fn audit_log_refuses_updates_and_deletes() {
     let dir = temp_dir();
     drop(SqliteStore::open(&dir).unwrap());
     let c = rusqlite::Connection::open(dir.join(healing_storage::sqlite::DB_FILE)).unwrap();
-    c.execute(
-        "INSERT INTO audit_log (at, action, target) VALUES (1, 'x', 'y')",
-        [],
-    )
-    .unwrap();
+    c.execute("INSERT INTO audit_log (at, action, target) VALUES (1, 'x', 'y')", []).unwrap();
     assert!(c.execute("UPDATE audit_log SET action = 'z'", []).is_err());
     assert!(c.execute("DELETE FROM audit_log", []).is_err());
 }

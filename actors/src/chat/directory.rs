@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use actix::{Actor, Addr};
 use healing_protocol::Message;
@@ -36,24 +37,21 @@ pub struct ChatDirectory {
 
 impl ChatDirectory {
     /// Hands a stored patient message to its conversation's actor, starting one if needed.
-    pub fn deliver(&self, services: &Arc<Services>, patient_id: &str, message: Message) {
+    pub fn deliver(&self, services: &Arc<Services>, patient_id: &str, message: Message, stored_at: Instant) {
         let mut inner = self.inner.lock();
-        let entry = inner
-            .by_conversation
-            .entry(message.conversation_id.clone())
-            .or_insert_with(|| {
-                let undelivered = Arc::new(AtomicUsize::new(0));
-                let addr = TherapyChat::new(
-                    services.clone(),
-                    message.conversation_id.clone(),
-                    patient_id.to_owned(),
-                    undelivered.clone(),
-                )
-                .start();
-                Entry { addr, undelivered }
-            });
+        let entry = inner.by_conversation.entry(message.conversation_id.clone()).or_insert_with(|| {
+            let undelivered = Arc::new(AtomicUsize::new(0));
+            let addr = TherapyChat::new(
+                services.clone(),
+                message.conversation_id.clone(),
+                patient_id.to_owned(),
+                undelivered.clone(),
+            )
+            .start();
+            Entry { addr, undelivered }
+        });
         entry.undelivered.fetch_add(1, Ordering::AcqRel);
-        entry.addr.do_send(PatientMessage(message));
+        entry.addr.do_send(PatientMessage { message, stored_at });
     }
 
     /// Asks the conversation streaming `message_id` to stop, if the caller owns it.
@@ -66,18 +64,12 @@ impl ChatDirectory {
         let Some(entry) = inner.by_conversation.get(conversation) else {
             return false;
         };
-        entry.addr.do_send(Cancel {
-            message_id: message_id.to_owned(),
-            patient_id: patient_id.to_owned(),
-        });
+        entry.addr.do_send(Cancel { message_id: message_id.to_owned(), patient_id: patient_id.to_owned() });
         true
     }
 
     pub(super) fn streaming(&self, message_id: &str, conversation_id: &str) {
-        self.inner
-            .lock()
-            .by_reply
-            .insert(message_id.to_owned(), conversation_id.to_owned());
+        self.inner.lock().by_reply.insert(message_id.to_owned(), conversation_id.to_owned());
     }
 
     pub(super) fn stream_ended(&self, message_id: &str) {
@@ -87,9 +79,10 @@ impl ChatDirectory {
     /// Removes an idle actor unless a message is on its way to it. True when removed.
     pub(super) fn retire(&self, conversation_id: &str, undelivered: &Arc<AtomicUsize>) -> bool {
         let mut inner = self.inner.lock();
-        let mine = inner.by_conversation.get(conversation_id).is_some_and(|e| {
-            Arc::ptr_eq(&e.undelivered, undelivered) && e.undelivered.load(Ordering::Acquire) == 0
-        });
+        let mine = inner
+            .by_conversation
+            .get(conversation_id)
+            .is_some_and(|e| Arc::ptr_eq(&e.undelivered, undelivered) && e.undelivered.load(Ordering::Acquire) == 0);
         if mine {
             inner.by_conversation.remove(conversation_id);
         }
@@ -104,13 +97,8 @@ impl ChatDirectory {
     /// Graceful shutdown: every streaming reply is cancelled (its partial text stored) and every
     /// queued message answered or left stored; resolves when all actors have stopped.
     pub async fn shutdown(&self) {
-        let addrs: Vec<Addr<TherapyChat>> = self
-            .inner
-            .lock()
-            .by_conversation
-            .values()
-            .map(|e| e.addr.clone())
-            .collect();
+        let addrs: Vec<Addr<TherapyChat>> =
+            self.inner.lock().by_conversation.values().map(|e| e.addr.clone()).collect();
         for addr in addrs {
             let _ = addr.send(Shutdown).await;
         }

@@ -7,11 +7,12 @@
 
 mod directory;
 mod reply;
+mod screening;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use healing_protocol::Message as ChatMessage;
@@ -19,6 +20,7 @@ use tokio::sync::oneshot;
 
 pub use directory::ChatDirectory;
 
+use crate::risk_detector::Screened;
 use crate::services::Services;
 
 /// An idle conversation actor stops after this long without messages.
@@ -27,7 +29,16 @@ const IDLE_RETIRE_AFTER: Duration = Duration::from_secs(120);
 /// A patient message, already durably stored and acknowledged.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct PatientMessage(pub ChatMessage);
+pub struct PatientMessage {
+    pub message: ChatMessage,
+    /// When it was stored (alert-delivery latency is measured from here).
+    pub stored_at: Instant,
+}
+
+/// Screening found high risk: stop any ordinary reply that is still streaming.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct HighRisk;
 
 /// `chat.cancel` for the reply `message_id`, from the patient `patient_id`.
 #[derive(Message)]
@@ -57,7 +68,7 @@ pub struct TherapyChat {
     services: Arc<Services>,
     conversation_id: String,
     patient_id: String,
-    queue: VecDeque<ChatMessage>,
+    queue: VecDeque<(ChatMessage, oneshot::Receiver<Screened>)>,
     current: Option<Streaming>,
     undelivered: Arc<AtomicUsize>,
     idle_timer: Option<SpawnHandle>,
@@ -85,7 +96,7 @@ impl TherapyChat {
         if self.current.is_some() {
             return;
         }
-        let Some(message) = self.queue.pop_front() else {
+        let Some((message, screening)) = self.queue.pop_front() else {
             self.arm_idle_timer(ctx);
             return;
         };
@@ -94,14 +105,8 @@ impl TherapyChat {
         }
         let message_id = uuid::Uuid::new_v4().to_string();
         let (cancel_tx, cancel_rx) = oneshot::channel();
-        self.services
-            .chats
-            .streaming(&message_id, &self.conversation_id);
-        self.current = Some(Streaming {
-            message_id: message_id.clone(),
-            cancel: Some(cancel_tx),
-            done: Vec::new(),
-        });
+        self.services.chats.streaming(&message_id, &self.conversation_id);
+        self.current = Some(Streaming { message_id: message_id.clone(), cancel: Some(cancel_tx), done: Vec::new() });
         let job = reply::Reply {
             services: self.services.clone(),
             conversation_id: self.conversation_id.clone(),
@@ -111,7 +116,7 @@ impl TherapyChat {
         };
         let me = ctx.address();
         actix::spawn(async move {
-            job.run(cancel_rx).await;
+            job.run(screening, cancel_rx).await;
             me.do_send(ReplyDone);
         });
     }
@@ -124,10 +129,7 @@ impl TherapyChat {
             act.idle_timer = None;
             if act.current.is_none()
                 && act.queue.is_empty()
-                && act
-                    .services
-                    .chats
-                    .retire(&act.conversation_id, &act.undelivered)
+                && act.services.chats.retire(&act.conversation_id, &act.undelivered)
             {
                 ctx.stop();
             }
@@ -148,8 +150,27 @@ impl Handler<PatientMessage> for TherapyChat {
 
     fn handle(&mut self, msg: PatientMessage, ctx: &mut Self::Context) {
         self.undelivered.fetch_sub(1, Ordering::AcqRel);
-        self.queue.push_back(msg.0);
+        let (done, screened) = oneshot::channel();
+        actix::spawn(screening::run(
+            self.services.clone(),
+            self.patient_id.clone(),
+            msg.message.clone(),
+            msg.stored_at,
+            ctx.address(),
+            done,
+        ));
+        self.queue.push_back((msg.message, screened));
         self.start_next(ctx);
+    }
+}
+
+impl Handler<HighRisk> for TherapyChat {
+    type Result = ();
+
+    fn handle(&mut self, _: HighRisk, _ctx: &mut Self::Context) {
+        if let Some(cancel) = self.current.as_mut().and_then(|c| c.cancel.take()) {
+            let _ = cancel.send(());
+        }
     }
 }
 
@@ -160,10 +181,7 @@ impl Handler<Cancel> for TherapyChat {
         if msg.patient_id != self.patient_id {
             return;
         }
-        let current = self
-            .current
-            .as_mut()
-            .filter(|c| c.message_id == msg.message_id);
+        let current = self.current.as_mut().filter(|c| c.message_id == msg.message_id);
         if let Some(cancel) = current.and_then(|c| c.cancel.take()) {
             let _ = cancel.send(());
         }

@@ -1,15 +1,19 @@
-//! Streams one AI reply: context from the store, deltas from the provider to every session of the
-//! patient, and the whole reply stored before `ai.end` is sent.
+//! Produces one AI reply: waits for the message's screening, then either the crisis response
+//! (high risk), the holding reply (conversation paused for a clinician), or a streamed model
+//! reply screened token by token. The whole reply is stored before `ai.end` is sent.
 
 use std::sync::Arc;
 
 use bytestring::ByteString;
 use futures_util::StreamExt;
 use healing_llm::{ChatRole, ChatTurn, LlmError};
-use healing_protocol::{Author, Message, ServerFrame};
+use healing_protocol::{Author, Message, RiskLevel, ServerFrame};
 use healing_storage::NewMessage;
 use tokio::sync::oneshot;
 
+use crate::crisis::{CRISIS_RESPONSE, PAUSED_RESPONSE, SAFE_REPLACEMENT};
+use crate::output_guard::is_harmful;
+use crate::risk_detector::{Screened, screen};
 use crate::services::Services;
 
 /// Shown to the patient when a reply could not be completed.
@@ -28,6 +32,8 @@ enum Finish {
     Stop,
     Cancelled,
     Error(LlmError),
+    /// The model's output was cut by the output guard.
+    Safety,
 }
 
 impl Finish {
@@ -36,94 +42,88 @@ impl Finish {
             Finish::Stop => "stop",
             Finish::Cancelled => "cancelled",
             Finish::Error(_) => "error",
+            Finish::Safety => "safety",
         }
     }
 }
 
+/// What produced the reply (stored in the message's `meta`, shown by "why did I get this answer?").
+struct Origin {
+    kind: &'static str,
+    provider: &'static str,
+    model: String,
+    context_turns: usize,
+}
+
 impl Reply {
     fn push(&self, frame: &ServerFrame) {
-        self.services
-            .hub
-            .send_to_user(&self.patient_id, &ByteString::from(frame.to_json()));
+        self.services.hub.send_to_user(&self.patient_id, &ByteString::from(frame.to_json()));
     }
 
-    pub async fn run(self, mut cancel: oneshot::Receiver<()>) {
+    fn delta(&self, text: String) {
+        self.push(&ServerFrame::AiDelta { message_id: self.message_id.clone(), text });
+    }
+
+    pub async fn run(self, screening: oneshot::Receiver<Screened>, mut cancel: oneshot::Receiver<()>) {
         let services = self.services.clone();
+        // Never answer an unscreened message: if the screening task vanished, screen here.
+        let screened = match screening.await {
+            Ok(s) => s,
+            Err(_) => screen(&self.prompt.text, &[]),
+        };
+        let paused = screened.risk.level == RiskLevel::High
+            || services
+                .store
+                .conversation(&self.conversation_id)
+                .await
+                .map(|c| c.is_some_and(|c| c.summary.chat_paused))
+                // If we cannot tell, behave as paused: a holding reply is safe, chat may not be.
+                .unwrap_or(true);
+
         self.push(&ServerFrame::AiStart {
             conversation_id: self.conversation_id.clone(),
             message_id: self.message_id.clone(),
             reply_to: self.prompt.id.clone(),
         });
-        let history = services
-            .store
-            .messages(&self.conversation_id, Some(self.prompt.seq + 1), services.config.context_messages)
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!(conversation = %self.conversation_id, error = %e, "context unavailable, answering without it");
-                vec![self.prompt.clone()]
-            });
-        let turns: Vec<ChatTurn> = history
-            .iter()
-            .filter_map(|m| match m.author {
-                Author::Patient => Some(ChatTurn {
-                    role: ChatRole::User,
-                    text: m.text.clone(),
-                }),
-                Author::Ai if !m.text.is_empty() => Some(ChatTurn {
-                    role: ChatRole::Assistant,
-                    text: m.text.clone(),
-                }),
-                _ => None,
-            })
-            .collect();
-        let request = healing_llm::build_request(&turns, services.config.context_token_budget);
-        let context_turns = request.turns.len().saturating_sub(1);
-        let info = services.llm.info();
 
         let mut text = String::new();
-        let started = std::time::Instant::now();
-        let finish = 'stream: {
-            let mut stream = tokio::select! {
-                biased;
-                _ = &mut cancel => break 'stream Finish::Cancelled,
-                started = services.llm.stream(request) => match started {
-                    Ok(s) => s,
-                    Err(e) => break 'stream Finish::Error(e),
-                },
-            };
-            loop {
-                tokio::select! {
-                    biased;
-                    _ = &mut cancel => break 'stream Finish::Cancelled,
-                    item = stream.next() => match item {
-                        None => break 'stream Finish::Stop,
-                        Some(Ok(delta)) => {
-                            if text.is_empty() {
-                                services.metrics.ai_first_token_seconds.observe(started.elapsed().as_secs_f64());
-                            }
-                            text.push_str(&delta);
-                            self.push(&ServerFrame::AiDelta { message_id: self.message_id.clone(), text: delta });
-                        }
-                        Some(Err(e)) => break 'stream Finish::Error(e),
-                    },
-                }
+        let (finish, origin) = if paused {
+            let fixed = if screened.risk.level == RiskLevel::High { CRISIS_RESPONSE } else { PAUSED_RESPONSE };
+            for word in fixed.split_inclusive(' ') {
+                text.push_str(word);
+                self.delta(word.to_owned());
             }
+            let kind = if screened.risk.level == RiskLevel::High { "crisis_response" } else { "paused_holding" };
+            (Finish::Stop, Origin { kind, provider: "safety", model: "fixed-text".into(), context_turns: 0 })
+        } else {
+            self.stream_model(&mut text, &mut cancel).await
         };
+
         if let Finish::Error(e) = &finish {
-            services
-                .metrics
-                .llm_errors
-                .with_label_values(&[e.kind()])
-                .inc();
+            services.metrics.llm_errors.with_label_values(&[e.kind()]).inc();
             tracing::warn!(conversation = %self.conversation_id, kind = e.kind(), error = %e, "llm reply failed");
         }
-        let notice = matches!(finish, Finish::Error(_)).then(|| CALM_ERROR_NOTICE.to_owned());
+        let notice = match &finish {
+            Finish::Error(_) => Some(CALM_ERROR_NOTICE.to_owned()),
+            Finish::Safety => Some(SAFE_REPLACEMENT.to_owned()),
+            _ => None,
+        };
+        if matches!(finish, Finish::Safety) {
+            tracing::warn!(conversation = %self.conversation_id, "ai output cut by the output guard");
+            text = SAFE_REPLACEMENT.to_owned();
+        }
         let meta = serde_json::json!({
-            "provider": info.kind,
-            "model": info.model,
-            "context_turns": context_turns,
+            "kind": origin.kind,
+            "provider": origin.provider,
+            "model": origin.model,
+            "context_turns": origin.context_turns,
             "reply_to": self.prompt.id,
             "error": match &finish { Finish::Error(e) => Some(e.kind()), _ => None },
+            "safety": {
+                "input_screening": { "level": screened.risk.level, "reasons": screened.risk.reasons },
+                "chat_paused": paused,
+                "output_screening": if matches!(finish, Finish::Safety) { "cut" } else { "passed" },
+            },
         });
         let stored = services
             .store
@@ -141,11 +141,7 @@ impl Reply {
             .await;
         match stored {
             Ok(appended) => {
-                services
-                    .metrics
-                    .chat_messages
-                    .with_label_values(&["ai"])
-                    .inc();
+                services.metrics.chat_messages.with_label_values(&["ai"]).inc();
                 self.push(&ServerFrame::AiEnd {
                     message_id: self.message_id.clone(),
                     seq: appended.message.seq,
@@ -163,5 +159,67 @@ impl Reply {
                 ));
             }
         }
+    }
+
+    /// Streams the model's reply into `text`, screening every delta before it is sent.
+    async fn stream_model(&self, text: &mut String, cancel: &mut oneshot::Receiver<()>) -> (Finish, Origin) {
+        let services = &self.services;
+        let history = services
+            .store
+            .messages(&self.conversation_id, Some(self.prompt.seq + 1), services.config.context_messages)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(conversation = %self.conversation_id, error = %e, "context unavailable, answering without it");
+                vec![self.prompt.clone()]
+            });
+        let turns: Vec<ChatTurn> = history
+            .iter()
+            .filter_map(|m| match m.author {
+                Author::Patient => Some(ChatTurn { role: ChatRole::User, text: m.text.clone() }),
+                // Ordinary AI replies only: crisis and holding texts are not the model's words.
+                Author::Ai if !m.text.is_empty() && m.meta.as_ref().is_none_or(|x| x["kind"] == "model") => {
+                    Some(ChatTurn { role: ChatRole::Assistant, text: m.text.clone() })
+                }
+                _ => None,
+            })
+            .collect();
+        let request = healing_llm::build_request(&turns, services.config.context_token_budget);
+        let info = services.llm.info();
+        let origin =
+            Origin { kind: "model", provider: info.kind, model: info.model, context_turns: request.context_turns() };
+        let started = std::time::Instant::now();
+        let finish = 'stream: {
+            let mut stream = tokio::select! {
+                biased;
+                _ = &mut *cancel => break 'stream Finish::Cancelled,
+                started = services.llm.stream(request) => match started {
+                    Ok(s) => s,
+                    Err(e) => break 'stream Finish::Error(e),
+                },
+            };
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = &mut *cancel => break 'stream Finish::Cancelled,
+                    item = stream.next() => match item {
+                        None => break 'stream Finish::Stop,
+                        Some(Ok(delta)) => {
+                            if text.is_empty() {
+                                services.metrics.ai_first_token_seconds.observe(started.elapsed().as_secs_f64());
+                            }
+                            text.push_str(&delta);
+                            // The guard sees the whole reply so far, so a phrase split across
+                            // deltas is caught before its last piece is sent.
+                            if is_harmful(text) {
+                                break 'stream Finish::Safety;
+                            }
+                            self.delta(delta);
+                        }
+                        Some(Err(e)) => break 'stream Finish::Error(e),
+                    },
+                }
+            }
+        };
+        (finish, origin)
     }
 }

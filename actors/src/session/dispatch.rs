@@ -3,12 +3,14 @@
 
 use actix::prelude::*;
 use actix_web_actors::ws;
-use healing_protocol::{ClientFrame, ErrorCode, Role, ServerFrame, User};
-use healing_storage::{AuditEntry, NewMessage};
+use healing_protocol::{AlertStatus, ClientFrame, ErrorCode, Role, ServerFrame, User};
+use healing_storage::{AlertQuery, AuditEntry, NewMessage};
 use serde_json::Value;
 
 use super::{CLOSE_UNAUTHORIZED, WsSession};
+use crate::alerts::Acknowledge;
 use crate::error::ServiceError;
+use crate::supervision::{Act, DeskAction, backlog};
 
 type Ctx = ws::WebsocketContext<WsSession>;
 
@@ -18,24 +20,11 @@ impl WsSession {
             return self.before_hello(frame, reference, ctx);
         };
         match frame {
-            ClientFrame::Hello { .. } => self.send_error(
-                ctx,
-                ErrorCode::InvalidRequest,
-                "already authenticated",
-                reference,
-            ),
-            ClientFrame::Ping => self.send(
-                ctx,
-                &ServerFrame::Pong {
-                    server_time: chrono::Utc::now(),
-                    reference,
-                },
-            ),
-            ClientFrame::ChatSend {
-                client_msg_id,
-                conversation_id,
-                text,
-            } => {
+            ClientFrame::Hello { .. } => {
+                self.send_error(ctx, ErrorCode::InvalidRequest, "already authenticated", reference)
+            }
+            ClientFrame::Ping => self.send(ctx, &ServerFrame::Pong { server_time: chrono::Utc::now(), reference }),
+            ClientFrame::ChatSend { client_msg_id, conversation_id, text } => {
                 if user.role != Role::Patient {
                     return self.send_error(
                         ctx,
@@ -48,64 +37,38 @@ impl WsSession {
             }
             ClientFrame::ChatCancel { message_id } => {
                 if user.role != Role::Patient {
-                    return self.send_error(
-                        ctx,
-                        ErrorCode::Forbidden,
-                        "only the patient can stop a reply",
-                        reference,
-                    );
+                    return self.send_error(ctx, ErrorCode::Forbidden, "only the patient can stop a reply", reference);
                 }
                 if !self.services.chats.cancel(&message_id, &user.id) {
-                    self.send_error(
-                        ctx,
-                        ErrorCode::InvalidRequest,
-                        "no reply with that id is streaming",
-                        reference,
-                    );
+                    self.send_error(ctx, ErrorCode::InvalidRequest, "no reply with that id is streaming", reference);
                 }
             }
-            ClientFrame::HistoryGet {
-                conversation_id,
-                before_seq,
-                limit,
-            } => self.history(user, conversation_id, before_seq, limit, reference, ctx),
+            ClientFrame::HistoryGet { conversation_id, before_seq, limit } => {
+                self.history(user, conversation_id, before_seq, limit, reference, ctx)
+            }
             ClientFrame::AlertAck { .. }
             | ClientFrame::EscalationClaim { .. }
-            | ClientFrame::EscalationResolve { .. } => {
-                self.clinical_frame(user, frame, reference, ctx)
-            }
+            | ClientFrame::EscalationResolve { .. } => self.clinical_frame(user, frame, reference, ctx),
         }
     }
 
     fn before_hello(&mut self, frame: ClientFrame, reference: Option<Value>, ctx: &mut Ctx) {
         let ClientFrame::Hello { token } = frame else {
-            return self.send_error(
-                ctx,
-                ErrorCode::Unauthorized,
-                "send hello with your token first",
-                reference,
-            );
+            return self.send_error(ctx, ErrorCode::Unauthorized, "send hello with your token first", reference);
         };
         let auth = self.services.auth.clone();
         // `wait` holds back every later frame until the hello is settled, so a client may send
         // hello and chat.send back to back.
-        ctx.wait(
-            async move { auth.verify(&token).await }
-                .into_actor(self)
-                .map(move |verified, act, ctx| match verified {
-                    Ok(Some(user)) => act.welcome(user, reference, ctx),
-                    Ok(None) => {
-                        act.send_error(
-                            ctx,
-                            ErrorCode::Unauthorized,
-                            "invalid or expired token",
-                            reference,
-                        );
-                        act.close(ctx, CLOSE_UNAUTHORIZED, "unauthorized");
-                    }
-                    Err(e) => act.send_error(ctx, e.code, &e.message, reference),
-                }),
-        );
+        ctx.wait(async move { auth.verify(&token).await }.into_actor(self).map(
+            move |verified, act, ctx| match verified {
+                Ok(Some(user)) => act.welcome(user, reference, ctx),
+                Ok(None) => {
+                    act.send_error(ctx, ErrorCode::Unauthorized, "invalid or expired token", reference);
+                    act.close(ctx, CLOSE_UNAUTHORIZED, "unauthorized");
+                }
+                Err(e) => act.send_error(ctx, e.code, &e.message, reference),
+            },
+        ));
     }
 
     fn chat_send(
@@ -129,38 +92,42 @@ impl WsSession {
             finish: None,
             meta: None,
         };
-        let fut = async move { services.store.append_message(new).await };
-        ctx.spawn(
-            fut.into_actor(self)
-                .map(move |stored, act, ctx| match stored {
-                    Ok(appended) => {
-                        let message = appended.message;
-                        act.send(
-                            ctx,
-                            &ServerFrame::ChatAck {
-                                client_msg_id,
-                                conversation_id: message.conversation_id.clone(),
-                                message_id: message.id.clone(),
-                                seq: message.seq,
-                                reference,
-                            },
-                        );
-                        if !appended.duplicate {
-                            act.services.chats.deliver(&act.services, &user.id, message);
-                        }
-                    }
-                    Err(healing_storage::StoreError::NotFound) => act.send_error(
-                        ctx,
-                        ErrorCode::Forbidden,
-                        "that conversation does not exist or is not yours",
+        let received = std::time::Instant::now();
+        let fut = async move {
+            let stored = services.store.append_message(new).await;
+            let elapsed = received.elapsed().as_secs_f64();
+            services.metrics.store_op_seconds.with_label_values(&["append_message"]).observe(elapsed);
+            stored
+        };
+        ctx.spawn(fut.into_actor(self).map(move |stored, act, ctx| match stored {
+            Ok(appended) => {
+                let message = appended.message;
+                if !appended.duplicate {
+                    act.services.metrics.chat_messages.with_label_values(&["patient"]).inc();
+                }
+                act.send(
+                    ctx,
+                    &ServerFrame::ChatAck {
+                        client_msg_id,
+                        conversation_id: message.conversation_id.clone(),
+                        message_id: message.id.clone(),
+                        seq: message.seq,
                         reference,
-                    ),
-                    Err(e) => {
-                        let e = ServiceError::from(e);
-                        act.send_error(ctx, e.code, &e.message, reference)
-                    }
-                }),
-        );
+                    },
+                );
+                act.services.metrics.chat_ack_seconds.observe(received.elapsed().as_secs_f64());
+                if !appended.duplicate {
+                    act.services.chats.deliver(&act.services, &user.id, message, received);
+                }
+            }
+            Err(healing_storage::StoreError::NotFound) => {
+                act.send_error(ctx, ErrorCode::Forbidden, "that conversation does not exist or is not yours", reference)
+            }
+            Err(e) => {
+                let e = ServiceError::from(e);
+                act.send_error(ctx, e.code, &e.message, reference)
+            }
+        }));
     }
 
     fn history(
@@ -175,25 +142,12 @@ impl WsSession {
         let services = self.services.clone();
         let remote = self.remote.map(|a| a.ip().to_string());
         let fut = async move {
-            let denied = || {
-                ServiceError::forbidden("that conversation does not exist or is not yours to read")
-            };
-            let conversation = services
-                .store
-                .conversation(&conversation_id)
-                .await?
-                .ok_or_else(denied)?;
-            if !services
-                .store
-                .can_view_patient(&user, &conversation.patient_id)
-                .await?
-            {
+            let denied = || ServiceError::forbidden("that conversation does not exist or is not yours to read");
+            let conversation = services.store.conversation(&conversation_id).await?.ok_or_else(denied)?;
+            if !services.store.can_view_patient(&user, &conversation.patient_id).await? {
                 return Err(denied());
             }
-            let messages = services
-                .store
-                .messages(&conversation_id, before_seq, limit)
-                .await?;
+            let messages = services.store.messages(&conversation_id, before_seq, limit).await?;
             if user.id != conversation.patient_id {
                 services
                     .store
@@ -211,31 +165,100 @@ impl WsSession {
             Ok::<_, ServiceError>((conversation_id, messages))
         };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
-            Ok((conversation_id, messages)) => act.send(
-                ctx,
-                &ServerFrame::History {
-                    conversation_id,
-                    messages,
-                    reference,
-                },
-            ),
+            Ok((conversation_id, messages)) => {
+                act.send(ctx, &ServerFrame::History { conversation_id, messages, reference })
+            }
             Err(e) => act.send_error(ctx, e.code, &e.message, reference),
         }));
     }
 
-    fn clinical_frame(
+    fn clinical_frame(&mut self, user: User, frame: ClientFrame, reference: Option<Value>, ctx: &mut Ctx) {
+        let services = self.services.clone();
+        let remote = self.remote.map(|a| a.ip().to_string());
+        match frame {
+            ClientFrame::AlertAck { alert_id, note } => {
+                if !matches!(user.role, Role::Clinician | Role::Supervisor) {
+                    return self.send_error(ctx, ErrorCode::Forbidden, "only clinicians acknowledge alerts", reference);
+                }
+                let fut = async move {
+                    services
+                        .alerts
+                        .send(Acknowledge { alert_id, by: user, note, remote })
+                        .await
+                        .map_err(|_| ServiceError::new(ErrorCode::Unavailable, "alerts are restarting; retry"))?
+                };
+                ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
+                    // Every watching session (this one included) gets `alert.updated` from the
+                    // router; a no-op ack (already handled) is answered here with the state.
+                    Ok((alert, false)) => act.send(ctx, &ServerFrame::AlertUpdated { alert }),
+                    Ok((_, true)) => {}
+                    Err(e) => act.send_error(ctx, e.code, &e.message, reference),
+                }));
+            }
+            ClientFrame::EscalationClaim { escalation_id } => {
+                self.desk_action(user, escalation_id, DeskAction::Claim, remote, reference, ctx)
+            }
+            ClientFrame::EscalationResolve { escalation_id, note } => {
+                self.desk_action(user, escalation_id, DeskAction::Resolve { note }, remote, reference, ctx)
+            }
+            _ => {}
+        }
+    }
+
+    fn desk_action(
         &mut self,
         user: User,
-        frame: ClientFrame,
+        escalation_id: String,
+        action: DeskAction,
+        remote: Option<String>,
         reference: Option<Value>,
         ctx: &mut Ctx,
     ) {
-        let _ = (user, frame);
-        self.send_error(
-            ctx,
-            ErrorCode::Unavailable,
-            "alerts are not enabled on this node",
-            reference,
-        );
+        if user.role != Role::Supervisor {
+            return self.send_error(ctx, ErrorCode::Forbidden, "only supervisors work escalations", reference);
+        }
+        let s = &self.services;
+        let desk = s.desks.desk(&user.id, &s.store, &s.hub, &s.metrics);
+        let fut = async move {
+            desk.send(Act { escalation_id, by: user, action, remote })
+                .await
+                .map_err(|_| ServiceError::new(ErrorCode::Unavailable, "escalations are restarting; retry"))?
+        };
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(_) => {} // `escalation.updated` reaches every supervisor of the team, this one included
+            Err(e) => act.send_error(ctx, e.code, &e.message, reference),
+        }));
+    }
+
+    /// After `welcome`: what a clinician or supervisor missed while offline.
+    pub(super) fn send_backlog(&mut self, user: &User, ctx: &mut Ctx) {
+        let services = self.services.clone();
+        let user = user.clone();
+        let fut = async move {
+            let frames: Vec<ServerFrame> = match user.role {
+                // Not yet acknowledged: open, or escalated while nobody on the caseload answered.
+                Role::Clinician => services
+                    .store
+                    .alerts(AlertQuery { clinician_id: Some(user.id.clone()), limit: 1000, ..AlertQuery::default() })
+                    .await?
+                    .into_iter()
+                    .filter(|a| matches!(a.status, AlertStatus::Open | AlertStatus::Escalated))
+                    .rev()
+                    .map(|alert| ServerFrame::Alert { alert })
+                    .collect(),
+                Role::Supervisor => backlog(&services.store, &user.id)
+                    .await?
+                    .into_iter()
+                    .rev()
+                    .map(|escalation| ServerFrame::Escalation { escalation })
+                    .collect(),
+                Role::Patient | Role::Admin => Vec::new(),
+            };
+            Ok::<_, ServiceError>(frames)
+        };
+        ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
+            Ok(frames) => frames.iter().for_each(|f| act.send(ctx, f)),
+            Err(e) => act.send_error(ctx, e.code, &format!("could not load what you missed: {}", e.message), None),
+        }));
     }
 }

@@ -44,16 +44,10 @@ pub struct WsSession {
 }
 
 impl WsSession {
-    pub fn new(
-        services: Arc<Services>,
-        pre_authenticated: Option<User>,
-        remote: Option<SocketAddr>,
-    ) -> WsSession {
+    pub fn new(services: Arc<Services>, pre_authenticated: Option<User>, remote: Option<SocketAddr>) -> WsSession {
         let cfg = &services.config;
-        let per_second = std::num::NonZeroU32::new(cfg.frames_per_second.max(1))
-            .unwrap_or(std::num::NonZeroU32::MIN);
-        let burst =
-            std::num::NonZeroU32::new(cfg.frame_burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+        let per_second = std::num::NonZeroU32::new(cfg.frames_per_second.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+        let burst = std::num::NonZeroU32::new(cfg.frame_burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
         WsSession {
             id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
             limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
@@ -68,11 +62,7 @@ impl WsSession {
     }
 
     fn send(&self, ctx: &mut ws::WebsocketContext<Self>, frame: &ServerFrame) {
-        self.services
-            .metrics
-            .ws_frames
-            .with_label_values(&["out"])
-            .inc();
+        self.services.metrics.ws_frames.with_label_values(&["out"]).inc();
         ctx.text(frame.to_json());
     }
 
@@ -87,20 +77,12 @@ impl WsSession {
     }
 
     fn close(&self, ctx: &mut ws::WebsocketContext<Self>, code: u16, why: &str) {
-        ctx.close(Some(ws::CloseReason {
-            code: ws::CloseCode::Other(code),
-            description: Some(why.to_owned()),
-        }));
+        ctx.close(Some(ws::CloseReason { code: ws::CloseCode::Other(code), description: Some(why.to_owned()) }));
         ctx.stop();
     }
 
     /// Completes authentication: registers with the hub and sends `welcome`.
-    fn welcome(
-        &mut self,
-        user: User,
-        reference: Option<Value>,
-        ctx: &mut ws::WebsocketContext<Self>,
-    ) {
+    fn welcome(&mut self, user: User, reference: Option<Value>, ctx: &mut ws::WebsocketContext<Self>) {
         self.services.hub.join(
             &user.id,
             SessionHandle {
@@ -125,6 +107,7 @@ impl WsSession {
                 reference,
             },
         );
+        self.send_backlog(&user, ctx);
         self.user = Some(user);
     }
 }
@@ -137,11 +120,7 @@ impl Actor for WsSession {
         let cfg = self.services.config.clone();
         ctx.run_interval(cfg.heartbeat_interval, move |act, ctx| {
             if act.evicted.load(Ordering::Acquire) {
-                act.close(
-                    ctx,
-                    CLOSE_SLOW_CONSUMER,
-                    "slow consumer: frames were not read in time",
-                );
+                act.close(ctx, CLOSE_SLOW_CONSUMER, "slow consumer: frames were not read in time");
                 return;
             }
             if act.last_seen.elapsed() > cfg.idle_timeout {
@@ -160,12 +139,7 @@ impl Actor for WsSession {
         } else {
             ctx.run_later(cfg.hello_timeout, |act, ctx| {
                 if act.user.is_none() {
-                    act.send_error(
-                        ctx,
-                        ErrorCode::Unauthorized,
-                        "no hello received in time",
-                        None,
-                    );
+                    act.send_error(ctx, ErrorCode::Unauthorized, "no hello received in time", None);
                     act.close(ctx, CLOSE_UNAUTHORIZED, "unauthorized");
                 }
             });
@@ -185,20 +159,12 @@ impl Handler<Push> for WsSession {
 
     fn handle(&mut self, msg: Push, ctx: &mut Self::Context) {
         if self.evicted.load(Ordering::Acquire) {
-            self.close(
-                ctx,
-                CLOSE_SLOW_CONSUMER,
-                "slow consumer: frames were not read in time",
-            );
+            self.close(ctx, CLOSE_SLOW_CONSUMER, "slow consumer: frames were not read in time");
             return;
         }
         match msg {
             Push::Frame(frame) => {
-                self.services
-                    .metrics
-                    .ws_frames
-                    .with_label_values(&["out"])
-                    .inc();
+                self.services.metrics.ws_frames.with_label_values(&["out"]).inc();
                 ctx.text(frame)
             }
             Push::Close(code, reason) => self.close(ctx, code, reason),
@@ -211,34 +177,23 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
         self.last_seen = Instant::now();
         match item {
             Ok(ws::Message::Text(text)) => self.on_text(text, ctx),
-            Ok(ws::Message::Binary(_)) => self.send_error(
-                ctx,
-                ErrorCode::InvalidRequest,
-                "binary frames are not supported; send JSON text",
-                None,
-            ),
+            Ok(ws::Message::Binary(_)) => {
+                self.send_error(ctx, ErrorCode::InvalidRequest, "binary frames are not supported; send JSON text", None)
+            }
             Ok(ws::Message::Ping(p)) => ctx.pong(&p),
             Ok(ws::Message::Pong(_)) => {}
             Ok(ws::Message::Close(reason)) => {
                 ctx.close(reason);
                 ctx.stop();
             }
-            Ok(ws::Message::Continuation(_)) => self.send_error(
-                ctx,
-                ErrorCode::InvalidRequest,
-                "fragmented frames are not supported",
-                None,
-            ),
+            Ok(ws::Message::Continuation(_)) => {
+                self.send_error(ctx, ErrorCode::InvalidRequest, "fragmented frames are not supported", None)
+            }
             Ok(ws::Message::Nop) => {}
             Err(ws::ProtocolError::Overflow) => {
                 tracing::info!(session = self.id, "frame over the size limit; closing");
                 let limit = self.services.config.max_frame_bytes;
-                self.send_error(
-                    ctx,
-                    ErrorCode::TooLarge,
-                    &format!("frames are limited to {limit} bytes"),
-                    None,
-                );
+                self.send_error(ctx, ErrorCode::TooLarge, &format!("frames are limited to {limit} bytes"), None);
                 ctx.close(Some(ws::CloseReason {
                     code: ws::CloseCode::Size,
                     description: Some("frame too large".into()),
@@ -247,10 +202,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
             }
             Err(e) => {
                 tracing::info!(session = self.id, error = %e, "websocket protocol error; closing");
-                ctx.close(Some(ws::CloseReason {
-                    code: ws::CloseCode::Protocol,
-                    description: None,
-                }));
+                ctx.close(Some(ws::CloseReason { code: ws::CloseCode::Protocol, description: None }));
                 ctx.stop();
             }
         }
@@ -259,11 +211,7 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
 
 impl WsSession {
     fn on_text(&mut self, text: ByteString, ctx: &mut ws::WebsocketContext<Self>) {
-        self.services
-            .metrics
-            .ws_frames
-            .with_label_values(&["in"])
-            .inc();
+        self.services.metrics.ws_frames.with_label_values(&["in"]).inc();
         if self.limiter.check().is_err() {
             self.services.metrics.rate_limited.inc();
             self.rate_violations += 1;
@@ -275,12 +223,7 @@ impl WsSession {
                 }));
                 ctx.stop();
             } else {
-                self.send_error(
-                    ctx,
-                    ErrorCode::RateLimited,
-                    "too many frames; slow down",
-                    None,
-                );
+                self.send_error(ctx, ErrorCode::RateLimited, "too many frames; slow down", None);
             }
             return;
         }

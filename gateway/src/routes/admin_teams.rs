@@ -23,9 +23,7 @@ pub async fn handle(
 ) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Admin])?;
     let store = &state.services.store;
-    store
-        .add_to_team(&body.supervisor_id, &body.clinician_id)
-        .await?;
+    store.add_to_team(&body.supervisor_id, &body.clinician_id).await?;
     store
         .audit(AuditEntry {
             at: chrono::Utc::now(),

@@ -27,10 +27,7 @@ pub async fn handle(
     caller.require(&[Role::Admin])?;
     let body = body.into_inner();
     let role = Role::parse(&body.role).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::InvalidRequest,
-            "role must be patient, clinician, supervisor or admin",
-        )
+        ApiError::new(ErrorCode::InvalidRequest, "role must be patient, clinician, supervisor or admin")
     })?;
     let user = state
         .services

@@ -9,10 +9,6 @@ use crate::state::AppState;
 
 pub async fn handle(state: web::Data<AppState>, caller: AuthUser) -> ApiResult<HttpResponse> {
     caller.require(&[Role::Patient])?;
-    let conversations = state
-        .services
-        .store
-        .conversations_of(&caller.user.id)
-        .await?;
+    let conversations = state.services.store.conversations_of(&caller.user.id).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "conversations": conversations })))
 }

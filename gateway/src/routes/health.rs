@@ -10,12 +10,10 @@ pub async fn healthz() -> HttpResponse {
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.services.store.ping().await {
-        Ok(()) => HttpResponse::Ok()
-            .json(serde_json::json!({"status": "ready", "store": "ok", "bus": "in-process"})),
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ready", "store": "ok", "bus": "in-process"})),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable()
-                .json(serde_json::json!({"status": "unavailable", "store": "error"}))
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "unavailable", "store": "error"}))
         }
     }
 }

@@ -14,23 +14,14 @@ pub struct Body {
     password: String,
 }
 
-pub async fn handle(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    body: web::Json<Body>,
-) -> ApiResult<HttpResponse> {
+pub async fn handle(req: HttpRequest, state: web::Data<AppState>, body: web::Json<Body>) -> ApiResult<HttpResponse> {
     let ip = remote_ip(&req).unwrap_or_default();
     let limiter = &state.login_limiter;
     if let Err(wait) = limiter.check(&body.username, &ip) {
         state.services.metrics.rate_limited.inc();
         return Err(ApiError::rate_limited(wait.as_secs().max(1)));
     }
-    match state
-        .services
-        .auth
-        .login(&body.username, &body.password)
-        .await
-    {
+    match state.services.auth.login(&body.username, &body.password).await {
         Ok((token, user)) => Ok(HttpResponse::Ok().json(serde_json::json!({
             "token": token.token,
             "expires_at": token.expires_at,

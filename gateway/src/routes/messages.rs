@@ -27,27 +27,16 @@ pub async fn handle(
     let conversation_id = path.into_inner();
     let limit = query.limit.unwrap_or(DEFAULT_HISTORY_LIMIT);
     if limit == 0 || limit > MAX_HISTORY_LIMIT {
-        return Err(ApiError::new(
-            ErrorCode::InvalidRequest,
-            format!("limit must be 1 to {MAX_HISTORY_LIMIT}"),
-        ));
+        return Err(ApiError::new(ErrorCode::InvalidRequest, format!("limit must be 1 to {MAX_HISTORY_LIMIT}")));
     }
     let store = &state.services.store;
     // Someone else's conversation and a missing one answer the same, so nothing leaks.
     let hidden = || ApiError::new(ErrorCode::NotFound, "conversation not found");
-    let conversation = store
-        .conversation(&conversation_id)
-        .await?
-        .ok_or_else(hidden)?;
-    if !store
-        .can_view_patient(&caller.user, &conversation.patient_id)
-        .await?
-    {
+    let conversation = store.conversation(&conversation_id).await?.ok_or_else(hidden)?;
+    if !store.can_view_patient(&caller.user, &conversation.patient_id).await? {
         return Err(hidden());
     }
-    let messages = store
-        .messages(&conversation_id, query.before_seq, limit)
-        .await?;
+    let messages = store.messages(&conversation_id, query.before_seq, limit).await?;
     if caller.user.id != conversation.patient_id {
         store
             .audit(AuditEntry {

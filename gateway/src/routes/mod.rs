@@ -2,9 +2,12 @@
 //! HTTP and JSON bodies; handlers translate to service calls and back.
 
 mod admin_assignments;
+mod admin_audit;
 mod admin_teams;
 mod admin_users;
+mod alerts;
 mod conversations;
+mod escalations;
 mod health;
 mod login;
 mod logout;
@@ -12,6 +15,7 @@ mod me;
 mod messages;
 mod metrics;
 mod register;
+mod resume;
 mod static_files;
 mod ws;
 
@@ -25,16 +29,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/auth/logout", web::post().to(logout::handle))
             .route("/me", web::get().to(me::handle))
             .route("/admin/users", web::post().to(admin_users::handle))
-            .route(
-                "/admin/assignments",
-                web::post().to(admin_assignments::handle),
-            )
+            .route("/admin/assignments", web::post().to(admin_assignments::handle))
             .route("/admin/teams", web::post().to(admin_teams::handle))
+            .route("/admin/audit", web::get().to(admin_audit::handle))
             .route("/conversations", web::get().to(conversations::handle))
-            .route(
-                "/conversations/{id}/messages",
-                web::get().to(messages::handle),
-            )
+            .route("/conversations/{id}/messages", web::get().to(messages::handle))
+            .route("/conversations/{id}/resume", web::post().to(resume::handle))
+            .route("/alerts", web::get().to(alerts::handle))
+            .route("/escalations", web::get().to(escalations::handle))
             .default_service(web::to(not_found)),
     )
     .route("/healthz", web::get().to(health::healthz))
@@ -45,10 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, crate::api_error::ApiError> {
-    Err(crate::api_error::ApiError::new(
-        healing_protocol::ErrorCode::NotFound,
-        "no such endpoint",
-    ))
+    Err(crate::api_error::ApiError::new(healing_protocol::ErrorCode::NotFound, "no such endpoint"))
 }
 
 /// The account JSON every route returns.

@@ -15,12 +15,7 @@ pub async fn handle(
     let services = state.services.clone();
     // Non-browser clients may authenticate on the upgrade request instead of with `hello`.
     let pre_authenticated = match bearer_token(&req) {
-        Some(token) => match services
-            .auth
-            .verify(&token)
-            .await
-            .map_err(crate::api_error::ApiError::from)?
-        {
+        Some(token) => match services.auth.verify(&token).await.map_err(crate::api_error::ApiError::from)? {
             Some(user) => Some(user),
             None => {
                 return Err(crate::api_error::ApiError::new(
@@ -34,7 +29,5 @@ pub async fn handle(
     };
     let max_frame = services.config.max_frame_bytes;
     let session = WsSession::new(services, pre_authenticated, req.peer_addr());
-    ws::WsResponseBuilder::new(session, &req, stream)
-        .frame_size(max_frame)
-        .start()
+    ws::WsResponseBuilder::new(session, &req, stream).frame_size(max_frame).start()
 }

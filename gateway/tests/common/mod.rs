@@ -60,11 +60,7 @@ impl Server {
         let addr = first.rsplit("http://").next().unwrap().trim().to_owned();
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Server {
-            child: Some(child),
-            addr,
-            data_dir: data_dir.to_path_buf(),
-        }
+        Server { child: Some(child), addr, data_dir: data_dir.to_path_buf() }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -86,11 +82,7 @@ impl Server {
     /// SIGTERM and wait for a clean exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let c = self.child.as_mut().unwrap();
-        Command::new("kill")
-            .arg("-TERM")
-            .arg(c.id().to_string())
-            .status()
-            .unwrap();
+        Command::new("kill").arg("-TERM").arg(c.id().to_string()).status().unwrap();
         let status = c.wait().unwrap();
         self.child = None;
         status
@@ -123,21 +115,13 @@ pub fn cli(data_dir: &Path, args: &[&str], stdin: &str) -> std::process::Output 
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     child.wait_with_output().unwrap()
 }
 
 pub fn http() -> reqwest::Client {
     healing_llm::install_crypto_provider();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
+    reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap()
 }
 
 pub struct Account {
@@ -177,25 +161,10 @@ pub async fn login(s: &Server, username: &str) -> Account {
 
 /// Creates an account of any role through the CLI (as an operator would) and signs in.
 pub async fn staff(s: &Server, name: &str, role: &str) -> Account {
-    let username = format!("{name}-{}", &uuid::Uuid::new_v4().to_string()[..8]);
-    let out = s.cli(
-        &[
-            "user",
-            "add",
-            "--username",
-            &username,
-            "--role",
-            role,
-            "--display-name",
-            name,
-        ],
-        PASSWORD,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let slug: String = name.chars().map(|c| if c.is_alphanumeric() { c } else { '-' }).collect();
+    let username = format!("{slug}-{}", &uuid::Uuid::new_v4().to_string()[..8]);
+    let out = s.cli(&["user", "add", "--username", &username, "--role", role, "--display-name", name], PASSWORD);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     login(s, &username).await
 }
 
@@ -246,10 +215,7 @@ impl Ws {
     }
 
     pub async fn send(&mut self, v: Value) {
-        self.stream
-            .send(Message::Text(v.to_string().into()))
-            .await
-            .unwrap();
+        self.stream.send(Message::Text(v.to_string().into())).await.unwrap();
     }
 
     pub async fn send_raw(&mut self, m: Message) {
@@ -258,17 +224,13 @@ impl Ws {
 
     /// The next JSON frame (pings are answered by tungstenite itself).
     pub async fn recv(&mut self) -> Value {
-        self.try_recv(Duration::from_secs(10))
-            .await
-            .expect("no frame within 10 s")
+        self.try_recv(Duration::from_secs(10)).await.expect("no frame within 10 s")
     }
 
     pub async fn try_recv(&mut self, wait: Duration) -> Option<Value> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
-            let next = tokio::time::timeout_at(deadline, self.stream.next())
-                .await
-                .ok()??;
+            let next = tokio::time::timeout_at(deadline, self.stream.next()).await.ok()??;
             match next {
                 Ok(Message::Text(t)) => return Some(serde_json::from_str(&t).unwrap()),
                 Ok(Message::Close(_)) | Err(_) => return None,
@@ -298,9 +260,7 @@ impl Ws {
                 Err(_) => panic!("socket was not closed"),
                 Ok(None) | Ok(Some(Err(_))) => return Closed::Dropped,
                 Ok(Some(Ok(Message::Close(frame)))) => {
-                    return frame
-                        .map(|f| Closed::Code(u16::from(f.code)))
-                        .unwrap_or(Closed::Dropped);
+                    return frame.map(|f| Closed::Code(u16::from(f.code))).unwrap_or(Closed::Dropped);
                 }
                 Ok(Some(Ok(_))) => continue,
             }
@@ -320,9 +280,5 @@ pub async fn chat(ws: &mut Ws, conversation: Option<&str>, text: &str) -> Vec<Va
 
 /// The reply text carried by `ai.delta` frames.
 pub fn streamed_text(frames: &[Value]) -> String {
-    frames
-        .iter()
-        .filter(|f| f["type"] == "ai.delta")
-        .map(|f| f["text"].as_str().unwrap())
-        .collect()
+    frames.iter().filter(|f| f["type"] == "ai.delta").map(|f| f["text"].as_str().unwrap()).collect()
 }

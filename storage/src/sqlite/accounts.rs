@@ -53,37 +53,23 @@ pub fn credentials(c: &Connection, username: &str) -> Result<Option<Credentials>
     c.query_row(
         &format!("SELECT {USER_COLS}, password_hash FROM users WHERE username_key = ?1"),
         params![username.to_lowercase()],
-        |r| {
-            Ok(Credentials {
-                user: user_row(r)?,
-                password_hash: r.get(5)?,
-            })
-        },
+        |r| Ok(Credentials { user: user_row(r)?, password_hash: r.get(5)? }),
     )
     .optional()
     .map_err(db_err)
 }
 
 pub fn user(c: &Connection, id: &str) -> Result<Option<User>> {
-    c.query_row(
-        &format!("SELECT {USER_COLS} FROM users WHERE id = ?1"),
-        params![id],
-        user_row,
-    )
-    .optional()
-    .map_err(db_err)
+    c.query_row(&format!("SELECT {USER_COLS} FROM users WHERE id = ?1"), params![id], user_row)
+        .optional()
+        .map_err(db_err)
 }
 
 fn role_of(c: &Connection, id: &str) -> Result<Option<Role>> {
     Ok(user(c, id)?.map(|u| u.role))
 }
 
-pub fn insert_token(
-    c: &Connection,
-    hash: &str,
-    user_id: &str,
-    expires_at: Timestamp,
-) -> Result<()> {
+pub fn insert_token(c: &Connection, hash: &str, user_id: &str, expires_at: Timestamp) -> Result<()> {
     c.execute(
         "INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
         params![hash, user_id, ms(chrono::Utc::now()), ms(expires_at)],
@@ -104,19 +90,14 @@ pub fn user_for_token(c: &Connection, hash: &str, now: Timestamp) -> Result<Opti
 }
 
 pub fn revoke_token(c: &Connection, hash: &str, now: Timestamp) -> Result<()> {
-    c.execute(
-        "UPDATE tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
-        params![hash, ms(now)],
-    )
-    .map_err(db_err)?;
+    c.execute("UPDATE tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL", params![hash, ms(now)])
+        .map_err(db_err)?;
     Ok(())
 }
 
 pub fn assign(c: &Connection, clinician_id: &str, patient_id: &str) -> Result<()> {
     if role_of(c, clinician_id)? != Some(Role::Clinician) {
-        return Err(StoreError::Invalid(
-            "clinician_id is not a clinician".into(),
-        ));
+        return Err(StoreError::Invalid("clinician_id is not a clinician".into()));
     }
     if role_of(c, patient_id)? != Some(Role::Patient) {
         return Err(StoreError::Invalid("patient_id is not a patient".into()));
@@ -131,14 +112,10 @@ pub fn assign(c: &Connection, clinician_id: &str, patient_id: &str) -> Result<()
 
 pub fn add_to_team(c: &Connection, supervisor_id: &str, clinician_id: &str) -> Result<()> {
     if role_of(c, supervisor_id)? != Some(Role::Supervisor) {
-        return Err(StoreError::Invalid(
-            "supervisor_id is not a supervisor".into(),
-        ));
+        return Err(StoreError::Invalid("supervisor_id is not a supervisor".into()));
     }
     if role_of(c, clinician_id)? != Some(Role::Clinician) {
-        return Err(StoreError::Invalid(
-            "clinician_id is not a clinician".into(),
-        ));
+        return Err(StoreError::Invalid("clinician_id is not a clinician".into()));
     }
     c.execute(
         "INSERT INTO teams (supervisor_id, clinician_id, joined_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
@@ -150,18 +127,12 @@ pub fn add_to_team(c: &Connection, supervisor_id: &str, clinician_id: &str) -> R
 
 fn strings(c: &Connection, sql: &str, arg: &str) -> Result<Vec<String>> {
     let mut st = c.prepare_cached(sql).map_err(db_err)?;
-    let rows = st
-        .query_map(params![arg], |r| r.get::<_, String>(0))
-        .map_err(db_err)?;
+    let rows = st.query_map(params![arg], |r| r.get::<_, String>(0)).map_err(db_err)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
 }
 
 pub fn clinicians_of(c: &Connection, patient_id: &str) -> Result<Vec<String>> {
-    strings(
-        c,
-        "SELECT clinician_id FROM caseloads WHERE patient_id = ?1 ORDER BY clinician_id",
-        patient_id,
-    )
+    strings(c, "SELECT clinician_id FROM caseloads WHERE patient_id = ?1 ORDER BY clinician_id", patient_id)
 }
 
 pub fn supervisors_of(c: &Connection, patient_id: &str) -> Result<Vec<String>> {
@@ -180,9 +151,7 @@ pub fn caseload(c: &Connection, clinician_id: &str) -> Result<Vec<User>> {
              JOIN users u ON u.id = cl.patient_id WHERE cl.clinician_id = ?1 ORDER BY u.display_name, u.id",
         )
         .map_err(db_err)?;
-    let rows = st
-        .query_map(params![clinician_id], user_row)
-        .map_err(db_err)?;
+    let rows = st.query_map(params![clinician_id], user_row).map_err(db_err)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
 }
 
@@ -196,6 +165,5 @@ pub fn can_view_patient(c: &Connection, viewer: &User, patient_id: &str) -> Resu
              WHERE t.supervisor_id = ?1 AND cl.patient_id = ?2)"
         }
     };
-    c.query_row(sql, params![viewer.id, patient_id], |r| r.get::<_, bool>(0))
-        .map_err(db_err)
+    c.query_row(sql, params![viewer.id, patient_id], |r| r.get::<_, bool>(0)).map_err(db_err)
 }

@@ -1,9 +1,7 @@
 //! Alerts and escalations. Every state change is a conditional update: it happens only from the
 //! expected state, so a transition is applied once even when several nodes race for it.
 
-use healing_protocol::{
-    Alert, AlertStatus, Escalation, EscalationReason, EscalationStatus, RiskLevel, Timestamp,
-};
+use healing_protocol::{Alert, AlertStatus, Escalation, EscalationReason, EscalationStatus, RiskLevel, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::db_err;
@@ -39,8 +37,7 @@ fn alert_at(r: &rusqlite::Row<'_>, o: usize) -> rusqlite::Result<Alert> {
     })
 }
 
-const ESC_COLS: &str =
-    "e.id, e.reason, e.status, e.claimed_by, e.created_at, e.resolved_at, e.note";
+const ESC_COLS: &str = "e.id, e.reason, e.status, e.claimed_by, e.created_at, e.resolved_at, e.note";
 
 fn escalation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Escalation> {
     Ok(Escalation {
@@ -78,13 +75,9 @@ pub fn raise_alert(c: &Connection, a: &Alert) -> Result<Alert> {
 }
 
 pub fn alert(c: &Connection, id: &str) -> Result<Option<Alert>> {
-    c.query_row(
-        &format!("SELECT {ALERT_COLS} FROM {ALERT_FROM} WHERE a.id = ?1"),
-        params![id],
-        alert_row,
-    )
-    .optional()
-    .map_err(db_err)
+    c.query_row(&format!("SELECT {ALERT_COLS} FROM {ALERT_FROM} WHERE a.id = ?1"), params![id], alert_row)
+        .optional()
+        .map_err(db_err)
 }
 
 pub fn alerts(c: &Connection, q: &AlertQuery) -> Result<Vec<Alert>> {
@@ -92,10 +85,7 @@ pub fn alerts(c: &Connection, q: &AlertQuery) -> Result<Vec<Alert>> {
     let mut args: Vec<String> = Vec::new();
     if let Some(cl) = &q.clinician_id {
         args.push(cl.clone());
-        sql += &format!(
-            " AND a.patient_id IN (SELECT patient_id FROM caseloads WHERE clinician_id = ?{})",
-            args.len()
-        );
+        sql += &format!(" AND a.patient_id IN (SELECT patient_id FROM caseloads WHERE clinician_id = ?{})", args.len());
     }
     if let Some(sup) = &q.supervisor_id {
         args.push(sup.clone());
@@ -112,28 +102,17 @@ pub fn alerts(c: &Connection, q: &AlertQuery) -> Result<Vec<Alert>> {
         args.push(s.as_str().to_owned());
         sql += &format!(" AND a.status = ?{}", args.len());
     }
-    sql += &format!(
-        " ORDER BY a.created_at DESC, a.id LIMIT {}",
-        q.limit.clamp(1, 1000)
-    );
+    sql += &format!(" ORDER BY a.created_at DESC, a.id LIMIT {}", q.limit.clamp(1, 1000));
     let mut st = c.prepare_cached(&sql).map_err(db_err)?;
-    let rows = st
-        .query_map(rusqlite::params_from_iter(args.iter()), alert_row)
-        .map_err(db_err)?;
+    let rows = st.query_map(rusqlite::params_from_iter(args.iter()), alert_row).map_err(db_err)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
 }
 
-pub fn ack_alert(
-    c: &Connection,
-    id: &str,
-    by: &str,
-    note: Option<&str>,
-    now: Timestamp,
-) -> Result<Option<Alert>> {
+pub fn ack_alert(c: &Connection, id: &str, by: &str, note: Option<&str>, now: Timestamp) -> Result<Option<Alert>> {
     let n = c
         .execute(
             "UPDATE alerts SET status = 'acknowledged', acknowledged_by = ?2, acknowledged_at = ?3, note = ?4
-             WHERE id = ?1 AND status = 'open'",
+             WHERE id = ?1 AND status IN ('open', 'escalated')",
             params![id, by, ms(now), note],
         )
         .map_err(db_err)?;
@@ -151,10 +130,7 @@ pub fn escalate_alert(
     now: Timestamp,
 ) -> Result<Option<Escalation>> {
     let n = c
-        .execute(
-            "UPDATE alerts SET status = 'escalated' WHERE id = ?1 AND status = 'open'",
-            params![alert_id],
-        )
+        .execute("UPDATE alerts SET status = 'escalated' WHERE id = ?1 AND status = 'open'", params![alert_id])
         .map_err(db_err)?;
     if n == 0 {
         return Ok(None);
@@ -175,9 +151,7 @@ pub fn due_alerts(c: &Connection, now: Timestamp, limit: u32) -> Result<Vec<Aler
              AND a.ack_deadline <= ?1 ORDER BY a.ack_deadline LIMIT ?2"
         ))
         .map_err(db_err)?;
-    let rows = st
-        .query_map(params![ms(now), limit], alert_row)
-        .map_err(db_err)?;
+    let rows = st.query_map(params![ms(now), limit], alert_row).map_err(db_err)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
 }
 
@@ -188,13 +162,7 @@ fn esc_select() -> String {
 }
 
 pub fn escalation(c: &Connection, id: &str) -> Result<Option<Escalation>> {
-    c.query_row(
-        &format!("{} WHERE e.id = ?1", esc_select()),
-        params![id],
-        escalation_row,
-    )
-    .optional()
-    .map_err(db_err)
+    c.query_row(&format!("{} WHERE e.id = ?1", esc_select()), params![id], escalation_row).optional().map_err(db_err)
 }
 
 pub fn escalations(c: &Connection, q: &EscalationQuery) -> Result<Vec<Escalation>> {
@@ -211,23 +179,13 @@ pub fn escalations(c: &Connection, q: &EscalationQuery) -> Result<Vec<Escalation
         args.push(s.as_str().to_owned());
         sql += &format!(" AND e.status = ?{}", args.len());
     }
-    sql += &format!(
-        " ORDER BY e.created_at DESC, e.id LIMIT {}",
-        q.limit.clamp(1, 1000)
-    );
+    sql += &format!(" ORDER BY e.created_at DESC, e.id LIMIT {}", q.limit.clamp(1, 1000));
     let mut st = c.prepare_cached(&sql).map_err(db_err)?;
-    let rows = st
-        .query_map(rusqlite::params_from_iter(args.iter()), escalation_row)
-        .map_err(db_err)?;
+    let rows = st.query_map(rusqlite::params_from_iter(args.iter()), escalation_row).map_err(db_err)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
 }
 
-pub fn claim_escalation(
-    c: &Connection,
-    id: &str,
-    by: &str,
-    now: Timestamp,
-) -> Result<Option<Escalation>> {
+pub fn claim_escalation(c: &Connection, id: &str, by: &str, now: Timestamp) -> Result<Option<Escalation>> {
     let _ = now;
     let n = c
         .execute(

@@ -40,10 +40,7 @@ pub fn latest(c: &Connection, target: Option<&str>, limit: u32) -> Result<Vec<Au
             Ok(AuditEntry {
                 at: from_ms(r.get(0)?),
                 actor_id: r.get(1)?,
-                actor_role: r
-                    .get::<_, Option<String>>(2)?
-                    .as_deref()
-                    .and_then(Role::parse),
+                actor_role: r.get::<_, Option<String>>(2)?.as_deref().and_then(Role::parse),
                 action: r.get(3)?,
                 target: r.get(4)?,
                 remote_addr: r.get(5)?,

@@ -41,31 +41,21 @@ pub fn append_message(c: &Connection, m: &NewMessage) -> Result<Appended> {
     if let Some(client_id) = &m.client_msg_id {
         let existing = c
             .query_row(
-                &format!(
-                    "SELECT {MSG_COLS} FROM messages WHERE patient_id = ?1 AND client_msg_id = ?2"
-                ),
+                &format!("SELECT {MSG_COLS} FROM messages WHERE patient_id = ?1 AND client_msg_id = ?2"),
                 params![m.patient_id, client_id],
                 message_row,
             )
             .optional()
             .map_err(db_err)?;
         if let Some(message) = existing {
-            return Ok(Appended {
-                message,
-                duplicate: true,
-                new_conversation: false,
-            });
+            return Ok(Appended { message, duplicate: true, new_conversation: false });
         }
     }
     let now = super::rows::now();
     let (conversation_id, new_conversation) = match &m.conversation_id {
         Some(id) => {
             let owner: Option<String> = c
-                .query_row(
-                    "SELECT patient_id FROM conversations WHERE id = ?1",
-                    params![id],
-                    |r| r.get(0),
-                )
+                .query_row("SELECT patient_id FROM conversations WHERE id = ?1", params![id], |r| r.get(0))
                 .optional()
                 .map_err(db_err)?;
             if owner.as_deref() != Some(m.patient_id.as_str()) {
@@ -93,10 +83,7 @@ pub fn append_message(c: &Connection, m: &NewMessage) -> Result<Appended> {
         )
         .map_err(db_err)?;
     let message = Message {
-        id: m
-            .id
-            .clone()
-            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        id: m.id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         conversation_id,
         seq,
         author: m.author,
@@ -129,11 +116,7 @@ pub fn append_message(c: &Connection, m: &NewMessage) -> Result<Appended> {
         StoreError::Internal(s) if s.contains("UNIQUE") => StoreError::Conflict("message id already used".into()),
         other => other,
     })?;
-    Ok(Appended {
-        message,
-        duplicate: false,
-        new_conversation,
-    })
+    Ok(Appended { message, duplicate: false, new_conversation })
 }
 
 pub fn conversation(c: &Connection, id: &str) -> Result<Option<Conversation>> {
@@ -153,70 +136,36 @@ pub fn conversations_of(c: &Connection, patient_id: &str) -> Result<Vec<Conversa
              WHERE patient_id = ?1 ORDER BY last_message_at DESC, id",
         )
         .map_err(db_err)?;
-    let rows = st
-        .query_map(params![patient_id], conversation_row)
-        .map_err(db_err)?;
-    rows.map(|r| r.map(|c| c.summary))
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(db_err)
+    let rows = st.query_map(params![patient_id], conversation_row).map_err(db_err)?;
+    rows.map(|r| r.map(|c| c.summary)).collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
 }
 
-pub fn messages(
-    c: &Connection,
-    conversation_id: &str,
-    before_seq: Option<i64>,
-    limit: u32,
-) -> Result<Vec<Message>> {
+pub fn messages(c: &Connection, conversation_id: &str, before_seq: Option<i64>, limit: u32) -> Result<Vec<Message>> {
     let mut st = c
         .prepare_cached(&format!(
             "SELECT {MSG_COLS} FROM messages WHERE conversation_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3"
         ))
         .map_err(db_err)?;
-    let rows = st
-        .query_map(
-            params![conversation_id, before_seq.unwrap_or(i64::MAX), limit],
-            message_row,
-        )
-        .map_err(db_err)?;
+    let rows =
+        st.query_map(params![conversation_id, before_seq.unwrap_or(i64::MAX), limit], message_row).map_err(db_err)?;
     let mut out = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)?;
     out.reverse();
     Ok(out)
 }
 
 pub fn message(c: &Connection, id: &str) -> Result<Option<Message>> {
-    c.query_row(
-        &format!("SELECT {MSG_COLS} FROM messages WHERE id = ?1"),
-        params![id],
-        message_row,
-    )
-    .optional()
-    .map_err(db_err)
+    c.query_row(&format!("SELECT {MSG_COLS} FROM messages WHERE id = ?1"), params![id], message_row)
+        .optional()
+        .map_err(db_err)
 }
 
 pub fn set_message_risk(c: &Connection, id: &str, risk: &Risk) -> Result<()> {
-    let n = c
-        .execute(
-            "UPDATE messages SET risk = ?2 WHERE id = ?1",
-            params![id, to_json(risk)],
-        )
-        .map_err(db_err)?;
-    if n == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    let n = c.execute("UPDATE messages SET risk = ?2 WHERE id = ?1", params![id, to_json(risk)]).map_err(db_err)?;
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
 pub fn set_chat_paused(c: &Connection, id: &str, paused: bool) -> Result<()> {
-    let n = c
-        .execute(
-            "UPDATE conversations SET chat_paused = ?2 WHERE id = ?1",
-            params![id, paused],
-        )
-        .map_err(db_err)?;
-    if n == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
+    let n =
+        c.execute("UPDATE conversations SET chat_paused = ?2 WHERE id = ?1", params![id, paused]).map_err(db_err)?;
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }

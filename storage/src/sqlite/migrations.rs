@@ -17,11 +17,7 @@ pub fn apply(conn: &mut Connection) -> Result<()> {
     )
     .map_err(super::db_err)?;
     let current: i64 = conn
-        .query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
         .map_err(super::db_err)?;
     if current > LATEST {
         return Err(StoreError::Unavailable(format!(

@@ -16,9 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use healing_protocol::{
-    Alert, ConversationSummary, Escalation, EscalationReason, Message, Risk, Timestamp, User,
-};
+use healing_protocol::{Alert, ConversationSummary, Escalation, EscalationReason, Message, Risk, Timestamp, User};
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
@@ -44,18 +42,12 @@ pub struct SqliteStore {
 pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
     match &e {
         rusqlite::Error::SqliteFailure(f, _)
-            if matches!(
-                f.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            ) =>
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
         {
             StoreError::Unavailable(e.to_string())
         }
         rusqlite::Error::SqliteFailure(f, _)
-            if matches!(
-                f.code,
-                rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::CannotOpen
-            ) =>
+            if matches!(f.code, rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::CannotOpen) =>
         {
             StoreError::Unavailable(e.to_string())
         }
@@ -67,29 +59,23 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
     // WAL: readers never block the writer. synchronous=FULL: a commit is on disk before it is
     // acknowledged (group commit keeps the fsync cost per message small).
-    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
-        .map_err(db_err)
+    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;").map_err(db_err)
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the store in `data_dir`, applies migrations and starts the
     /// writer thread. Blocking: call before serving, or from a blocking context.
     pub fn open(data_dir: &Path) -> Result<SqliteStore> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Unavailable(format!("cannot create {}: {e}", data_dir.display()))
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", data_dir.display())))?;
         let path = data_dir.join(DB_FILE);
         let mut conn = Connection::open(&path).map_err(db_err)?;
         configure(&conn)?;
         migrations::apply(&mut conn)?;
         // The writer thread ends by itself once every sender (this store) is dropped.
-        let writer = writer::spawn(conn)
-            .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
-        Ok(SqliteStore {
-            path,
-            writer,
-            readers: Mutex::new(Vec::new()),
-        })
+        let writer =
+            writer::spawn(conn).map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
+        Ok(SqliteStore { path, writer, readers: Mutex::new(Vec::new()) })
     }
 
     /// The database file.
@@ -108,16 +94,11 @@ impl SqliteStore {
             .send(writer::Command::Job(job))
             .await
             .map_err(|_| StoreError::Unavailable("store is shut down".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("store writer failed".into()))?
+        answer.await.map_err(|_| StoreError::Unavailable("store writer failed".into()))?
     }
 
     /// Runs `work` on a pooled read connection on the blocking pool.
-    async fn read<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
+    async fn read<T: Send + 'static>(&self, work: impl FnOnce(&Connection) -> Result<T> + Send + 'static) -> Result<T> {
         let pooled = self.readers.lock().pop();
         let path = self.path.clone();
         let (conn, out) = tokio::task::spawn_blocking(move || {
@@ -153,8 +134,7 @@ impl Store for SqliteStore {
     }
     async fn credentials(&self, username: &str) -> Result<Option<Credentials>> {
         let username = username.to_owned();
-        self.read(move |c| accounts::credentials(c, &username))
-            .await
+        self.read(move |c| accounts::credentials(c, &username)).await
     }
     async fn user(&self, id: &str) -> Result<Option<User>> {
         let id = id.to_owned();
@@ -162,28 +142,19 @@ impl Store for SqliteStore {
     }
     async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
         let username = username.to_owned();
-        self.read(move |c| Ok(accounts::credentials(c, &username)?.map(|cr| cr.user)))
-            .await
+        self.read(move |c| Ok(accounts::credentials(c, &username)?.map(|cr| cr.user))).await
     }
-    async fn insert_token(
-        &self,
-        token_hash: &str,
-        user_id: &str,
-        expires_at: Timestamp,
-    ) -> Result<()> {
+    async fn insert_token(&self, token_hash: &str, user_id: &str, expires_at: Timestamp) -> Result<()> {
         let (h, u) = (token_hash.to_owned(), user_id.to_owned());
-        self.write(move |c| accounts::insert_token(c, &h, &u, expires_at))
-            .await
+        self.write(move |c| accounts::insert_token(c, &h, &u, expires_at)).await
     }
     async fn user_for_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>> {
         let h = token_hash.to_owned();
-        self.read(move |c| accounts::user_for_token(c, &h, now))
-            .await
+        self.read(move |c| accounts::user_for_token(c, &h, now)).await
     }
     async fn revoke_token(&self, token_hash: &str, now: Timestamp) -> Result<()> {
         let h = token_hash.to_owned();
-        self.write(move |c| accounts::revoke_token(c, &h, now))
-            .await
+        self.write(move |c| accounts::revoke_token(c, &h, now)).await
     }
     async fn assign(&self, clinician_id: &str, patient_id: &str) -> Result<()> {
         let (cl, p) = (clinician_id.to_owned(), patient_id.to_owned());
@@ -207,8 +178,7 @@ impl Store for SqliteStore {
     }
     async fn can_view_patient(&self, viewer: &User, patient_id: &str) -> Result<bool> {
         let (v, p) = (viewer.clone(), patient_id.to_owned());
-        self.read(move |c| accounts::can_view_patient(c, &v, &p))
-            .await
+        self.read(move |c| accounts::can_view_patient(c, &v, &p)).await
     }
     async fn append_message(&self, message: NewMessage) -> Result<Appended> {
         self.write(move |c| chat::append_message(c, &message)).await
@@ -221,15 +191,9 @@ impl Store for SqliteStore {
         let p = patient_id.to_owned();
         self.read(move |c| chat::conversations_of(c, &p)).await
     }
-    async fn messages(
-        &self,
-        conversation_id: &str,
-        before_seq: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<Message>> {
+    async fn messages(&self, conversation_id: &str, before_seq: Option<i64>, limit: u32) -> Result<Vec<Message>> {
         let id = conversation_id.to_owned();
-        self.read(move |c| chat::messages(c, &id, before_seq, limit))
-            .await
+        self.read(move |c| chat::messages(c, &id, before_seq, limit)).await
     }
     async fn message(&self, id: &str) -> Result<Option<Message>> {
         let id = id.to_owned();
@@ -237,13 +201,11 @@ impl Store for SqliteStore {
     }
     async fn set_message_risk(&self, message_id: &str, risk: &Risk) -> Result<()> {
         let (id, risk) = (message_id.to_owned(), risk.clone());
-        self.write(move |c| chat::set_message_risk(c, &id, &risk))
-            .await
+        self.write(move |c| chat::set_message_risk(c, &id, &risk)).await
     }
     async fn set_chat_paused(&self, conversation_id: &str, paused: bool) -> Result<()> {
         let id = conversation_id.to_owned();
-        self.write(move |c| chat::set_chat_paused(c, &id, paused))
-            .await
+        self.write(move |c| chat::set_chat_paused(c, &id, paused)).await
     }
     async fn raise_alert(&self, alert: Alert) -> Result<Alert> {
         self.write(move |c| alerts::raise_alert(c, &alert)).await
@@ -255,16 +217,9 @@ impl Store for SqliteStore {
     async fn alerts(&self, query: AlertQuery) -> Result<Vec<Alert>> {
         self.read(move |c| alerts::alerts(c, &query)).await
     }
-    async fn ack_alert(
-        &self,
-        id: &str,
-        by: &str,
-        note: Option<&str>,
-        now: Timestamp,
-    ) -> Result<Option<Alert>> {
+    async fn ack_alert(&self, id: &str, by: &str, note: Option<&str>, now: Timestamp) -> Result<Option<Alert>> {
         let (id, by, note) = (id.to_owned(), by.to_owned(), note.map(str::to_owned));
-        self.write(move |c| alerts::ack_alert(c, &id, &by, note.as_deref(), now))
-            .await
+        self.write(move |c| alerts::ack_alert(c, &id, &by, note.as_deref(), now)).await
     }
     async fn escalate_alert(
         &self,
@@ -274,8 +229,7 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<Option<Escalation>> {
         let (a, e) = (alert_id.to_owned(), escalation_id.to_owned());
-        self.write(move |c| alerts::escalate_alert(c, &a, &e, reason, now))
-            .await
+        self.write(move |c| alerts::escalate_alert(c, &a, &e, reason, now)).await
     }
     async fn due_alerts(&self, now: Timestamp, limit: u32) -> Result<Vec<Alert>> {
         self.read(move |c| alerts::due_alerts(c, now, limit)).await
@@ -287,38 +241,23 @@ impl Store for SqliteStore {
     async fn escalations(&self, query: EscalationQuery) -> Result<Vec<Escalation>> {
         self.read(move |c| alerts::escalations(c, &query)).await
     }
-    async fn claim_escalation(
-        &self,
-        id: &str,
-        by: &str,
-        now: Timestamp,
-    ) -> Result<Option<Escalation>> {
+    async fn claim_escalation(&self, id: &str, by: &str, now: Timestamp) -> Result<Option<Escalation>> {
         let (id, by) = (id.to_owned(), by.to_owned());
-        self.write(move |c| alerts::claim_escalation(c, &id, &by, now))
-            .await
+        self.write(move |c| alerts::claim_escalation(c, &id, &by, now)).await
     }
-    async fn resolve_escalation(
-        &self,
-        id: &str,
-        by: &str,
-        note: &str,
-        now: Timestamp,
-    ) -> Result<Option<Escalation>> {
+    async fn resolve_escalation(&self, id: &str, by: &str, note: &str, now: Timestamp) -> Result<Option<Escalation>> {
         let (id, by, note) = (id.to_owned(), by.to_owned(), note.to_owned());
-        self.write(move |c| alerts::resolve_escalation(c, &id, &by, &note, now))
-            .await
+        self.write(move |c| alerts::resolve_escalation(c, &id, &by, &note, now)).await
     }
     async fn audit(&self, entry: AuditEntry) -> Result<()> {
         self.write(move |c| audit::append(c, &entry)).await
     }
     async fn audit_log(&self, target: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>> {
         let t = target.map(str::to_owned);
-        self.read(move |c| audit::latest(c, t.as_deref(), limit))
-            .await
+        self.read(move |c| audit::latest(c, t.as_deref(), limit)).await
     }
     async fn ping(&self) -> Result<()> {
-        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err))
-            .await
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err)).await
     }
     async fn flush(&self) -> Result<()> {
         let (done, wait) = oneshot::channel();
@@ -326,8 +265,7 @@ impl Store for SqliteStore {
             .send(writer::Command::Flush(done))
             .await
             .map_err(|_| StoreError::Unavailable("store is shut down".into()))?;
-        wait.await
-            .map_err(|_| StoreError::Unavailable("store writer failed".into()))
+        wait.await.map_err(|_| StoreError::Unavailable("store writer failed".into()))
     }
 }
 

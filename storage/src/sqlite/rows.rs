@@ -9,27 +9,18 @@ pub fn ms(t: Timestamp) -> i64 {
 }
 
 pub fn from_ms(ms: i64) -> Timestamp {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    Utc.timestamp_millis_opt(ms).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// A column that must hold one of a fixed set of words.
 pub fn word<T>(idx: usize, s: String, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
     parse(&s).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            idx,
-            Type::Text,
-            format!("unexpected value {s:?}").into(),
-        )
+        rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, format!("unexpected value {s:?}").into())
     })
 }
 
 /// A JSON text column.
-pub fn json<T: serde::de::DeserializeOwned>(
-    idx: usize,
-    s: Option<String>,
-) -> rusqlite::Result<Option<T>> {
+pub fn json<T: serde::de::DeserializeOwned>(idx: usize, s: Option<String>) -> rusqlite::Result<Option<T>> {
     match s {
         None => Ok(None),
         Some(s) => serde_json::from_str(&s)

@@ -30,9 +30,7 @@ pub enum Command {
 
 pub fn spawn(mut conn: Connection) -> std::io::Result<mpsc::Sender<Command>> {
     let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-    std::thread::Builder::new()
-        .name("store-writer".into())
-        .spawn(move || run(&mut conn, rx))?;
+    std::thread::Builder::new().name("store-writer".into()).spawn(move || run(&mut conn, rx))?;
     Ok(tx)
 }
 

@@ -1,0 +1,326 @@
+//! The alert router: raises alerts, routes them to every session of every clinician whose
+//! caseload holds the patient, takes acknowledgements, and escalates what nobody acknowledged in
+//! time (or what cannot wait) to the supervisors of the patient's care team.
+//!
+//! Clinical-safety invariants held here:
+//! - An alert is stored, with its deadline, before it is pushed to anyone.
+//! - Deadlines live in the store; the sweep (every `sweep_interval`) reads them from there, so a
+//!   restarted node — or another node — escalates what a dead node raised.
+//! - Every transition is a conditional update in the store, so an alert is escalated at most
+//!   once however many sweepers race for it.
+//! - Every state change is audited.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix::prelude::*;
+use bytestring::ByteString;
+use chrono::Utc;
+use healing_protocol::{
+    Alert, AlertStatus, Escalation, EscalationReason, Message as ChatMessage, RiskLevel, Role, ServerFrame, User,
+};
+use healing_storage::{AuditEntry, Store};
+
+use crate::error::ServiceError;
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::risk_detector::Screened;
+use crate::services::ClinicalConfig;
+
+/// Longest excerpt of the patient's message carried by an alert.
+const EXCERPT_CHARS: usize = 280;
+/// Alerts escalated per sweep (the rest wait for the next tick).
+const SWEEP_BATCH: u32 = 200;
+
+pub struct AlertRouter {
+    store: Arc<dyn Store>,
+    hub: Arc<Hub>,
+    metrics: Arc<Metrics>,
+    clinical: Arc<ClinicalConfig>,
+    sweeping: bool,
+}
+
+/// Raise an alert for a screened patient message.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Raise {
+    pub patient_id: String,
+    pub message: ChatMessage,
+    pub screened: Screened,
+    /// When the patient's message was stored (for the delivery-latency metric).
+    pub stored_at: Instant,
+}
+
+/// `alert.ack` from a clinician (or a supervisor of the team). Answers the alert's state and
+/// whether this request changed it.
+#[derive(Message)]
+#[rtype(result = "Result<(Alert, bool), ServiceError>")]
+pub struct Acknowledge {
+    pub alert_id: String,
+    pub by: User,
+    pub note: Option<String>,
+    pub remote: Option<String>,
+}
+
+/// Escalate every alert past its deadline (also sent by the interval timer).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Sweep;
+
+/// What the router needs from its node.
+#[derive(Clone)]
+struct Deps {
+    store: Arc<dyn Store>,
+    hub: Arc<Hub>,
+    metrics: Arc<Metrics>,
+    clinical: Arc<ClinicalConfig>,
+}
+
+impl AlertRouter {
+    pub fn new(
+        store: Arc<dyn Store>,
+        hub: Arc<Hub>,
+        metrics: Arc<Metrics>,
+        clinical: Arc<ClinicalConfig>,
+    ) -> AlertRouter {
+        AlertRouter { store, hub, metrics, clinical, sweeping: false }
+    }
+
+    fn deps(&self) -> Deps {
+        Deps {
+            store: self.store.clone(),
+            hub: self.hub.clone(),
+            metrics: self.metrics.clone(),
+            clinical: self.clinical.clone(),
+        }
+    }
+}
+
+impl Actor for AlertRouter {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.set_mailbox_capacity(16_384);
+        // Resume deadlines left by a previous run at once, then keep sweeping.
+        ctx.notify(Sweep);
+        ctx.run_interval(self.clinical.sweep_interval, |_, ctx| ctx.notify(Sweep));
+    }
+}
+
+fn push(hub: &Hub, users: &[String], frame: &ServerFrame) -> usize {
+    let bytes = ByteString::from(frame.to_json());
+    users.iter().map(|u| hub.send_to_user(u, &bytes)).sum()
+}
+
+fn excerpt(text: &str) -> String {
+    let mut out: String = text.chars().take(EXCERPT_CHARS).collect();
+    if text.chars().count() > EXCERPT_CHARS {
+        out.push('…');
+    }
+    out
+}
+
+pub(crate) async fn audit(
+    store: &Arc<dyn Store>,
+    actor: Option<&User>,
+    action: &str,
+    target: String,
+    remote: Option<String>,
+    detail: Option<String>,
+) {
+    let entry = AuditEntry {
+        at: Utc::now(),
+        actor_id: actor.map(|u| u.id.clone()),
+        actor_role: actor.map(|u| u.role),
+        action: action.into(),
+        target,
+        remote_addr: remote,
+        detail,
+    };
+    if let Err(e) = store.audit(entry).await {
+        // The state change itself is stored; a missing audit line is logged loudly.
+        tracing::error!(action, error = %e, "audit write failed");
+    }
+}
+
+impl Deps {
+    async fn raise(self, r: Raise) {
+        let level = r.screened.risk.level;
+        let now = Utc::now();
+        let deadline = match level {
+            RiskLevel::High => Some(self.clinical.ack_deadline_high),
+            RiskLevel::Moderate => Some(self.clinical.ack_deadline_moderate),
+            RiskLevel::Low | RiskLevel::None => None,
+        }
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .map(|d| now + d);
+        let alert = Alert {
+            id: uuid::Uuid::new_v4().to_string(),
+            patient_id: r.patient_id.clone(),
+            patient_name: String::new(),
+            conversation_id: r.message.conversation_id.clone(),
+            message_id: r.message.id.clone(),
+            level,
+            score: r.screened.risk.score,
+            reasons: r.screened.risk.reasons.clone(),
+            excerpt: excerpt(&r.message.text),
+            status: AlertStatus::Open,
+            created_at: now,
+            ack_deadline: deadline,
+            acknowledged_by: None,
+            acknowledged_at: None,
+            note: None,
+        };
+        // Stored (with its deadline) before anyone is told: if this fails, nobody is told
+        // something the system does not remember — and the failure is loud.
+        let alert = match self.store.raise_alert(alert).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(patient = %r.patient_id, level = level.as_str(), error = %e, "ALERT NOT STORED");
+                return;
+            }
+        };
+        self.metrics.alerts.with_label_values(&[level.as_str()]).inc();
+        let clinicians = self.store.clinicians_of(&r.patient_id).await.unwrap_or_else(|e| {
+            tracing::error!(alert = %alert.id, error = %e, "could not load the patient's clinicians");
+            Vec::new()
+        });
+        let delivered = push(&self.hub, &clinicians, &ServerFrame::Alert { alert: alert.clone() });
+        self.metrics.alert_delivery_seconds.observe(r.stored_at.elapsed().as_secs_f64());
+        tracing::info!(alert = %alert.id, level = level.as_str(), sessions = delivered, "alert raised");
+        audit(
+            &self.store,
+            None,
+            "alert.raise",
+            format!("alert:{}", alert.id),
+            None,
+            Some(format!("level={}", level.as_str())),
+        )
+        .await;
+        if level == RiskLevel::High {
+            let online = clinicians.iter().any(|c| self.hub.is_online(c));
+            let reason = if r.screened.imminent {
+                Some(EscalationReason::Imminent)
+            } else if !online {
+                Some(EscalationReason::NoClinicianOnline)
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                self.escalate(alert, reason).await;
+            }
+        }
+    }
+
+    async fn escalate(&self, alert: Alert, reason: EscalationReason) {
+        let id = uuid::Uuid::new_v4().to_string();
+        let escalation = match self.store.escalate_alert(&alert.id, &id, reason, Utc::now()).await {
+            Ok(Some(e)) => e,
+            Ok(None) => return, // acknowledged meanwhile, or another node escalated it
+            Err(e) => {
+                // The alert stays open in the store, so the next sweep retries.
+                tracing::error!(alert = %alert.id, error = %e, "escalation failed; will retry");
+                return;
+            }
+        };
+        self.metrics.escalations.with_label_values(&[reason.as_str()]).inc();
+        self.metrics.open_escalations.inc();
+        self.announce_escalation(&escalation).await;
+        audit(
+            &self.store,
+            None,
+            "escalation.raise",
+            format!("alert:{}", alert.id),
+            None,
+            Some(format!("reason={}", reason.as_str())),
+        )
+        .await;
+    }
+
+    /// Pushes a new escalation to the team's supervisors and the alert's new status to the
+    /// clinicians.
+    async fn announce_escalation(&self, escalation: &Escalation) {
+        let patient = &escalation.alert.patient_id;
+        let supervisors = self.store.supervisors_of(patient).await.unwrap_or_default();
+        let frame = ServerFrame::Escalation { escalation: escalation.clone() };
+        let delivered = push(&self.hub, &supervisors, &frame);
+        if supervisors.is_empty() {
+            tracing::warn!(escalation = %escalation.id, "escalation has no supervisor: the patient's clinicians are on no team");
+        }
+        tracing::info!(escalation = %escalation.id, reason = escalation.reason.as_str(), sessions = delivered, "escalation pushed");
+        let clinicians = self.store.clinicians_of(patient).await.unwrap_or_default();
+        push(&self.hub, &clinicians, &ServerFrame::AlertUpdated { alert: escalation.alert.clone() });
+    }
+
+    async fn sweep(self) {
+        let due = match self.store.due_alerts(Utc::now(), SWEEP_BATCH).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "escalation sweep could not read the store");
+                return;
+            }
+        };
+        for alert in due {
+            self.escalate(alert, EscalationReason::AckTimeout).await;
+        }
+    }
+
+    async fn acknowledge(self, a: Acknowledge) -> Result<(Alert, bool), ServiceError> {
+        if !matches!(a.by.role, Role::Clinician | Role::Supervisor) {
+            return Err(ServiceError::forbidden("only clinicians acknowledge alerts"));
+        }
+        let hidden = || ServiceError::forbidden("no such alert on your caseload");
+        let alert = self.store.alert(&a.alert_id).await?.ok_or_else(hidden)?;
+        if !self.store.can_view_patient(&a.by, &alert.patient_id).await? {
+            return Err(hidden());
+        }
+        let Some(updated) = self.store.ack_alert(&a.alert_id, &a.by.id, a.note.as_deref(), Utc::now()).await? else {
+            // Already acknowledged or resolved: report the current state, change nothing.
+            return Ok((alert, false));
+        };
+        audit(&self.store, Some(&a.by), "alert.ack", format!("alert:{}", updated.id), a.remote, None).await;
+        let mut watchers = self.store.clinicians_of(&updated.patient_id).await?;
+        watchers.extend(self.store.supervisors_of(&updated.patient_id).await?);
+        push(&self.hub, &watchers, &ServerFrame::AlertUpdated { alert: updated.clone() });
+        Ok((updated, true))
+    }
+}
+
+impl Handler<Raise> for AlertRouter {
+    type Result = ();
+
+    fn handle(&mut self, msg: Raise, ctx: &mut Self::Context) {
+        ctx.spawn(self.deps().raise(msg).into_actor(self));
+    }
+}
+
+impl Handler<Sweep> for AlertRouter {
+    type Result = ();
+
+    fn handle(&mut self, _: Sweep, ctx: &mut Self::Context) {
+        // One sweep at a time (a tick during a long sweep is skipped), and never `wait`: raising
+        // and acknowledging alerts must not queue behind a sweep.
+        if self.sweeping {
+            return;
+        }
+        self.sweeping = true;
+        ctx.spawn(self.deps().sweep().into_actor(self).map(|(), act, _| act.sweeping = false));
+    }
+}
+
+impl Handler<Acknowledge> for AlertRouter {
+    type Result = ResponseFuture<Result<(Alert, bool), ServiceError>>;
+
+    fn handle(&mut self, msg: Acknowledge, _ctx: &mut Self::Context) -> Self::Result {
+        Box::pin(self.deps().acknowledge(msg))
+    }
+}
+
+/// Re-announces an escalation whose state changed (claim/resolve), used by the supervisor desks.
+pub(crate) async fn announce_update(store: &Arc<dyn Store>, hub: &Arc<Hub>, escalation: &Escalation) {
+    let patient = &escalation.alert.patient_id;
+    let supervisors = store.supervisors_of(patient).await.unwrap_or_default();
+    push(hub, &supervisors, &ServerFrame::EscalationUpdated { escalation: escalation.clone() });
+    let clinicians = store.clinicians_of(patient).await.unwrap_or_default();
+    push(hub, &clinicians, &ServerFrame::AlertUpdated { alert: escalation.alert.clone() });
+}

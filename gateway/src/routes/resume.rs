@@ -1,0 +1,42 @@
+//! `POST /api/v1/conversations/{id}/resume` — a clinician (caseload) or supervisor (team) resumes
+//! AI chat in a conversation paused after a high-risk message, once a person has been in touch.
+//! The patient's sessions get `conversation.resumed`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use healing_protocol::{ErrorCode, Role, ServerFrame};
+use healing_storage::AuditEntry;
+
+use crate::api_error::{ApiError, ApiResult};
+use crate::extract::{AuthUser, remote_ip};
+use crate::state::AppState;
+
+pub async fn handle(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&[Role::Clinician, Role::Supervisor])?;
+    let id = path.into_inner();
+    let services = &state.services;
+    let hidden = || ApiError::new(ErrorCode::NotFound, "conversation not found");
+    let conversation = services.store.conversation(&id).await?.ok_or_else(hidden)?;
+    if !services.store.can_view_patient(&caller.user, &conversation.patient_id).await? {
+        return Err(hidden());
+    }
+    services.store.set_chat_paused(&id, false).await?;
+    services
+        .store
+        .audit(AuditEntry {
+            at: chrono::Utc::now(),
+            actor_id: Some(caller.user.id.clone()),
+            actor_role: Some(caller.user.role),
+            action: "conversation.resume".into(),
+            target: format!("patient:{}", conversation.patient_id),
+            remote_addr: remote_ip(&req),
+            detail: Some(format!("conversation:{id}")),
+        })
+        .await?;
+    services.push_to_user(&conversation.patient_id, &ServerFrame::ConversationResumed { conversation_id: id });
+    Ok(HttpResponse::NoContent().finish())
+}

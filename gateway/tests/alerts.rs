@@ -1,0 +1,252 @@
+//! The reason the platform exists: a risky message reaches a person. Alerts, safety frames,
+//! acknowledgement, escalation to supervisors, backlog on connect, crash survival, and audit.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{Value, json};
+
+const HIGH_RISK: &str = "I've saved up all my tablets and tonight's the night, I've written the letters";
+
+struct CareTeam {
+    patient: Account,
+    clinician: Account,
+    supervisor: Account,
+}
+
+async fn care_team(s: &Server) -> CareTeam {
+    let patient = patient(s, "Robin").await;
+    let clinician = staff(s, "Dr Lee", "clinician").await;
+    let supervisor = staff(s, "Sam Sup", "supervisor").await;
+    assert!(
+        s.cli(&["assign", "--clinician", &clinician.username, "--patient", &patient.username], "").status.success()
+    );
+    assert!(
+        s.cli(&["team", "--supervisor", &supervisor.username, "--clinician", &clinician.username], "").status.success()
+    );
+    CareTeam { patient, clinician, supervisor }
+}
+
+async fn send(ws: &mut Ws, text: &str) {
+    ws.send(json!({"type": "chat.send", "client_msg_id": uuid::Uuid::new_v4().to_string(), "text": text})).await;
+}
+
+/// Next frame of `kind`, skipping others.
+async fn next_of(ws: &mut Ws, kind: &str) -> Value {
+    loop {
+        let f = ws.recv().await;
+        if f["type"] == kind {
+            return f;
+        }
+    }
+}
+
+#[tokio::test]
+async fn high_risk_message_alerts_clinician_fast_and_patient_sees_safety_first() {
+    let s = Server::start(&[]);
+    let team = care_team(&s).await;
+    let stranger = staff(&s, "Dr Other", "clinician").await;
+    let (mut clin, _) = Ws::hello(&s, &team.clinician.token).await;
+    let (mut clin_tab2, _) = Ws::hello(&s, &team.clinician.token).await;
+    let (mut other, _) = Ws::hello(&s, &stranger.token).await;
+    let (mut pat, _) = Ws::hello(&s, &team.patient.token).await;
+
+    let sent = Instant::now();
+    send(&mut pat, HIGH_RISK).await;
+    let alert = next_of(&mut clin, "alert").await;
+    let latency = sent.elapsed();
+    assert!(latency < Duration::from_secs(1), "alert took {latency:?}");
+    let a = &alert["alert"];
+    assert_eq!(a["level"], "high");
+    assert_eq!(a["status"], "open");
+    assert_eq!(a["patient_id"], team.patient.id.as_str());
+    assert_eq!(a["patient_name"], "Robin");
+    assert!(a["excerpt"].as_str().unwrap().contains("tablets"));
+    assert!(!a["reasons"].as_array().unwrap().is_empty());
+    assert!(a["ack_deadline"].is_string());
+    assert_eq!(next_of(&mut clin_tab2, "alert").await["alert"]["id"], a["id"], "every session of the clinician");
+
+    // Patient: ack, then safety before any AI text, then a crisis response, chat paused.
+    let frames = pat.recv_until("ai.end").await;
+    let kinds: Vec<&str> = frames.iter().map(|f| f["type"].as_str().unwrap()).collect();
+    let safety_at = kinds.iter().position(|k| *k == "safety").expect("no safety frame");
+    let first_delta = kinds.iter().position(|k| *k == "ai.delta").unwrap();
+    assert!(safety_at < first_delta, "AI text before crisis resources: {kinds:?}");
+    let safety = &frames[safety_at];
+    assert_eq!(safety["level"], "high");
+    assert_eq!(safety["chat_paused"], true);
+    assert!(safety["resources"].to_string().contains("116 123"), "{safety}");
+    assert!(streamed_text(&frames).contains("care team"));
+
+    // The unassigned clinician saw nothing and cannot read the conversation.
+    assert!(other.try_recv(Duration::from_millis(300)).await.is_none(), "alert leaked to another clinician");
+    let conv = a["conversation_id"].as_str().unwrap();
+    assert_eq!(get(&s, &format!("/api/v1/conversations/{conv}/messages"), Some(&stranger.token)).await.0, 404);
+    let (status, body) = get(&s, "/api/v1/alerts?status=open", Some(&stranger.token)).await;
+    assert_eq!((status, body["alerts"].as_array().unwrap().len()), (200, 0));
+    other.send(json!({"type": "alert.ack", "alert_id": a["id"], "ref": 1})).await;
+    assert_eq!(other.recv().await["code"], "forbidden");
+
+    // Acknowledge: every session that saw it gets alert.updated.
+    clin.send(json!({"type": "alert.ack", "alert_id": a["id"], "note": "called the patient"})).await;
+    let updated = next_of(&mut clin, "alert.updated").await;
+    assert_eq!(updated["alert"]["status"], "acknowledged");
+    assert_eq!(updated["alert"]["acknowledged_by"], team.clinician.id.as_str());
+    assert_eq!(next_of(&mut clin_tab2, "alert.updated").await["alert"]["status"], "acknowledged");
+    let (_, open) = get(&s, "/api/v1/alerts?status=open", Some(&team.clinician.token)).await;
+    assert_eq!(open["alerts"].as_array().unwrap().len(), 0);
+
+    // The stored message carries its risk; the staff read is audited.
+    let (_, h) = get(&s, &format!("/api/v1/conversations/{conv}/messages"), Some(&team.clinician.token)).await;
+    assert_eq!(h["messages"][0]["risk"]["level"], "high");
+    let admin = staff(&s, "Admin", "admin").await;
+    let target = format!("/api/v1/admin/audit?target=patient:{}", team.patient.id);
+    let (_, audit) = get(&s, &target, Some(&admin.token)).await;
+    let reads: Vec<&Value> =
+        audit["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "messages.read").collect();
+    assert!(reads.iter().any(|e| e["actor_id"] == team.clinician.id.as_str()), "{audit}");
+    let (_, all) = get(&s, "/api/v1/admin/audit?limit=500", Some(&admin.token)).await;
+    assert!(all["entries"].as_array().unwrap().iter().any(|e| e["action"] == "alert.ack"));
+    assert_eq!(get(&s, "/api/v1/admin/audit", Some(&team.clinician.token)).await.0, 403);
+}
+
+#[tokio::test]
+async fn idioms_raise_nothing_and_low_risk_alerts_without_pausing() {
+    let s = Server::start(&[]);
+    let team = care_team(&s).await;
+    let (mut clin, _) = Ws::hello(&s, &team.clinician.token).await;
+    let (mut pat, _) = Ws::hello(&s, &team.patient.token).await;
+    for text in ["I could murder a pizza", "this commute is killing me", "I'm not suicidal, just tired of my boss"] {
+        send(&mut pat, text).await;
+        let frames = pat.recv_until("ai.end").await;
+        assert!(frames.iter().all(|f| f["type"] != "safety"), "{text}: {frames:?}");
+    }
+    assert!(clin.try_recv(Duration::from_millis(500)).await.is_none(), "an idiom raised an alert");
+
+    send(&mut pat, "sometimes I wish I could just go to sleep and not wake up").await;
+    let frames = pat.recv_until("ai.end").await;
+    let safety = frames.iter().find(|f| f["type"] == "safety").expect("no safety frame for passive ideation");
+    assert_eq!(safety["chat_paused"], false);
+    let alert = next_of(&mut clin, "alert").await;
+    assert!(matches!(alert["alert"]["level"].as_str(), Some("low" | "moderate")), "{alert}");
+    assert_eq!(frames.last().unwrap()["finish"], "stop");
+}
+
+#[tokio::test]
+async fn unacknowledged_alert_escalates_to_the_team_only_then_claim_and_resolve() {
+    let s = Server::start(&["--ack-deadline-high", "1s", "--escalation-sweep", "200ms"]);
+    let team = care_team(&s).await;
+    let other_sup = staff(&s, "Other Sup", "supervisor").await;
+    let (mut clin, _) = Ws::hello(&s, &team.clinician.token).await;
+    let (mut sup, _) = Ws::hello(&s, &team.supervisor.token).await;
+    let (mut sup_tab2, _) = Ws::hello(&s, &team.supervisor.token).await;
+    let (mut other, _) = Ws::hello(&s, &other_sup.token).await;
+    let (mut pat, _) = Ws::hello(&s, &team.patient.token).await;
+    send(&mut pat, HIGH_RISK).await;
+    let alert = next_of(&mut clin, "alert").await;
+    // Nobody acknowledges: after the deadline it escalates.
+    let esc = next_of(&mut sup, "escalation").await;
+    let e = &esc["escalation"];
+    assert_eq!(e["reason"], "ack_timeout");
+    assert_eq!(e["status"], "open");
+    assert_eq!(e["alert"]["id"], alert["alert"]["id"]);
+    assert_eq!(e["alert"]["status"], "escalated");
+    assert_eq!(next_of(&mut sup_tab2, "escalation").await["escalation"]["id"], e["id"]);
+    assert_eq!(next_of(&mut clin, "alert.updated").await["alert"]["status"], "escalated");
+    assert!(other.try_recv(Duration::from_millis(300)).await.is_none(), "escalation leaked to another team");
+    let (_, theirs) = get(&s, "/api/v1/escalations?status=open", Some(&other_sup.token)).await;
+    assert_eq!(theirs["escalations"].as_array().unwrap().len(), 0);
+    let (_, mine) = get(&s, "/api/v1/escalations?status=open", Some(&team.supervisor.token)).await;
+    assert_eq!(mine["escalations"][0]["id"], e["id"]);
+    assert_eq!(get(&s, "/api/v1/escalations", Some(&team.clinician.token)).await.0, 403);
+
+    other.send(json!({"type": "escalation.claim", "escalation_id": e["id"]})).await;
+    assert_eq!(other.recv().await["code"], "forbidden");
+    sup.send(json!({"type": "escalation.claim", "escalation_id": e["id"]})).await;
+    let claimed = next_of(&mut sup_tab2, "escalation.updated").await;
+    assert_eq!(claimed["escalation"]["status"], "claimed");
+    assert_eq!(claimed["escalation"]["claimed_by"], team.supervisor.id.as_str());
+    assert_eq!(next_of(&mut sup, "escalation.updated").await["escalation"]["status"], "claimed");
+    sup_tab2.send(json!({"type": "escalation.resolve", "escalation_id": e["id"], "note": "crisis team visited"})).await;
+    let resolved = next_of(&mut sup, "escalation.updated").await;
+    assert_eq!(resolved["escalation"]["status"], "resolved");
+    assert_eq!(resolved["escalation"]["note"], "crisis team visited");
+    assert!(resolved["escalation"]["resolved_at"].is_string());
+}
+
+#[tokio::test]
+async fn high_alert_with_no_clinician_online_escalates_at_once() {
+    let s = Server::start(&[]);
+    let team = care_team(&s).await;
+    let (mut sup, _) = Ws::hello(&s, &team.supervisor.token).await;
+    let (mut pat, _) = Ws::hello(&s, &team.patient.token).await;
+    send(&mut pat, HIGH_RISK).await;
+    let esc = next_of(&mut sup, "escalation").await;
+    assert_eq!(esc["escalation"]["reason"], "no_clinician_online");
+    // The clinician connects later and still receives the alert.
+    let (mut clin, _) = Ws::hello(&s, &team.clinician.token).await;
+    let alert = next_of(&mut clin, "alert").await;
+    assert_eq!(alert["alert"]["id"], esc["escalation"]["alert"]["id"]);
+}
+
+#[tokio::test]
+async fn offline_clinician_receives_open_alerts_on_connect() {
+    let s = Server::start(&[]);
+    let team = care_team(&s).await;
+    let (mut pat, _) = Ws::hello(&s, &team.patient.token).await;
+    send(&mut pat, "I keep thinking about which bridge I would jump from").await;
+    pat.recv_until("ai.end").await;
+    let (mut clin, _) = Ws::hello(&s, &team.clinician.token).await;
+    let alert = next_of(&mut clin, "alert").await;
+    assert_eq!(alert["alert"]["patient_id"], team.patient.id.as_str());
+    assert!(matches!(alert["alert"]["level"].as_str(), Some("moderate" | "high")));
+}
+
+#[tokio::test]
+async fn kill_9_after_an_alert_still_escalates_after_restart() {
+    let dir = temp_dir("alert-crash");
+    let args = ["--ack-deadline-high", "2s", "--escalation-sweep", "200ms"];
+    let mut s = Server::start_in(&dir, &args, &[]);
+    let team = care_team(&s).await;
+    let (mut clin, _) = Ws::hello(&s, &team.clinician.token).await; // online: no immediate escalation
+    let (mut pat, _) = Ws::hello(&s, &team.patient.token).await;
+    send(&mut pat, HIGH_RISK).await;
+    let alert = next_of(&mut clin, "alert").await;
+    s.kill9();
+
+    let s = Server::start_in(&dir, &args, &[]);
+    let (mut sup, _) = Ws::hello(&s, &team.supervisor.token).await;
+    let esc = next_of(&mut sup, "escalation").await;
+    assert_eq!(esc["escalation"]["alert"]["id"], alert["alert"]["id"]);
+    assert_eq!(esc["escalation"]["reason"], "ack_timeout");
+}
+
+#[tokio::test]
+async fn paused_chat_holds_until_a_clinician_resumes_it() {
+    let s = Server::start(&[]);
+    let team = care_team(&s).await;
+    let (mut clin, _) = Ws::hello(&s, &team.clinician.token).await;
+    let (mut pat, _) = Ws::hello(&s, &team.patient.token).await;
+    send(&mut pat, HIGH_RISK).await;
+    let first = pat.recv_until("ai.end").await;
+    let conv = first[0]["conversation_id"].as_str().unwrap().to_owned();
+    next_of(&mut clin, "alert").await;
+
+    let held = chat(&mut pat, Some(&conv), "ok").await;
+    assert!(streamed_text(&held).contains("paused"), "{}", streamed_text(&held));
+    let (status, _) =
+        post(&s, &format!("/api/v1/conversations/{conv}/resume"), Some(&team.patient.token), json!({})).await;
+    assert_eq!(status, 403, "a patient resumed their own paused chat");
+    let (status, _) =
+        post(&s, &format!("/api/v1/conversations/{conv}/resume"), Some(&team.clinician.token), json!({})).await;
+    assert_eq!(status, 204);
+    assert_eq!(next_of(&mut pat, "conversation.resumed").await["conversation_id"], conv.as_str());
+    let normal = chat(&mut pat, Some(&conv), "thanks, I talked to Dr Lee and feel a bit calmer").await;
+    let (_, h) = get(&s, &format!("/api/v1/conversations/{conv}/messages"), Some(&team.patient.token)).await;
+    let last = h["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["meta"]["kind"], "model", "{last}");
+    assert_eq!(normal.last().unwrap()["finish"], "stop");
+}

@@ -1,0 +1,134 @@
+//! A small, transparent linear model that can only *raise* the rules' level.
+//!
+//! Two logistic-regression heads (any risk; high risk) over binary word unigram and bigram
+//! features, trained offline on the dev posts by `risk/train/train_model.py` and exported to
+//! `model_weights.rs` (generated). The model is gated so that it never runs on short chat
+//! messages (idioms, negations, banter): only texts with at least [`MIN_WORDS`] word tokens,
+//! and only when the positive evidence of the present features reaches [`MIN_EVIDENCE`].
+//!
+//! The tokenizer must stay identical to `tokens()` in the training script: ASCII letters
+//! lowercased, a run of digits becomes `0`, apostrophes (`'` and `’`) are dropped, anything else
+//! separates tokens.
+
+use crate::level::Level;
+use crate::model_weights::{BIAS_ANY, BIAS_HIGH, HIGH_NEEDS, MIN_EVIDENCE, MIN_WORDS, T_ANY, T_HIGH, WEIGHTS};
+
+/// The model's verdict: the level it supports and the top contributing features.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelVerdict {
+    /// `Low` or `High`.
+    pub level: Level,
+    /// Up to four content features that pushed the score up most, strongest first.
+    pub features: Vec<&'static str>,
+}
+
+/// Function words that are shown as evidence only inside a bigram with a content word.
+const STOPWORDS: &[&str] = &[
+    "a", "about", "all", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can", "did", "do",
+    "for", "from", "had", "has", "have", "he", "her", "him", "his", "i", "if", "im", "in", "is", "it", "its", "just",
+    "me", "my", "myself", "no", "not", "of", "on", "or", "so", "that", "the", "them", "then", "there", "they", "this",
+    "to", "was", "we", "what", "when", "with", "you", "your",
+];
+
+/// Word tokens of `text` (see the module docs for the exact rules).
+pub fn tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_digit = false;
+    for ch in text.chars() {
+        if ch.is_ascii_uppercase() {
+            cur.push(ch.to_ascii_lowercase());
+            prev_digit = false;
+        } else if ch.is_ascii_lowercase() {
+            cur.push(ch);
+            prev_digit = false;
+        } else if ch.is_ascii_digit() {
+            if !prev_digit {
+                cur.push('0');
+            }
+            prev_digit = true;
+        } else if ch == '\'' || ch == '\u{2019}' {
+            continue;
+        } else {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_digit = false;
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn lookup(feature: &str) -> Option<usize> {
+    WEIGHTS.binary_search_by(|(f, _, _)| f.as_bytes().cmp(feature.as_bytes())).ok()
+}
+
+/// Runs the model on `text`, whose rules-only level is `rules`; `None` when it is gated off or
+/// does not fire. The high head only raises texts the rules grade at least [`HIGH_NEEDS`].
+pub fn predict(text: &str, rules: Level) -> Option<ModelVerdict> {
+    let toks = tokens(text);
+    if toks.len() < MIN_WORDS {
+        return None;
+    }
+    let mut idx: Vec<usize> = toks.iter().filter_map(|t| lookup(t)).collect();
+    let mut pair = String::new();
+    for w in toks.windows(2) {
+        pair.clear();
+        pair.push_str(&w[0]);
+        pair.push(' ');
+        pair.push_str(&w[1]);
+        if let Some(i) = lookup(&pair) {
+            idx.push(i);
+        }
+    }
+    idx.sort_unstable();
+    idx.dedup();
+    let (mut z_any, mut z_high, mut ev_any, mut ev_high) = (BIAS_ANY, BIAS_HIGH, 0.0, 0.0);
+    for &i in &idx {
+        let (_, wa, wh) = WEIGHTS[i];
+        z_any += wa;
+        z_high += wh;
+        ev_any += wa.max(0.0);
+        ev_high += wh.max(0.0);
+    }
+    let (level, head) = if z_high > T_HIGH && ev_high >= MIN_EVIDENCE && rules.rank() >= HIGH_NEEDS {
+        (Level::High, 2)
+    } else if z_any > T_ANY && ev_any >= MIN_EVIDENCE {
+        (Level::Low, 1)
+    } else {
+        return None;
+    };
+    let mut contrib: Vec<(f64, &'static str)> = idx
+        .iter()
+        .map(|&i| {
+            let (f, wa, wh) = WEIGHTS[i];
+            (if head == 2 { wh } else { wa }, f)
+        })
+        .filter(|&(w, f)| w > 0.0 && !f.split(' ').all(|t| STOPWORDS.contains(&t)))
+        .collect();
+    contrib.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    Some(ModelVerdict { level, features: contrib.into_iter().take(4).map(|(_, f)| f).collect() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokenizer_matches_training_script() {
+        assert_eq!(tokens("I DON'T want 5000mg… it’s 12 o'clock"), ["i", "dont", "want", "0mg", "its", "0", "oclock"]);
+    }
+
+    #[test]
+    fn weights_sorted_for_binary_search() {
+        assert!(WEIGHTS.windows(2).all(|w| w[0].0.as_bytes() < w[1].0.as_bytes()));
+    }
+
+    #[test]
+    fn short_texts_are_gated_off() {
+        assert_eq!(predict("I just want to be at peace, I'm so tired", Level::None), None);
+    }
+}
