@@ -12,7 +12,9 @@ use crate::timing::{When, when};
 use regex::Regex;
 use std::sync::LazyLock;
 
+#[cfg(not(feature = "rules-only"))]
 const MODEL_LOW: &str = "Model: language typical of suicidal posts";
+#[cfg(not(feature = "rules-only"))]
 const MODEL_HIGH: &str = "Model: language typical of high-risk posts";
 const THIRD_PARTY: &str = "Third party: someone else in imminent danger";
 const BEHAVIOUR_REMOTE: &str = "C-SSRS 6: suicidal behaviour more than 3 months ago";
@@ -117,6 +119,20 @@ impl Segments {
     }
 }
 
+/// Byte offset of the first word that starts after `at` (or `text.len()`).
+fn next_word(text: &str, at: usize) -> usize {
+    let b = text.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut i = at;
+    while i < b.len() && word(b[i]) {
+        i += 1;
+    }
+    while i < b.len() && !word(b[i]) {
+        i += 1;
+    }
+    i.max(at + 1)
+}
+
 fn base_level(kind: Kind) -> Level {
     match kind {
         Kind::Wish | Kind::Ideation | Kind::SelfHarm => Level::Low,
@@ -140,8 +156,16 @@ fn analyse(text: &str) -> Analysis<'_> {
         let idioms = idiom_spans(t);
         for idx in fired.iter() {
             let cue = &lex.cues[idx];
-            for m in cue.re.find_iter(t) {
+            // A match that is dropped (idiom, negation, quote…) must not hide a later match that
+            // overlaps it ("this shouldn't do anything. will 5000mg … do anything"): after a
+            // drop the search restarts at the next word, after a kept match at its end.
+            let mut pos = 0;
+            while pos <= t.len() {
+                let Some(m) = cue.re.find_at(t, pos) else {
+                    break;
+                };
                 let (s, e) = (m.start(), m.end());
+                pos = next_word(t, s);
                 if idioms.iter().any(|&(a, b)| a < e && s < b) {
                     continue;
                 }
@@ -234,6 +258,7 @@ fn analyse(text: &str) -> Analysis<'_> {
                 if subject == Subject::Other {
                     kind = Kind::Acute;
                 }
+                pos = pos.max(e);
                 out.hits.push(Hit { kind, level, item, start: s, end: e, ambiguous });
             }
         }
@@ -289,6 +314,13 @@ fn score(level: Level, strength: usize) -> f32 {
 
 /// Assesses one patient message, with that patient's earlier messages as `context`.
 pub fn assess(text: &str, context: &[&str]) -> Assessment {
+    assess_with(text, context, cfg!(not(feature = "rules-only")))
+}
+
+/// [`assess`] with the trained model switched on or off (`use_model` has no effect when the
+/// crate is built with the `rules-only` feature).
+#[cfg_attr(feature = "rules-only", allow(unused_variables))]
+fn assess_with(text: &str, context: &[&str], use_model: bool) -> Assessment {
     let mut a = analyse(text);
     let ctx: Vec<Summary> = context.iter().map(|c| Summary { level: Some(analyse(c).level()) }).collect();
     let ctx_risky = ctx.iter().any(|s| s.level.is_some_and(|l| l >= Level::Low));
@@ -319,7 +351,8 @@ pub fn assess(text: &str, context: &[&str]) -> Assessment {
     }
     // The trained model may only raise the level (`final = max(rules, model)`), never lower it.
     #[cfg(not(feature = "rules-only"))]
-    if let Some(v) = crate::model::predict(text, level)
+    if use_model
+        && let Some(v) = crate::model::predict(text, level)
         && v.level > level
     {
         level = v.level;
@@ -344,4 +377,69 @@ pub fn assess(text: &str, context: &[&str]) -> Assessment {
         reasons.push(Reason { item: h.item, evidence: ev });
     }
     Assessment { level, score: score(level, strength), reasons }
+}
+
+#[cfg(all(test, not(feature = "rules-only")))]
+mod model_tests {
+    use super::*;
+
+    /// Long chat-style messages that must stay `none`: idioms, negations, third parties, media.
+    const LONG_NEGATIVES: &[&str] = &[
+        "Honestly this commute is killing me, two hours each way on a packed train, and my boss keeps \
+         piling on work. I'm exhausted and I just want a weekend where I can sleep in and do nothing at all.",
+        "I'm not suicidal and I have never wanted to kill myself, I just feel flat and tired lately. My \
+         therapist suggested I track my mood and sleep for two weeks so we can see what is going on.",
+        "We watched a film last night where the main character wants to die after losing his wife, and it \
+         made me think about my grandad. I'm fine, it was just a sad movie and I cried a lot, lol.",
+        "My exam is tomorrow and I could die of embarrassment if I fail again in front of everyone. I have \
+         been revising all week but I still feel like I know nothing, any tips for staying calm?",
+        "Can you help me plan my week? I have three exams, a part-time job and my sister's wedding, and I \
+         keep procrastinating. I want a schedule that leaves time for sleep, friends and the gym.",
+        "My best friend tried to kill herself years ago and she is doing really well now, she's married \
+         with two kids. I'm writing a speech for her birthday and want it to be funny but kind.",
+    ];
+
+    #[test]
+    fn long_idioms_and_negations_stay_none() {
+        for t in LONG_NEGATIVES {
+            assert!(crate::model::tokens(t).len() >= crate::model_weights::MIN_WORDS, "too short: {t}");
+            let a = assess(t, &[]);
+            assert_eq!(a.level, Level::None, "{t}: {:?}", a.reason_strings());
+        }
+    }
+
+    #[test]
+    fn model_never_lowers_and_explains_raises() {
+        let probes = include_str!("../tests/data/probes_extra.jsonl");
+        let mut texts: Vec<String> = probes
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["text"].as_str().map(str::to_owned))
+            .collect();
+        texts.extend(LONG_NEGATIVES.iter().map(|s| (*s).to_owned()));
+        texts.push(
+            "I have been so tired for months. Nothing helps, not the pills, not therapy, not my family. \
+             I just want to be at peace and stop feeling like this, I can't keep pretending I'm okay."
+                .to_owned(),
+        );
+        texts.push(
+            "I've decided. I'm going to kill myself on Friday after work when everyone is out of the \
+             house, I have the pills saved and I wrote my letters last night, I'm sorry."
+                .to_owned(),
+        );
+        let mut raised = 0;
+        for t in &texts {
+            let rules = assess_with(t, &[], false);
+            let both = assess_with(t, &[], true);
+            assert!(both.level >= rules.level, "model lowered {t}");
+            if both.level > rules.level {
+                raised += 1;
+                assert!(both.reasons[0].item.starts_with("Model: "), "{t}");
+                assert!(!both.reasons[0].evidence.is_empty(), "{t}");
+            } else {
+                assert_eq!(both, rules, "{t}");
+            }
+        }
+        assert!(raised >= 1, "the long distress message should be raised by the model");
+    }
 }

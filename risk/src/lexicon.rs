@@ -174,6 +174,11 @@ const CUES: &[(Kind, Person, &str)] = &[
         Person::Any,
         r"\b(?:rather\s+(?:be\s+dead|not\s+(?:be\s+)?(?:alive|exist|be\s+here|live))|(?:not|don't)\s+(?:want|wanna)\s+to\s+be\s+alive|hope\s+(?:i|to)\s+(?:die|get\s+(?:hit|killed|cancer))|(?:end|ending)\s+of\s+my\s+life\s+(?:soon|is\s+near)|sleep\s+and\s+(?:never|not)\s+wake\s+up|wish\s+i\s+could\s+(?:just\s+)?(?:disappear|vanish|sleep\s+forever|not\s+exist|stop\s+existing|die))",
     ),
+    (
+        Kind::Wish,
+        Person::Any,
+        r"\b(?:done\s+with\s+(?:this|my)\s+life\b|done\s+with\s+life\s*(?:[.!,]|$)|wish\s+(?:it|this|everything|my\s+life)\s+(?:was|were|would)\s+(?:just\s+)?(?:over|stop|end)\b|no\s+reason\s+(?:for\s+me\s+)?to\s+(?:stick|stay)\s+around|want\s+to\s+live\s+with\s+myself|hope\s+i\s+(?:will\s+|'ll\s+)?die\s+(?:soon|young|in\s+my\s+sleep)|lose\s+my\s+battle|(?:cannot|can't|cant)\s+wait\s+to\s+(?:die|be\s+dead|move\s+on\s+to\s+the\s+next\s+(?:one|life)))",
+    ),
     // ---- Item 2: active, non-specific suicidal thoughts ---------------------------------------
     (
         Kind::Ideation,
@@ -273,6 +278,11 @@ const CUES: &[(Kind, Person, &str)] = &[
         Person::First,
         r"\b(?:tonight|today|now|gonna|going\s+to|bye|goodbye|time\s+to|ready|it's\s+time)\W+(?:\w+\W+){0,3}?(?:grave-emoji|coffin-emoji|knife-emoji|pills-emoji|rope-emoji|gun-emoji|skull-emoji\s+skull-emoji)|(?:grave-emoji|coffin-emoji|knife-emoji|pills-emoji|rope-emoji|gun-emoji)\W+(?:\w+\W+){0,3}?(?:tonight|today|now|bye|goodbye|soon)\b",
     ),
+    (
+        Kind::Intent,
+        Person::First,
+        r"\b(?:i\s+)?(?:want|wanna|going|gonna|will|i'll|need)\s+(?:to\s+)?try\s+(?:it\s+)?again\b",
+    ),
     // ---- Item 5: plan ---------------------------------------------------------------------------
     (
         Kind::Plan,
@@ -332,6 +342,11 @@ const CUES: &[(Kind, Person, &str)] = &[
         Kind::Acute,
         Person::Any,
         r"\b(?:just|already)\s+(?:took|taken|swallowed|drank|downed|overdosed|cut|slit|chugged)\b|\b(?:took|taken|swallowed|drank|downed|chugged)\s+(?:\w+\s+){0,6}?(?:an?\s+hour|\d+\s+(?:minutes?|mins?|hours?)|a\s+(?:few|couple\s+of)\s+(?:minutes|mins|hours))\s+ago\b|\b(?:i've|i\s+have)\s+(?:taken|swallowed|drunk)\s+(?:\w+\s+){0,4}?{PILLS}",
+    ),
+    (
+        Kind::Acute,
+        Person::First,
+        r"\b(?:i'm|im|i\s+am)\s+(?:just\s+|now\s+)?(?:taking|swallowing|downing)\s+(?:as\s+many\s+(?:{PILLS}\s+)?as\s+i\s+can|all\s+(?:of\s+)?(?:my|the|these)\s+{PILLS}|the\s+whole\s+(?:bottle|box|pack))",
     ),
     // ---- self-harm -------------------------------------------------------------------------------
     (

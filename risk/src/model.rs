@@ -3,15 +3,15 @@
 //! Two logistic-regression heads (any risk; high risk) over binary word unigram and bigram
 //! features, trained offline on the dev posts by `risk/train/train_model.py` and exported to
 //! `model_weights.rs` (generated). The model is gated so that it never runs on short chat
-//! messages (idioms, negations, banter): only texts with at least [`MIN_WORDS`] word tokens,
-//! and only when the positive evidence of the present features reaches [`MIN_EVIDENCE`].
+//! messages (idioms, negations, banter): only texts with at least [`MIN_WORDS`] word tokens that
+//! contain a word about life, death or despair ([`GATE_WORDS`]), and only when the positive evidence of the present features reaches [`MIN_EVIDENCE`].
 //!
 //! The tokenizer must stay identical to `tokens()` in the training script: ASCII letters
 //! lowercased, a run of digits becomes `0`, apostrophes (`'` and `’`) are dropped, anything else
 //! separates tokens.
 
 use crate::level::Level;
-use crate::model_weights::{BIAS_ANY, BIAS_HIGH, HIGH_NEEDS, MIN_EVIDENCE, MIN_WORDS, T_ANY, T_HIGH, WEIGHTS};
+use crate::model_weights::{BIAS_ANY, BIAS_HIGH, GATE_WORDS, HIGH_NEEDS, MIN_EVIDENCE, MIN_WORDS, T_ANY, T_HIGH, WEIGHTS};
 
 /// The model's verdict: the level it supports and the top contributing features.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +62,17 @@ pub fn tokens(text: &str) -> Vec<String> {
     out
 }
 
+/// Negators that switch a gate word off ("I'm not suicidal", "never wanted to die").
+const NEGATORS: &[&str] = &["didnt", "dont", "isnt", "never", "no", "not", "wasnt", "wont"];
+
+/// A gate word not preceded by a negator within three tokens (same as `gate()` in the script).
+fn gate(toks: &[String]) -> bool {
+    toks.iter().enumerate().any(|(i, w)| {
+        GATE_WORDS.binary_search(&w.as_str()).is_ok()
+            && !toks[i.saturating_sub(3)..i].iter().any(|p| NEGATORS.contains(&p.as_str()))
+    })
+}
+
 fn lookup(feature: &str) -> Option<usize> {
     WEIGHTS.binary_search_by(|(f, _, _)| f.as_bytes().cmp(feature.as_bytes())).ok()
 }
@@ -70,7 +81,7 @@ fn lookup(feature: &str) -> Option<usize> {
 /// does not fire. The high head only raises texts the rules grade at least [`HIGH_NEEDS`].
 pub fn predict(text: &str, rules: Level) -> Option<ModelVerdict> {
     let toks = tokens(text);
-    if toks.len() < MIN_WORDS {
+    if toks.len() < MIN_WORDS || !gate(&toks) {
         return None;
     }
     let mut idx: Vec<usize> = toks.iter().filter_map(|t| lookup(t)).collect();

@@ -130,11 +130,24 @@ class Model:
             if self.wh[j] > 0: eh += self.wh[j]
         return za, ea, zh, eh
 
-def decide(rule, nwords, s, th):
+# The model only runs when the text contains one of these words about life, death or despair
+# (chat messages about work, exams or films do not). Exported as GATE_WORDS.
+GATE_WORDS = sorted(['alive', 'anymore', 'burden', 'dead', 'death', 'die', 'dying', 'end', 'ending',
+                     'exist', 'existing', 'goodbye', 'hopeless', 'life', 'live', 'living', 'peace',
+                     'pointless', 'suicidal', 'suicide', 'worthless', 'disappear', 'over', 'gone'])
+
+NEGATORS = {'not', 'never', 'no', 'dont', 'didnt', 'wont', 'isnt', 'wasnt'}
+
+def gate(toks):
+    """A gate word not preceded by a negator within three tokens ("I'm not suicidal")."""
+    return any(w in GATE_WORDS and not any(p in NEGATORS for p in toks[max(0, i - 3):i])
+               for i, w in enumerate(toks))
+
+def decide(rule, nwords, s, th, gate=True):
     """The combined level: the model may only raise the rules' level."""
     za, ea, zh, eh = s
     lvl = LV[rule]
-    if nwords >= th['min_words']:
+    if nwords >= th['min_words'] and gate:
         if zh > th['t_high'] and eh >= th['min_ev'] and lvl >= th.get('high_needs', 0):
             lvl = max(lvl, 3)
         elif za > th['t_any'] and ea >= th['min_ev']:
@@ -172,7 +185,7 @@ def choose_thresholds(docs, scores, rules, min_words, min_ev, cons, high_needs=N
         for thh in T_GRID:
             th = {'t_any': ta, 't_high': thh, 'min_words': min_words, 'min_ev': min_ev,
                   'high_needs': CFG['high_needs'] if high_needs is None else high_needs}
-            pred = {d['id']: decide(rules[d['id']], d['nwords'], scores[d['id']], th) for d in docs}
+            pred = {d['id']: decide(rules[d['id']], d['nwords'], scores[d['id']], th, d['gate']) for d in docs}
             m = metrics(docs, pred)
             if m['any_risk_precision'] < cons[0] or m['high_precision'] < cons[1]:
                 continue
@@ -185,6 +198,7 @@ def prep(docs):
     for d in docs:
         t = tokens(d['text'])
         d['nwords'] = len(t); d['feats'] = features(t)
+        d['gate'] = gate(t)
     return docs
 
 def main():
@@ -249,6 +263,8 @@ def export(m, th, cvm, out, docs, rules):
         fh.write(f"/// The model only runs on texts with at least this many word tokens.\npub const MIN_WORDS: usize = {th['min_words']};\n")
         fh.write(f"/// Minimum sum of positive feature contributions for the model to fire.\npub const MIN_EVIDENCE: f64 = {float(th['min_ev'])!r};\n")
         fh.write(f"/// The high head only raises messages the rules already grade at least this rank (2 = moderate).\npub const HIGH_NEEDS: u8 = {th['high_needs']};\n")
+        fh.write('/// The model only runs on texts containing one of these tokens (sorted).\n')
+        fh.write('pub const GATE_WORDS: &[&str] = &[' + ', '.join(json.dumps(w) for w in GATE_WORDS) + '];\n')
         fh.write('/// `(feature, any-risk weight, high-risk weight)`, sorted by feature bytes.\n')
         fh.write('pub const WEIGHTS: &[(&str, f64, f64)] = &[\n')
         for f, wa, wh in keep:

@@ -64,10 +64,8 @@ pub(super) async fn run(
                 conversation_id: message.conversation_id.clone(),
             },
         );
-        if paused {
-            if let Err(e) = services.store.set_chat_paused(&message.conversation_id, true).await {
-                tracing::error!(conversation = %message.conversation_id, error = %e, "could not pause the conversation");
-            }
+        if paused && let Err(e) = services.store.set_chat_paused(&message.conversation_id, true).await {
+            tracing::error!(conversation = %message.conversation_id, error = %e, "could not pause the conversation");
         }
     }
     if let Err(e) = services.store.set_message_risk(&message.id, &screened.risk).await {
