@@ -11,7 +11,9 @@
 //! separates tokens.
 
 use crate::level::Level;
-use crate::model_weights::{BIAS_ANY, BIAS_HIGH, GATE_WORDS, HIGH_NEEDS, MIN_EVIDENCE, MIN_WORDS, T_ANY, T_HIGH, WEIGHTS};
+use crate::model_weights::{
+    BIAS_ANY, BIAS_HIGH, GATE_WORDS, HIGH_NEEDS, MIN_EVIDENCE, MIN_WORDS, T_ANY, T_HIGH, WEIGHTS,
+};
 
 /// The model's verdict: the level it supports and the top contributing features.
 #[derive(Debug, Clone, PartialEq)]
