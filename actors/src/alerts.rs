@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix::prelude::*;
-use bytestring::ByteString;
 use chrono::Utc;
 use healing_protocol::{
     Alert, AlertStatus, Escalation, EscalationReason, Message as ChatMessage, RiskLevel, Role, ServerFrame, User,
@@ -22,7 +21,7 @@ use healing_protocol::{
 use healing_storage::{AuditEntry, Store};
 
 use crate::error::ServiceError;
-use crate::hub::Hub;
+use crate::bus::Fanout;
 use crate::metrics::Metrics;
 use crate::risk_detector::Screened;
 use crate::services::ClinicalConfig;
@@ -34,7 +33,7 @@ const SWEEP_BATCH: u32 = 200;
 
 pub struct AlertRouter {
     store: Arc<dyn Store>,
-    hub: Arc<Hub>,
+    fanout: Arc<Fanout>,
     metrics: Arc<Metrics>,
     clinical: Arc<ClinicalConfig>,
     sweeping: bool,
@@ -71,7 +70,7 @@ pub struct Sweep;
 #[derive(Clone)]
 struct Deps {
     store: Arc<dyn Store>,
-    hub: Arc<Hub>,
+    fanout: Arc<Fanout>,
     metrics: Arc<Metrics>,
     clinical: Arc<ClinicalConfig>,
 }
@@ -79,17 +78,17 @@ struct Deps {
 impl AlertRouter {
     pub fn new(
         store: Arc<dyn Store>,
-        hub: Arc<Hub>,
+        fanout: Arc<Fanout>,
         metrics: Arc<Metrics>,
         clinical: Arc<ClinicalConfig>,
     ) -> AlertRouter {
-        AlertRouter { store, hub, metrics, clinical, sweeping: false }
+        AlertRouter { store, fanout, metrics, clinical, sweeping: false }
     }
 
     fn deps(&self) -> Deps {
         Deps {
             store: self.store.clone(),
-            hub: self.hub.clone(),
+            fanout: self.fanout.clone(),
             metrics: self.metrics.clone(),
             clinical: self.clinical.clone(),
         }
@@ -107,9 +106,8 @@ impl Actor for AlertRouter {
     }
 }
 
-fn push(hub: &Hub, users: &[String], frame: &ServerFrame) -> usize {
-    let bytes = ByteString::from(frame.to_json());
-    users.iter().map(|u| hub.send_to_user(u, &bytes)).sum()
+fn push(fanout: &Fanout, users: &[String], frame: &ServerFrame) {
+    fanout.to_users(users, frame);
 }
 
 fn excerpt(text: &str) -> String {
@@ -185,9 +183,9 @@ impl Deps {
             tracing::error!(alert = %alert.id, error = %e, "could not load the patient's clinicians");
             Vec::new()
         });
-        let delivered = push(&self.hub, &clinicians, &ServerFrame::Alert { alert: alert.clone() });
+        push(&self.fanout, &clinicians, &ServerFrame::Alert { alert: alert.clone() });
         self.metrics.alert_delivery_seconds.observe(r.stored_at.elapsed().as_secs_f64());
-        tracing::info!(alert = %alert.id, level = level.as_str(), sessions = delivered, "alert raised");
+        tracing::info!(alert = %alert.id, level = level.as_str(), clinicians = clinicians.len(), "alert raised");
         audit(
             &self.store,
             None,
@@ -198,7 +196,7 @@ impl Deps {
         )
         .await;
         if level == RiskLevel::High {
-            let online = clinicians.iter().any(|c| self.hub.is_online(c));
+            let online = self.fanout.any_online(&clinicians).await;
             let reason = if r.screened.imminent {
                 Some(EscalationReason::Imminent)
             } else if !online {
@@ -243,13 +241,13 @@ impl Deps {
         let patient = &escalation.alert.patient_id;
         let supervisors = self.store.supervisors_of(patient).await.unwrap_or_default();
         let frame = ServerFrame::Escalation { escalation: escalation.clone() };
-        let delivered = push(&self.hub, &supervisors, &frame);
+        push(&self.fanout, &supervisors, &frame);
         if supervisors.is_empty() {
             tracing::warn!(escalation = %escalation.id, "escalation has no supervisor: the patient's clinicians are on no team");
         }
-        tracing::info!(escalation = %escalation.id, reason = escalation.reason.as_str(), sessions = delivered, "escalation pushed");
+        tracing::info!(escalation = %escalation.id, reason = escalation.reason.as_str(), supervisors = supervisors.len(), "escalation pushed");
         let clinicians = self.store.clinicians_of(patient).await.unwrap_or_default();
-        push(&self.hub, &clinicians, &ServerFrame::AlertUpdated { alert: escalation.alert.clone() });
+        push(&self.fanout, &clinicians, &ServerFrame::AlertUpdated { alert: escalation.alert.clone() });
     }
 
     async fn sweep(self) {
@@ -281,7 +279,7 @@ impl Deps {
         audit(&self.store, Some(&a.by), "alert.ack", format!("alert:{}", updated.id), a.remote, None).await;
         let mut watchers = self.store.clinicians_of(&updated.patient_id).await?;
         watchers.extend(self.store.supervisors_of(&updated.patient_id).await?);
-        push(&self.hub, &watchers, &ServerFrame::AlertUpdated { alert: updated.clone() });
+        push(&self.fanout, &watchers, &ServerFrame::AlertUpdated { alert: updated.clone() });
         Ok((updated, true))
     }
 }
@@ -317,10 +315,10 @@ impl Handler<Acknowledge> for AlertRouter {
 }
 
 /// Re-announces an escalation whose state changed (claim/resolve), used by the supervisor desks.
-pub(crate) async fn announce_update(store: &Arc<dyn Store>, hub: &Arc<Hub>, escalation: &Escalation) {
+pub(crate) async fn announce_update(store: &Arc<dyn Store>, fanout: &Fanout, escalation: &Escalation) {
     let patient = &escalation.alert.patient_id;
     let supervisors = store.supervisors_of(patient).await.unwrap_or_default();
-    push(hub, &supervisors, &ServerFrame::EscalationUpdated { escalation: escalation.clone() });
+    push(fanout, &supervisors, &ServerFrame::EscalationUpdated { escalation: escalation.clone() });
     let clinicians = store.clinicians_of(patient).await.unwrap_or_default();
-    push(hub, &clinicians, &ServerFrame::AlertUpdated { alert: escalation.alert.clone() });
+    push(fanout, &clinicians, &ServerFrame::AlertUpdated { alert: escalation.alert.clone() });
 }

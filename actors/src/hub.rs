@@ -71,18 +71,25 @@ impl Hub {
         &self.shards[(h as usize) % SHARDS]
     }
 
-    pub fn join(&self, user_id: &str, handle: SessionHandle) {
-        self.shard(user_id).write().entry(user_id.to_owned()).or_default().push(handle);
+    /// Registers a session; true when it is the user's first on this node.
+    pub fn join(&self, user_id: &str, handle: SessionHandle) -> bool {
+        let mut shard = self.shard(user_id).write();
+        let list = shard.entry(user_id.to_owned()).or_default();
+        list.push(handle);
+        list.len() == 1
     }
 
-    pub fn leave(&self, user_id: &str, session_id: u64) {
+    /// Removes a session; true when it was the user's last on this node.
+    pub fn leave(&self, user_id: &str, session_id: u64) -> bool {
         let mut shard = self.shard(user_id).write();
-        if let Some(list) = shard.get_mut(user_id) {
-            list.retain(|h| h.session_id != session_id);
-            if list.is_empty() {
-                shard.remove(user_id);
-            }
+        let Some(list) = shard.get_mut(user_id) else { return false };
+        let before = list.len();
+        list.retain(|h| h.session_id != session_id);
+        let last = before > list.len() && list.is_empty();
+        if list.is_empty() {
+            shard.remove(user_id);
         }
+        last
     }
 
     /// Whether the user has at least one live session on this node.
@@ -92,24 +99,26 @@ impl Hub {
 
     /// Offers a frame to every session of the user; returns how many accepted it.
     pub fn send_to_user(&self, user_id: &str, frame: &ByteString) -> usize {
-        let mut slow = Vec::new();
+        let mut slow: Vec<SessionHandle> = Vec::new();
         let mut delivered = 0;
         if let Some(list) = self.shard(user_id).read().get(user_id) {
             for h in list {
                 match h.recipient.try_send(Push::Frame(frame.clone())) {
                     Ok(()) => delivered += 1,
-                    Err(actix::prelude::SendError::Full(_)) => slow.push(h.clone()),
+                    Err(actix::prelude::SendError::Full(_)) if !h.evicted.load(Ordering::Acquire) => slow.push(h.clone()),
+                    Err(actix::prelude::SendError::Full(_)) => {}
                     Err(actix::prelude::SendError::Closed(_)) => {}
                 }
             }
         }
         self.stats.frames_pushed.fetch_add(delivered as u64, Ordering::Relaxed);
+        // A full mailbox is not emptied or grown: the session is marked and closes itself (4008)
+        // as soon as it runs; it leaves the hub when it stops.
         for h in slow {
             if !h.evicted.swap(true, Ordering::AcqRel) {
                 self.stats.slow_consumer_disconnects.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(user = %user_id, session = h.session_id, "slow consumer evicted");
             }
-            self.leave(user_id, h.session_id);
         }
         delivered
     }
@@ -124,6 +133,19 @@ impl Hub {
                 }
             }
         }
+    }
+
+    /// Users with a live session here whose role is one of `roles`.
+    pub fn users_with_roles(&self, roles: &[Role]) -> Vec<(String, Role)> {
+        let mut out = Vec::new();
+        for shard in &self.shards {
+            for (user, list) in shard.read().iter() {
+                if let Some(h) = list.iter().find(|h| roles.contains(&h.role)) {
+                    out.push((user.clone(), h.role));
+                }
+            }
+        }
+        out
     }
 
     /// Live sessions by role (for the connections gauge).

@@ -9,6 +9,7 @@
 //! - [`alerts`]: `AlertRouter` — raise, route, acknowledge, sweep deadlines, escalate.
 //! - [`supervision`]: `SupervisorDesk`, one per supervisor (team): claim and resolve.
 //! - [`crisis`], [`output_guard`]: what the patient is shown when at risk; screening of AI output.
+//! - [`bus`]: `Fanout` (push to a user on any node), the `Bus` trait, in-process and Redis buses.
 //! - [`hub`]: every live session by user, with bounded, non-blocking delivery and slow-consumer
 //!   eviction.
 //! - [`auth`]: argon2id passwords and hashed bearer tokens.
@@ -21,6 +22,8 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod backlog;
+pub mod bus;
 pub mod chat;
 pub mod crisis;
 pub mod error;

@@ -4,12 +4,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Addr;
-use bytestring::ByteString;
 use healing_llm::LlmProvider;
 use healing_protocol::{CrisisResource, ServerFrame};
 use healing_storage::Store;
 
 use crate::alerts::AlertRouter;
+use crate::bus::Fanout;
 use crate::auth::Authenticator;
 use crate::chat::ChatDirectory;
 use crate::hub::Hub;
@@ -87,6 +87,8 @@ pub struct Services {
     pub llm: Arc<dyn LlmProvider>,
     pub auth: Authenticator,
     pub hub: Arc<Hub>,
+    /// Pushes to users on this and other nodes.
+    pub fanout: Arc<Fanout>,
     pub chats: ChatDirectory,
     pub desks: DeskDirectory,
     pub risk: Addr<RiskDetector>,
@@ -97,8 +99,8 @@ pub struct Services {
 }
 
 impl Services {
-    /// Pushes a frame to every live session of a user on this node.
-    pub fn push_to_user(&self, user_id: &str, frame: &ServerFrame) -> usize {
-        self.hub.send_to_user(user_id, &ByteString::from(frame.to_json()))
+    /// Pushes a frame to every live session of a user, on any node.
+    pub fn push_to_user(&self, user_id: &str, frame: &ServerFrame) {
+        self.fanout.to_user(user_id, frame);
     }
 }

@@ -16,12 +16,12 @@ use parking_lot::Mutex;
 
 use crate::alerts::{announce_update, audit};
 use crate::error::ServiceError;
-use crate::hub::Hub;
+use crate::bus::Fanout;
 use crate::metrics::Metrics;
 
 pub struct SupervisorDesk {
     store: Arc<dyn Store>,
-    hub: Arc<Hub>,
+    fanout: Arc<Fanout>,
     metrics: Arc<Metrics>,
 }
 
@@ -48,7 +48,7 @@ impl Handler<Act> for SupervisorDesk {
     type Result = AtomicResponse<Self, Result<Escalation, ServiceError>>;
 
     fn handle(&mut self, msg: Act, _ctx: &mut Self::Context) -> Self::Result {
-        let (store, hub, metrics) = (self.store.clone(), self.hub.clone(), self.metrics.clone());
+        let (store, fanout, metrics) = (self.store.clone(), self.fanout.clone(), self.metrics.clone());
         let fut = async move {
             if msg.by.role != Role::Supervisor {
                 return Err(ServiceError::forbidden("only supervisors work escalations"));
@@ -75,7 +75,7 @@ impl Handler<Act> for SupervisorDesk {
                 metrics.open_escalations.dec();
             }
             audit(&store, Some(&msg.by), action, format!("escalation:{}", updated.id), msg.remote.clone(), None).await;
-            announce_update(&store, &hub, &updated).await;
+            announce_update(&store, &fanout, &updated).await;
             Ok(updated)
         };
         // Atomic: this desk handles one action at a time.
@@ -94,14 +94,14 @@ impl DeskDirectory {
         &self,
         supervisor_id: &str,
         store: &Arc<dyn Store>,
-        hub: &Arc<Hub>,
+        fanout: &Arc<Fanout>,
         metrics: &Arc<Metrics>,
     ) -> Addr<SupervisorDesk> {
         self.desks
             .lock()
             .entry(supervisor_id.to_owned())
             .or_insert_with(|| {
-                SupervisorDesk { store: store.clone(), hub: hub.clone(), metrics: metrics.clone() }.start()
+                SupervisorDesk { store: store.clone(), fanout: fanout.clone(), metrics: metrics.clone() }.start()
             })
             .clone()
     }

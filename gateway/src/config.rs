@@ -106,6 +106,11 @@ pub struct ServeConfig {
     #[arg(long, env = "HEALING_CRISIS_RESOURCES")]
     pub crisis_resources: Option<PathBuf>,
 
+    /// Redis URL of the cross-node bus (e.g. redis://127.0.0.1:6379). Without it the node runs
+    /// alone with an in-process bus.
+    #[arg(long, env = "HEALING_REDIS_URL")]
+    pub redis_url: Option<String>,
+
     /// Log format.
     #[arg(long, env = "HEALING_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -150,6 +155,11 @@ impl ServeConfig {
         }
         if self.escalation_sweep < Duration::from_millis(50) || self.escalation_sweep > Duration::from_secs(60) {
             return Err("--escalation-sweep must be between 50ms and 60s".into());
+        }
+        if let Some(url) = &self.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err("--redis-url must start with redis:// or rediss://".into());
         }
         if let Some(url) = &self.llm_base_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {

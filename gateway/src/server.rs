@@ -12,6 +12,8 @@ use actix::Actor;
 use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context;
 use healing_actors::alerts::AlertRouter;
+use healing_actors::bus::redis::RedisBus;
+use healing_actors::bus::{Fanout, LocalBus};
 use healing_actors::auth::Authenticator;
 use healing_actors::chat::ChatDirectory;
 use healing_actors::hub::Hub;
@@ -29,9 +31,25 @@ use crate::state::AppState;
 pub fn serve_blocking(config: ServeConfig) -> anyhow::Result<()> {
     let data_dir = config.store.data_dir.clone();
     let listener = TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?);
-    actix_web::rt::System::new().block_on(run(listener, config, store))
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?,
+    );
+    let hub = Arc::new(Hub::default());
+    let bus: Bus = match &config.redis_url {
+        Some(url) => {
+            let redis = RedisBus::connect(url, hub.clone()).context("connecting the Redis bus")?;
+            Bus::Redis(Arc::new(redis))
+        }
+        None => Bus::Local,
+    };
+    actix_web::rt::System::new().block_on(run(listener, config, store, hub, bus))
+}
+
+/// The cross-node bus a node runs with.
+pub enum Bus {
+    /// A single node (the embedded default).
+    Local,
+    Redis(Arc<RedisBus>),
 }
 
 fn llm_provider(config: &ServeConfig) -> anyhow::Result<Arc<dyn LlmProvider>> {
@@ -63,7 +81,13 @@ fn crisis_resources(config: &ServeConfig) -> anyhow::Result<Vec<healing_protocol
 }
 
 /// Serves on `listener` until SIGTERM/Ctrl-C. Must run inside an actix `System`.
-pub async fn run(listener: TcpListener, config: ServeConfig, store: Arc<dyn Store>) -> anyhow::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    config: ServeConfig,
+    store: Arc<dyn Store>,
+    hub: Arc<Hub>,
+    bus: Bus,
+) -> anyhow::Result<()> {
     let llm = llm_provider(&config)?;
     let realtime = RealtimeConfig {
         max_frame_bytes: config.max_frame_bytes,
@@ -83,14 +107,19 @@ pub async fn run(listener: TcpListener, config: ServeConfig, store: Arc<dyn Stor
         crisis_resources: crisis_resources(&config)?,
         ..ClinicalConfig::default()
     });
-    let hub = Arc::new(Hub::default());
     let metrics = Arc::new(Metrics::new());
-    let alerts = AlertRouter::new(store.clone(), hub.clone(), metrics.clone(), clinical.clone()).start();
+    let bus_impl: Arc<dyn healing_actors::bus::Bus> = match &bus {
+        Bus::Local => Arc::new(LocalBus),
+        Bus::Redis(r) => r.clone(),
+    };
+    let fanout = Arc::new(Fanout { hub: hub.clone(), bus: bus_impl });
+    let alerts = AlertRouter::new(store.clone(), fanout.clone(), metrics.clone(), clinical.clone()).start();
     let services = Arc::new(Services {
         auth: Authenticator::new(store.clone(), config.token_ttl),
         store: store.clone(),
         llm,
         hub,
+        fanout,
         chats: ChatDirectory::default(),
         desks: DeskDirectory::default(),
         risk: healing_actors::risk_detector::start(),
@@ -99,6 +128,16 @@ pub async fn run(listener: TcpListener, config: ServeConfig, store: Arc<dyn Stor
         clinical,
         metrics,
     });
+    if let Bus::Redis(redis) = &bus {
+        // When the bus returns after an outage, re-send from the store what other nodes' pushes
+        // may have lost (alerts, escalations) to the staff connected here.
+        let weak = Arc::downgrade(&services);
+        redis.on_restored(move || {
+            if let Some(services) = weak.upgrade() {
+                tokio::spawn(healing_actors::backlog::resend_to_local_staff(services));
+            }
+        });
+    }
     let state = web::Data::new(AppState {
         services: services.clone(),
         login_limiter: LoginLimiter::new(config.login_attempts_per_minute),

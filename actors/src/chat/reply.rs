@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use bytestring::ByteString;
 use futures_util::StreamExt;
 use healing_llm::{ChatRole, ChatTurn, LlmError};
 use healing_protocol::{Author, Message, RiskLevel, ServerFrame};
@@ -57,7 +56,7 @@ struct Origin {
 
 impl Reply {
     fn push(&self, frame: &ServerFrame) {
-        self.services.hub.send_to_user(&self.patient_id, &ByteString::from(frame.to_json()));
+        self.services.fanout.to_user(&self.patient_id, frame);
     }
 
     fn delta(&self, text: String) {

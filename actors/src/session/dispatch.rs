@@ -3,14 +3,14 @@
 
 use actix::prelude::*;
 use actix_web_actors::ws;
-use healing_protocol::{AlertStatus, ClientFrame, ErrorCode, Role, ServerFrame, User};
-use healing_storage::{AlertQuery, AuditEntry, NewMessage};
+use healing_protocol::{ClientFrame, ErrorCode, Role, ServerFrame, User};
+use healing_storage::{AuditEntry, NewMessage};
 use serde_json::Value;
 
 use super::{CLOSE_UNAUTHORIZED, WsSession};
 use crate::alerts::Acknowledge;
 use crate::error::ServiceError;
-use crate::supervision::{Act, DeskAction, backlog};
+use crate::supervision::{Act, DeskAction};
 
 type Ctx = ws::WebsocketContext<WsSession>;
 
@@ -218,7 +218,7 @@ impl WsSession {
             return self.send_error(ctx, ErrorCode::Forbidden, "only supervisors work escalations", reference);
         }
         let s = &self.services;
-        let desk = s.desks.desk(&user.id, &s.store, &s.hub, &s.metrics);
+        let desk = s.desks.desk(&user.id, &s.store, &s.fanout, &s.metrics);
         let fut = async move {
             desk.send(Act { escalation_id, by: user, action, remote })
                 .await
@@ -232,30 +232,9 @@ impl WsSession {
 
     /// After `welcome`: what a clinician or supervisor missed while offline.
     pub(super) fn send_backlog(&mut self, user: &User, ctx: &mut Ctx) {
-        let services = self.services.clone();
+        let store = self.services.store.clone();
         let user = user.clone();
-        let fut = async move {
-            let frames: Vec<ServerFrame> = match user.role {
-                // Not yet acknowledged: open, or escalated while nobody on the caseload answered.
-                Role::Clinician => services
-                    .store
-                    .alerts(AlertQuery { clinician_id: Some(user.id.clone()), limit: 1000, ..AlertQuery::default() })
-                    .await?
-                    .into_iter()
-                    .filter(|a| matches!(a.status, AlertStatus::Open | AlertStatus::Escalated))
-                    .rev()
-                    .map(|alert| ServerFrame::Alert { alert })
-                    .collect(),
-                Role::Supervisor => backlog(&services.store, &user.id)
-                    .await?
-                    .into_iter()
-                    .rev()
-                    .map(|escalation| ServerFrame::Escalation { escalation })
-                    .collect(),
-                Role::Patient | Role::Admin => Vec::new(),
-            };
-            Ok::<_, ServiceError>(frames)
-        };
+        let fut = async move { crate::backlog::frames_for(&store, &user).await };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
             Ok(frames) => frames.iter().for_each(|f| act.send(ctx, f)),
             Err(e) => act.send_error(ctx, e.code, &format!("could not load what you missed: {}", e.message), None),

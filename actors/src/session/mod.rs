@@ -83,7 +83,7 @@ impl WsSession {
 
     /// Completes authentication: registers with the hub and sends `welcome`.
     fn welcome(&mut self, user: User, reference: Option<Value>, ctx: &mut ws::WebsocketContext<Self>) {
-        self.services.hub.join(
+        let first_here = self.services.hub.join(
             &user.id,
             SessionHandle {
                 session_id: self.id,
@@ -92,6 +92,9 @@ impl WsSession {
                 evicted: self.evicted.clone(),
             },
         );
+        if first_here {
+            self.services.fanout.bus.user_joined(&user.id, user.role);
+        }
         tracing::debug!(session = self.id, user = %user.id, role = user.role.as_str(), "session authenticated");
         self.send(
             ctx,
@@ -148,7 +151,9 @@ impl Actor for WsSession {
 
     fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
         if let Some(user) = &self.user {
-            self.services.hub.leave(&user.id, self.id);
+            if self.services.hub.leave(&user.id, self.id) {
+                self.services.fanout.bus.user_left(&user.id);
+            }
         }
         Running::Stop
     }

@@ -9,11 +9,20 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    match state.services.store.ping().await {
-        Ok(()) => HttpResponse::Ok().json(serde_json::json!({"status": "ready", "store": "ok", "bus": "in-process"})),
+    let services = &state.services;
+    let store_ok = match services.store.ping().await {
+        Ok(()) => true,
         Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "unavailable", "store": "error"}))
+            tracing::warn!(error = %e, "readiness: store check failed");
+            false
         }
-    }
+    };
+    let bus = &services.fanout.bus;
+    let bus_ok = bus.healthy().await;
+    let body = serde_json::json!({
+        "status": if store_ok && bus_ok { "ready" } else { "unavailable" },
+        "store": if store_ok { "ok" } else { "error" },
+        "bus": { "kind": bus.kind(), "status": if bus_ok { "ok" } else { "error" } },
+    });
+    if store_ok && bus_ok { HttpResponse::Ok().json(body) } else { HttpResponse::ServiceUnavailable().json(body) }
 }
