@@ -20,8 +20,8 @@ use healing_protocol::{
 };
 use healing_storage::{AuditEntry, Store};
 
-use crate::error::ServiceError;
 use crate::bus::Fanout;
+use crate::error::ServiceError;
 use crate::metrics::Metrics;
 use crate::risk_detector::Screened;
 use crate::services::ClinicalConfig;

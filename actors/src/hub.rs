@@ -4,30 +4,32 @@
 //! many worker threads at once. A sharded lock held for a map lookup costs far less than an extra
 //! mailbox hop, and it keeps a single hub from becoming the bottleneck.
 //!
-//! Back-pressure (DESIGN invariant 5): frames are offered to a session's bounded mailbox with
-//! `try_send`. A full mailbox means the client stopped reading; the session is marked evicted,
-//! dropped from the hub, and closes itself with [`CLOSE_SLOW_CONSUMER`] as soon as it runs again.
-//! Its memory is therefore bounded by the mailbox capacity, never by what others send it.
+//! Back-pressure (DESIGN invariant 5): frames go into each session's [`Outbox`], bounded in bytes.
+//! A client that stops reading overflows it; the session is marked evicted, its queue freed, and
+//! it closes itself with [`CLOSE_SLOW_CONSUMER`] as soon as it runs again. What a stalled client
+//! can pin is therefore bounded by the budget, never by what others send it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix::{Message, Recipient};
 use bytestring::ByteString;
 use healing_protocol::Role;
 use parking_lot::RwLock;
 
+use crate::outbox::{Outbox, Pushed};
+
 /// WebSocket close code sent to a client that stopped reading its frames.
 pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
 
 const SHARDS: usize = 64;
 
-/// What the hub hands a session: a serialised frame, or an order to close.
+/// What the hub tells a session: frames are waiting in its outbox, or close now.
 #[derive(Message, Clone)]
 #[rtype(result = "()")]
 pub enum Push {
-    Frame(ByteString),
+    Wake,
     /// Close with this WebSocket code and reason (node shutdown: 1001 "going away").
     Close(u16, &'static str),
 }
@@ -38,8 +40,7 @@ pub struct SessionHandle {
     pub session_id: u64,
     pub role: Role,
     pub recipient: Recipient<Push>,
-    /// Set by the hub when the session's mailbox overflowed.
-    pub evicted: Arc<AtomicBool>,
+    pub outbox: Arc<Outbox>,
 }
 
 /// Counters the metrics endpoint reads.
@@ -97,29 +98,30 @@ impl Hub {
         self.shard(user_id).read().get(user_id).is_some_and(|l| !l.is_empty())
     }
 
-    /// Offers a frame to every session of the user; returns how many accepted it.
+    /// Queues a frame for every session of the user; returns how many took it.
     pub fn send_to_user(&self, user_id: &str, frame: &ByteString) -> usize {
-        let mut slow: Vec<SessionHandle> = Vec::new();
         let mut delivered = 0;
         if let Some(list) = self.shard(user_id).read().get(user_id) {
             for h in list {
-                match h.recipient.try_send(Push::Frame(frame.clone())) {
-                    Ok(()) => delivered += 1,
-                    Err(actix::prelude::SendError::Full(_)) if !h.evicted.load(Ordering::Acquire) => slow.push(h.clone()),
-                    Err(actix::prelude::SendError::Full(_)) => {}
-                    Err(actix::prelude::SendError::Closed(_)) => {}
+                match h.outbox.push(frame) {
+                    Pushed::Wake => {
+                        delivered += 1;
+                        if h.recipient.try_send(Push::Wake).is_err() {
+                            h.outbox.wake_failed();
+                        }
+                    }
+                    Pushed::Queued => delivered += 1,
+                    Pushed::Evicted => {
+                        self.stats.slow_consumer_disconnects.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(user = %user_id, session = h.session_id, "slow consumer evicted");
+                        // Wake it so it closes as soon as its socket lets it run.
+                        let _ = h.recipient.try_send(Push::Wake);
+                    }
+                    Pushed::Dropped => {}
                 }
             }
         }
         self.stats.frames_pushed.fetch_add(delivered as u64, Ordering::Relaxed);
-        // A full mailbox is not emptied or grown: the session is marked and closes itself (4008)
-        // as soon as it runs; it leaves the hub when it stops.
-        for h in slow {
-            if !h.evicted.swap(true, Ordering::AcqRel) {
-                self.stats.slow_consumer_disconnects.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(user = %user_id, session = h.session_id, "slow consumer evicted");
-            }
-        }
         delivered
     }
 

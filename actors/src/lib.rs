@@ -10,8 +10,8 @@
 //! - [`supervision`]: `SupervisorDesk`, one per supervisor (team): claim and resolve.
 //! - [`crisis`], [`output_guard`]: what the patient is shown when at risk; screening of AI output.
 //! - [`bus`]: `Fanout` (push to a user on any node), the `Bus` trait, in-process and Redis buses.
-//! - [`hub`]: every live session by user, with bounded, non-blocking delivery and slow-consumer
-//!   eviction.
+//! - [`hub`]: every live session by user, with non-blocking delivery; [`outbox`]: each session's
+//!   byte-bounded send queue and slow-consumer eviction.
 //! - [`auth`]: argon2id passwords and hashed bearer tokens.
 //! - [`services`]: the shared [`Services`] bundle and [`RealtimeConfig`].
 //! - [`metrics`]: the Prometheus registry of the node.
@@ -29,6 +29,7 @@ pub mod crisis;
 pub mod error;
 pub mod hub;
 pub mod metrics;
+pub mod outbox;
 pub mod output_guard;
 pub mod risk_detector;
 pub mod services;

@@ -9,8 +9,8 @@ use healing_protocol::{CrisisResource, ServerFrame};
 use healing_storage::Store;
 
 use crate::alerts::AlertRouter;
-use crate::bus::Fanout;
 use crate::auth::Authenticator;
+use crate::bus::Fanout;
 use crate::chat::ChatDirectory;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
@@ -27,8 +27,9 @@ pub struct RealtimeConfig {
     /// Ping interval; a client silent for `idle_timeout` is disconnected.
     pub heartbeat_interval: Duration,
     pub idle_timeout: Duration,
-    /// Bounded mailbox of each session (frames waiting to be written to a slow client).
-    pub session_mailbox: usize,
+    /// Bytes of frames that may wait for one client; a client that falls further behind is
+    /// disconnected (close 4008).
+    pub session_queue_bytes: usize,
     /// Frames per second a session may send, and the burst allowed above it.
     pub frames_per_second: u32,
     pub frame_burst: u32,
@@ -45,7 +46,7 @@ impl Default for RealtimeConfig {
             hello_timeout: Duration::from_secs(10),
             heartbeat_interval: Duration::from_secs(15),
             idle_timeout: Duration::from_secs(45),
-            session_mailbox: 256,
+            session_queue_bytes: 1024 * 1024,
             frames_per_second: 20,
             frame_burst: 40,
             context_token_budget: 3000,

@@ -15,8 +15,8 @@ use healing_storage::{EscalationQuery, Store};
 use parking_lot::Mutex;
 
 use crate::alerts::{announce_update, audit};
-use crate::error::ServiceError;
 use crate::bus::Fanout;
+use crate::error::ServiceError;
 use crate::metrics::Metrics;
 
 pub struct SupervisorDesk {

@@ -69,9 +69,10 @@ pub struct ServeConfig {
     #[arg(long, env = "HEALING_IDLE_TIMEOUT", default_value = "45s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
 
-    /// Frames queued for one slow client before it is disconnected (close code 4008).
-    #[arg(long, env = "HEALING_SESSION_QUEUE", default_value_t = 256)]
-    pub session_queue: usize,
+    /// Bytes of frames that may wait for one client before it is disconnected as a slow consumer
+    /// (close code 4008). Large enough for a burst of a whole AI reply.
+    #[arg(long, env = "HEALING_SESSION_QUEUE_BYTES", default_value_t = 1024 * 1024)]
+    pub session_queue_bytes: usize,
 
     /// Frames per second one socket may send (bursts of twice this are allowed).
     #[arg(long, env = "HEALING_FRAMES_PER_SECOND", default_value_t = 20)]
@@ -138,8 +139,8 @@ impl ServeConfig {
         if self.idle_timeout <= self.heartbeat_interval {
             return Err("--idle-timeout must be longer than --heartbeat-interval".into());
         }
-        if self.session_queue < 8 {
-            return Err("--session-queue must be at least 8".into());
+        if self.session_queue_bytes < 16 * 1024 {
+            return Err("--session-queue-bytes must be at least 16384".into());
         }
         if self.frames_per_second == 0 || self.login_attempts_per_minute == 0 {
             return Err("rate limits must be at least 1".into());

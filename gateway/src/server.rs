@@ -12,9 +12,9 @@ use actix::Actor;
 use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context;
 use healing_actors::alerts::AlertRouter;
+use healing_actors::auth::Authenticator;
 use healing_actors::bus::redis::RedisBus;
 use healing_actors::bus::{Fanout, LocalBus};
-use healing_actors::auth::Authenticator;
 use healing_actors::chat::ChatDirectory;
 use healing_actors::hub::Hub;
 use healing_actors::metrics::Metrics;
@@ -31,9 +31,8 @@ use crate::state::AppState;
 pub fn serve_blocking(config: ServeConfig) -> anyhow::Result<()> {
     let data_dir = config.store.data_dir.clone();
     let listener = TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?,
-    );
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?);
     let hub = Arc::new(Hub::default());
     let bus: Bus = match &config.redis_url {
         Some(url) => {
@@ -94,7 +93,7 @@ pub async fn run(
         hello_timeout: config.hello_timeout,
         heartbeat_interval: config.heartbeat_interval,
         idle_timeout: config.idle_timeout,
-        session_mailbox: config.session_queue,
+        session_queue_bytes: config.session_queue_bytes,
         frames_per_second: config.frames_per_second,
         frame_burst: config.frames_per_second.saturating_mul(2),
         ..RealtimeConfig::default()

@@ -101,7 +101,8 @@ impl RedisBus {
             },
             ..PoolConfig::default()
         });
-        let pool = runtime.block_on(async { cfg.create_pool(Some(Runtime::Tokio1)) }).map_err(|e| BusError(e.to_string()))?;
+        let pool =
+            runtime.block_on(async { cfg.create_pool(Some(Runtime::Tokio1)) }).map_err(|e| BusError(e.to_string()))?;
         let client = redis::Client::open(url).map_err(|e| BusError(e.to_string()))?;
         runtime.block_on(async {
             let mut conn = pool.get().await.map_err(|e| BusError(format!("cannot reach {url}: {e}")))?;
@@ -171,7 +172,7 @@ impl Bus for RedisBus {
         let payload = format!("{}|{}", self.shared.node_id, frame);
         if self.outbox.try_send((channel(user_id), payload)).is_err() {
             let n = self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-            if n % 1000 == 0 {
+            if n.is_multiple_of(1000) {
                 tracing::warn!(dropped = n + 1, "redis bus outbox full; frames for other nodes dropped");
             }
         }

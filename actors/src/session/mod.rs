@@ -10,7 +10,7 @@ mod dispatch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use actix::prelude::*;
@@ -21,6 +21,7 @@ use healing_protocol::{ErrorCode, ServerFrame, User};
 use serde_json::Value;
 
 use crate::hub::{CLOSE_SLOW_CONSUMER, Push, SessionHandle};
+use crate::outbox::Outbox;
 use crate::services::Services;
 
 /// Close code for a bad or missing token (PROTOCOL §2).
@@ -40,7 +41,7 @@ pub struct WsSession {
     last_seen: Instant,
     limiter: DefaultDirectRateLimiter,
     rate_violations: u32,
-    evicted: Arc<AtomicBool>,
+    outbox: Arc<Outbox>,
 }
 
 impl WsSession {
@@ -48,6 +49,7 @@ impl WsSession {
         let cfg = &services.config;
         let per_second = std::num::NonZeroU32::new(cfg.frames_per_second.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
         let burst = std::num::NonZeroU32::new(cfg.frame_burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
+        let outbox = Arc::new(Outbox::new(cfg.session_queue_bytes));
         WsSession {
             id: NEXT_SESSION.fetch_add(1, Ordering::Relaxed),
             limiter: RateLimiter::direct(Quota::per_second(per_second).allow_burst(burst)),
@@ -57,7 +59,7 @@ impl WsSession {
             remote,
             last_seen: Instant::now(),
             rate_violations: 0,
-            evicted: Arc::new(AtomicBool::new(false)),
+            outbox,
         }
     }
 
@@ -89,7 +91,7 @@ impl WsSession {
                 session_id: self.id,
                 role: user.role,
                 recipient: ctx.address().recipient(),
-                evicted: self.evicted.clone(),
+                outbox: self.outbox.clone(),
             },
         );
         if first_here {
@@ -119,10 +121,11 @@ impl Actor for WsSession {
     type Context = ws::WebsocketContext<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.set_mailbox_capacity(self.services.config.session_mailbox);
+        // The mailbox carries only wake-ups and control messages; frames wait in the outbox.
+        ctx.set_mailbox_capacity(16);
         let cfg = self.services.config.clone();
         ctx.run_interval(cfg.heartbeat_interval, move |act, ctx| {
-            if act.evicted.load(Ordering::Acquire) {
+            if act.outbox.is_evicted() {
                 act.close(ctx, CLOSE_SLOW_CONSUMER, "slow consumer: frames were not read in time");
                 return;
             }
@@ -150,10 +153,10 @@ impl Actor for WsSession {
     }
 
     fn stopping(&mut self, _ctx: &mut Self::Context) -> Running {
-        if let Some(user) = &self.user {
-            if self.services.hub.leave(&user.id, self.id) {
-                self.services.fanout.bus.user_left(&user.id);
-            }
+        if let Some(user) = &self.user
+            && self.services.hub.leave(&user.id, self.id)
+        {
+            self.services.fanout.bus.user_left(&user.id);
         }
         Running::Stop
     }
@@ -163,14 +166,17 @@ impl Handler<Push> for WsSession {
     type Result = ();
 
     fn handle(&mut self, msg: Push, ctx: &mut Self::Context) {
-        if self.evicted.load(Ordering::Acquire) {
+        if self.outbox.is_evicted() {
             self.close(ctx, CLOSE_SLOW_CONSUMER, "slow consumer: frames were not read in time");
             return;
         }
         match msg {
-            Push::Frame(frame) => {
-                self.services.metrics.ws_frames.with_label_values(&["out"]).inc();
-                ctx.text(frame)
+            Push::Wake => {
+                let frames = self.outbox.drain();
+                self.services.metrics.ws_frames.with_label_values(&["out"]).inc_by(frames.len() as u64);
+                for frame in frames {
+                    ctx.text(frame);
+                }
             }
             Push::Close(code, reason) => self.close(ctx, code, reason),
         }

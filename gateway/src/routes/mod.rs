@@ -6,14 +6,17 @@ mod admin_audit;
 mod admin_teams;
 mod admin_users;
 mod alerts;
+mod caseload;
 mod conversations;
 mod escalations;
+mod explanation;
 mod health;
 mod login;
 mod logout;
 mod me;
 mod messages;
 mod metrics;
+mod patient_conversations;
 mod register;
 mod resume;
 mod static_files;
@@ -37,6 +40,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/conversations/{id}/resume", web::post().to(resume::handle))
             .route("/alerts", web::get().to(alerts::handle))
             .route("/escalations", web::get().to(escalations::handle))
+            .route("/messages/{id}/explanation", web::get().to(explanation::handle))
+            .route("/caseload", web::get().to(caseload::handle))
+            .route("/patients/{id}/conversations", web::get().to(patient_conversations::handle))
             .default_service(web::to(not_found)),
     )
     .route("/healthz", web::get().to(health::healthz))

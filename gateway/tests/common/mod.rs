@@ -63,6 +63,10 @@ impl Server {
         Server { child: Some(child), addr, data_dir: data_dir.to_path_buf() }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }

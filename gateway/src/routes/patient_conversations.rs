@@ -1,0 +1,38 @@
+//! `GET /api/v1/patients/{id}/conversations` — a patient's conversations (newest first), for a
+//! clinician/supervisor whose caseload/team holds the patient. Audited.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use healing_protocol::{ErrorCode, Role};
+use healing_storage::AuditEntry;
+
+use crate::api_error::{ApiError, ApiResult};
+use crate::extract::{AuthUser, remote_ip};
+use crate::state::AppState;
+
+pub async fn handle(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.require(&[Role::Clinician, Role::Supervisor])?;
+    let patient_id = path.into_inner();
+    let store = &state.services.store;
+    // Not on the caller's caseload/team and non-existent answer the same, so nothing leaks.
+    if !store.can_view_patient(&caller.user, &patient_id).await? {
+        return Err(ApiError::new(ErrorCode::NotFound, "patient not found"));
+    }
+    let conversations = store.conversations_of(&patient_id).await?;
+    store
+        .audit(AuditEntry {
+            at: chrono::Utc::now(),
+            actor_id: Some(caller.user.id.clone()),
+            actor_role: Some(caller.user.role),
+            action: "conversations.list".into(),
+            target: format!("patient:{patient_id}"),
+            remote_addr: remote_ip(&req),
+            detail: Some(format!("{} conversations", conversations.len())),
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "conversations": conversations })))
+}
