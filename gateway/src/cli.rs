@@ -96,11 +96,9 @@ pub fn main() -> ExitCode {
     crate::telemetry::init(crate::config::LogFormat::Text);
     let result = match command {
         Command::User { action: UserCommand::Add { store, username, role, display_name } } => read_password()
-            .and_then(|password| crate::commands::add_user(&store.data_dir, username, &role, display_name, password)),
-        Command::Assign { store, clinician, patient } => crate::commands::assign(&store.data_dir, &clinician, &patient),
-        Command::Team { store, supervisor, clinician } => {
-            crate::commands::team(&store.data_dir, &supervisor, &clinician)
-        }
+            .and_then(|password| crate::commands::add_user(&store, username, &role, display_name, password)),
+        Command::Assign { store, clinician, patient } => crate::commands::assign(&store, &clinician, &patient),
+        Command::Team { store, supervisor, clinician } => crate::commands::team(&store, &supervisor, &clinician),
         Command::Serve(_) | Command::Risk { .. } => Err(anyhow::anyhow!("handled above")),
     };
     match result {

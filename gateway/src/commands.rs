@@ -1,22 +1,23 @@
 //! Admin subcommands that work on the store directly (how the first admin is made).
 
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
 use healing_protocol::Role;
-use healing_storage::{NewUser, SqliteStore, Store};
+use healing_storage::{NewUser, Store};
+
+use crate::config::StoreArgs;
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting a runtime")
 }
 
-fn open(data_dir: &Path) -> anyhow::Result<Arc<dyn Store>> {
-    Ok(Arc::new(SqliteStore::open(data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?))
+fn open(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
+    crate::store::open(args)
 }
 
 pub fn add_user(
-    data_dir: &Path,
+    store_args: &StoreArgs,
     username: String,
     role: &str,
     display_name: Option<String>,
@@ -24,7 +25,7 @@ pub fn add_user(
 ) -> anyhow::Result<String> {
     let role = Role::parse(role).ok_or_else(|| anyhow!("--role must be patient, clinician, supervisor or admin"))?;
     runtime()?.block_on(async {
-        let store = open(data_dir)?;
+        let store = open(store_args)?;
         let auth = healing_actors::auth::Authenticator::new(store.clone(), std::time::Duration::from_secs(3600));
         let user = auth
             .register(
@@ -51,9 +52,9 @@ async fn find(store: &Arc<dyn Store>, username: &str, role: Role) -> anyhow::Res
     Ok(user.id)
 }
 
-pub fn assign(data_dir: &Path, clinician: &str, patient: &str) -> anyhow::Result<String> {
+pub fn assign(store_args: &StoreArgs, clinician: &str, patient: &str) -> anyhow::Result<String> {
     runtime()?.block_on(async {
-        let store = open(data_dir)?;
+        let store = open(store_args)?;
         let c = find(&store, clinician, Role::Clinician).await?;
         let p = find(&store, patient, Role::Patient).await?;
         store.assign(&c, &p).await?;
@@ -61,9 +62,9 @@ pub fn assign(data_dir: &Path, clinician: &str, patient: &str) -> anyhow::Result
     })
 }
 
-pub fn team(data_dir: &Path, supervisor: &str, clinician: &str) -> anyhow::Result<String> {
+pub fn team(store_args: &StoreArgs, supervisor: &str, clinician: &str) -> anyhow::Result<String> {
     runtime()?.block_on(async {
-        let store = open(data_dir)?;
+        let store = open(store_args)?;
         let s = find(&store, supervisor, Role::Supervisor).await?;
         let c = find(&store, clinician, Role::Clinician).await?;
         store.add_to_team(&s, &c).await?;

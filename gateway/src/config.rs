@@ -117,12 +117,42 @@ pub struct ServeConfig {
     pub log_format: LogFormat,
 }
 
-/// Where the embedded store lives (shared by every subcommand).
+/// Which storage backend a node uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// The embedded store (SQLite under `--data-dir`); nothing to install.
+    Sqlite,
+    /// ScyllaDB (`--scylla-nodes`), for production clusters.
+    Scylla,
+}
+
+/// Where data lives (shared by `serve` and the admin subcommands).
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
+    /// Storage backend.
+    #[arg(long = "store", env = "HEALING_STORE", value_enum, default_value = "sqlite")]
+    pub kind: StoreKind,
+
     /// Directory of the embedded store.
     #[arg(long, env = "HEALING_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+
+    /// ScyllaDB contact points, comma-separated `host:port`.
+    #[arg(long, env = "HEALING_SCYLLA_NODES", value_delimiter = ',', default_value = "127.0.0.1:9042")]
+    pub scylla_nodes: Vec<String>,
+
+    /// ScyllaDB keyspace (created with `--scylla-replication` if missing).
+    #[arg(long, env = "HEALING_SCYLLA_KEYSPACE", default_value = "healing_space")]
+    pub scylla_keyspace: String,
+
+    /// Keyspace replication: a factor (`3`, SimpleStrategy) or per-datacenter factors
+    /// (`dc1:3,dc2:3`, NetworkTopologyStrategy).
+    #[arg(long, env = "HEALING_SCYLLA_REPLICATION", default_value = "1")]
+    pub scylla_replication: String,
+
+    /// Days to keep messages (ScyllaDB TTL). Unset: keep until erased.
+    #[arg(long, env = "HEALING_RETENTION_DAYS")]
+    pub retention_days: Option<u32>,
 }
 
 /// Secrets come from the environment only, never from flags (flags show up in `ps`).

@@ -8,7 +8,8 @@
 //! - [`routes`]: one file per HTTP endpoint; `/ws` hands the socket to a session actor.
 //! - [`extract`]: authentication as an extractor; [`api_error`]: the one error → HTTP mapping.
 //! - [`login_limit`]: failed sign-in limits per username and IP.
-//! - [`commands`]: the admin subcommands that work directly on the store.
+//! - [`commands`]: the admin subcommands that work directly on the store; [`store`]: opens the
+//!   configured backend (embedded SQLite or ScyllaDB).
 //!
 //! Invariant: only this crate knows HTTP and JSON bodies; it calls into `actors` and `storage`,
 //! never the reverse.
@@ -22,4 +23,5 @@ pub mod login_limit;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod store;
 pub mod telemetry;

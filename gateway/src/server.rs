@@ -21,18 +21,16 @@ use healing_actors::metrics::Metrics;
 use healing_actors::supervision::DeskDirectory;
 use healing_actors::{ClinicalConfig, RealtimeConfig, Services};
 use healing_llm::LlmProvider;
-use healing_storage::{SqliteStore, Store};
+use healing_storage::Store;
 
 use crate::config::{ServeConfig, llm_api_key};
 use crate::login_limit::LoginLimiter;
 use crate::state::AppState;
 
-/// Runs the server on the embedded store in `data_dir`, binding `config.bind`.
+/// Runs the server on the configured store and bus, binding `config.bind`.
 pub fn serve_blocking(config: ServeConfig) -> anyhow::Result<()> {
-    let data_dir = config.store.data_dir.clone();
     let listener = TcpListener::bind(config.bind).with_context(|| format!("binding {}", config.bind))?;
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&data_dir).with_context(|| format!("opening the store in {}", data_dir.display()))?);
+    let store = crate::store::open(&config.store)?;
     let hub = Arc::new(Hub::default());
     let bus: Bus = match &config.redis_url {
         Some(url) => {

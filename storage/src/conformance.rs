@@ -13,12 +13,17 @@ use healing_protocol::{Alert, AlertStatus, Author, EscalationReason, EscalationS
 use crate::StoreError;
 use crate::store::*;
 
-/// Generates one `#[tokio::test]` per conformance case, each calling `$factory().await` for a
-/// fresh `Arc<dyn Store>`.
+/// Generates one `#[tokio::test]` per conformance case.
+///
+/// - `conformance_tests!(factory)`: each case calls `factory().await` for a fresh
+///   `Arc<dyn Store>`.
+/// - `conformance_tests!(optional: factory, teardown: teardown)`: for backends that need an
+///   external server. `factory().await` returns `Option<Arc<S>>` (`S: Store`); `None` skips the
+///   case (the factory says why). After a case passes, `teardown(store).await` cleans up.
 #[macro_export]
 macro_rules! conformance_tests {
-    ($factory:path) => {
-        $crate::conformance_tests!(@cases $factory;
+    (@all ($($head:tt)*)) => {
+        $crate::conformance_tests!($($head)*;
             users_are_unique_case_insensitively, tokens_expire_and_revoke, relationships_gate_viewing,
             messages_get_gapless_seqs, client_msg_id_is_idempotent, concurrent_sends_never_share_a_seq,
             conversations_are_private, history_pages_backwards, alerts_transition_once,
@@ -32,6 +37,23 @@ macro_rules! conformance_tests {
                 $crate::conformance::$case(store).await;
             }
         )*
+    };
+    (@optional $factory:path, $teardown:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let Some(fixture) = $factory().await else { return };
+                let store: ::std::sync::Arc<dyn $crate::Store> = fixture.clone();
+                $crate::conformance::$case(store).await;
+                $teardown(fixture).await;
+            }
+        )*
+    };
+    (optional: $factory:path, teardown: $teardown:path) => {
+        $crate::conformance_tests!(@all (@optional $factory, $teardown));
+    };
+    ($factory:path) => {
+        $crate::conformance_tests!(@all (@cases $factory));
     };
 }
 

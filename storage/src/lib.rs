@@ -6,6 +6,9 @@
 //! - [`error`]: [`StoreError`], the only error type callers see.
 //! - [`sqlite`]: the embedded default (SQLite, WAL): one writer thread with group commit, a small
 //!   pool of read connections on the blocking pool, versioned migrations in `migrations/sqlite/`.
+//! - [`scylla`] (feature `scylla`, on by default): the ScyllaDB backend for production, with its
+//!   own I/O runtime, prepared statements and versioned migrations in `migrations/scylla/`
+//!   (see `docs/scylla.md`).
 //! - [`conformance`]: the test suite every backend must pass (used by `tests/` here and by any
 //!   future backend).
 //!
@@ -21,6 +24,8 @@
 
 pub mod conformance;
 pub mod error;
+#[cfg(feature = "scylla")]
+pub mod scylla;
 pub mod sqlite;
 pub mod store;
 

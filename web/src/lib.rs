@@ -23,6 +23,22 @@ macro_rules! assets {
 
 assets! {
     "index.html" => "text/html; charset=utf-8",
-    "app.js" => "text/javascript; charset=utf-8",
     "style.css" => "text/css; charset=utf-8",
+    "js/admin.js" => "text/javascript; charset=utf-8",
+    "js/api.js" => "text/javascript; charset=utf-8",
+    "js/app.js" => "text/javascript; charset=utf-8",
+    "js/clinician.js" => "text/javascript; charset=utf-8",
+    "js/crisis.js" => "text/javascript; charset=utf-8",
+    "js/dom.js" => "text/javascript; charset=utf-8",
+    "js/explain.js" => "text/javascript; charset=utf-8",
+    "js/format.js" => "text/javascript; charset=utf-8",
+    "js/messages.js" => "text/javascript; charset=utf-8",
+    "js/outbox.js" => "text/javascript; charset=utf-8",
+    "js/patient.js" => "text/javascript; charset=utf-8",
+    "js/quickexit.js" => "text/javascript; charset=utf-8",
+    "js/session.js" => "text/javascript; charset=utf-8",
+    "js/signin.js" => "text/javascript; charset=utf-8",
+    "js/socket.js" => "text/javascript; charset=utf-8",
+    "js/supervisor.js" => "text/javascript; charset=utf-8",
+    "js/theme.js" => "text/javascript; charset=utf-8",
 }

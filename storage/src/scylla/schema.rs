@@ -1,0 +1,356 @@
+//! Keyspace creation and versioned schema migrations.
+//!
+//! Each file in `migrations/scylla/` is applied once per cluster, in order. A node claims a
+//! version in `schema_migrations` with `INSERT ... IF NOT EXISTS` (LWT) before applying it, so two
+//! nodes starting together never both apply it; the others wait until the claimant records
+//! `applied_at`. A claim older than [`STALE_CLAIM`] without `applied_at` (its node died mid-way) is
+//! taken over by compare-and-set; that is safe because every statement is `IF NOT EXISTS`.
+
+use std::time::{Duration, Instant};
+
+use scylla::client::session::Session;
+use scylla::statement::Consistency;
+use scylla::statement::unprepared::Statement;
+use scylla::value::CqlTimestamp;
+
+use super::{Replication, ScyllaConfig, exec_err};
+use crate::error::{Result, StoreError};
+
+/// `(version, cql)` in ascending order.
+pub const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../migrations/scylla/0001_init.cql"))];
+
+/// The newest schema version this build knows.
+pub const LATEST: i32 = 1;
+
+/// A claim this old without `applied_at` is considered abandoned.
+const STALE_CLAIM: Duration = Duration::from_secs(60);
+/// How long a node waits for another node's migration before giving up.
+const MAX_WAIT: Duration = Duration::from_secs(180);
+/// DDL can be slow on a busy cluster.
+const DDL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Splits a CQL script into statements at `;`, ignoring `;` inside string literals
+/// (`'..'` with `''` escapes), quoted identifiers (`".."`), `$$..$$` blocks and comments
+/// (`--`, `//`, `/* */`). Comments are dropped; statements are trimmed; empty ones skipped.
+pub fn split_statements(script: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let chars: Vec<char> = script.chars().collect();
+    let mut i = 0;
+    let push = |cur: &mut String, out: &mut Vec<String>| {
+        let s = cur.trim();
+        if !s.is_empty() {
+            out.push(s.to_owned());
+        }
+        cur.clear();
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        match c {
+            '-' if next == Some('-') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+                cur.push(' ');
+                continue;
+            }
+            '/' if next == Some('/') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+                cur.push(' ');
+                continue;
+            }
+            '/' if next == Some('*') => {
+                i += 2;
+                while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
+                    i += 1;
+                }
+                i += 2;
+                cur.push(' ');
+                continue;
+            }
+            '\'' | '"' => {
+                // A quoted run; a doubled quote is an escaped quote inside it.
+                cur.push(c);
+                i += 1;
+                while i < chars.len() {
+                    cur.push(chars[i]);
+                    if chars[i] == c {
+                        if chars.get(i + 1) == Some(&c) {
+                            cur.push(c);
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+                continue;
+            }
+            '$' if next == Some('$') => {
+                cur.push_str("$$");
+                i += 2;
+                while i < chars.len() && !(chars[i] == '$' && chars.get(i + 1) == Some(&'$')) {
+                    cur.push(chars[i]);
+                    i += 1;
+                }
+                if i < chars.len() {
+                    cur.push_str("$$");
+                }
+                i += 2;
+                continue;
+            }
+            ';' => push(&mut cur, &mut out),
+            _ => cur.push(c),
+        }
+        i += 1;
+    }
+    push(&mut cur, &mut out);
+    out
+}
+
+/// Whether a name is safe to splice into CQL unquoted (keyspace names, datacenter names).
+pub fn valid_identifier(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 48
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+}
+
+/// The replication map of `CREATE KEYSPACE`.
+pub fn render_replication(r: &Replication) -> Result<String> {
+    match r {
+        Replication::Simple { factor } => {
+            if *factor == 0 {
+                return Err(StoreError::Invalid("replication factor must be at least 1".into()));
+            }
+            Ok(format!("{{'class': 'SimpleStrategy', 'replication_factor': {factor}}}"))
+        }
+        Replication::NetworkTopology(dcs) => {
+            if dcs.is_empty() {
+                return Err(StoreError::Invalid("NetworkTopologyStrategy needs at least one datacenter".into()));
+            }
+            let mut s = String::from("{'class': 'NetworkTopologyStrategy'");
+            for (dc, factor) in dcs {
+                if dc.is_empty() || !dc.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+                    return Err(StoreError::Invalid(format!("bad datacenter name {dc:?}")));
+                }
+                s += &format!(", '{dc}': {factor}");
+            }
+            s.push('}');
+            Ok(s)
+        }
+    }
+}
+
+/// `CREATE KEYSPACE IF NOT EXISTS ...` for the configuration.
+pub fn keyspace_ddl(cfg: &ScyllaConfig) -> Result<String> {
+    if !valid_identifier(&cfg.keyspace) {
+        return Err(StoreError::Invalid(format!(
+            "keyspace {:?} must be 1-48 ASCII letters, digits or underscores, starting with a letter",
+            cfg.keyspace
+        )));
+    }
+    let mut ddl = format!(
+        "CREATE KEYSPACE IF NOT EXISTS {} WITH replication = {} AND durable_writes = true",
+        cfg.keyspace,
+        render_replication(&cfg.replication)?
+    );
+    if cfg.disable_tablets {
+        // LWT (which seqs, uniqueness and alert transitions rely on) is not supported on
+        // tablet-based keyspaces in some ScyllaDB releases. Older releases reject this clause:
+        // set `disable_tablets: false` for them.
+        ddl += " AND tablets = {'enabled': false}";
+    }
+    Ok(ddl)
+}
+
+async fn ddl(session: &Session, cql: &str) -> Result<()> {
+    let mut st = Statement::new(cql);
+    st.set_request_timeout(Some(DDL_TIMEOUT));
+    session.query_unpaged(st, ()).await.map_err(|e| exec_err("schema change", e))?;
+    session.await_schema_agreement().await.map_err(|e| StoreError::Unavailable(format!("schema agreement: {e}")))?;
+    Ok(())
+}
+
+type ClaimRow = (Option<CqlTimestamp>, Option<String>, Option<CqlTimestamp>);
+
+/// Creates the keyspace, switches the session to it and applies pending migrations.
+pub async fn migrate(session: &Session, cfg: &ScyllaConfig, node_id: &str) -> Result<()> {
+    ddl(session, &keyspace_ddl(cfg)?).await?;
+    session
+        .use_keyspace(cfg.keyspace.clone(), false)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("use keyspace {}: {e}", cfg.keyspace)))?;
+    ddl(
+        session,
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at timestamp, \
+         claimed_by text, claimed_at timestamp)",
+    )
+    .await?;
+
+    let prep = |cql: &'static str| async move {
+        session.prepare(cql).await.map_err(|e| StoreError::Unavailable(format!("prepare {cql:?}: {e}")))
+    };
+    let all = prep("SELECT version, applied_at FROM schema_migrations").await?;
+    let mut read = prep("SELECT applied_at, claimed_by, claimed_at FROM schema_migrations WHERE version = ?").await?;
+    read.set_consistency(Consistency::LocalSerial);
+    let claim =
+        prep("INSERT INTO schema_migrations (version, claimed_by, claimed_at) VALUES (?, ?, ?) IF NOT EXISTS").await?;
+    let take_over =
+        prep("UPDATE schema_migrations SET claimed_by = ?, claimed_at = ? WHERE version = ? IF claimed_by = ?").await?;
+    let done = prep("UPDATE schema_migrations SET applied_at = ? WHERE version = ? IF claimed_by = ?").await?;
+
+    let applied = session.execute_unpaged(&all, ()).await.map_err(|e| exec_err("read schema_migrations", e))?;
+    let applied = applied.into_rows_result().map_err(|e| StoreError::Internal(e.to_string()))?;
+    for row in applied.rows::<(i32, Option<CqlTimestamp>)>().map_err(|e| StoreError::Internal(e.to_string()))? {
+        let (version, at) = row.map_err(|e| StoreError::Internal(e.to_string()))?;
+        if at.is_some() && version > LATEST {
+            return Err(StoreError::Unavailable(format!(
+                "keyspace {} has schema version {version}, newer than this build ({LATEST}); refusing to start",
+                cfg.keyspace
+            )));
+        }
+    }
+
+    for (version, script) in MIGRATIONS {
+        let started = Instant::now();
+        loop {
+            let now = CqlTimestamp(chrono::Utc::now().timestamp_millis());
+            let res = session.execute_unpaged(&read, (*version,)).await.map_err(|e| exec_err("read migration", e))?;
+            let res = res.into_rows_result().map_err(|e| StoreError::Internal(e.to_string()))?;
+            let row: Option<ClaimRow> = res.maybe_first_row().map_err(|e| StoreError::Internal(e.to_string()))?;
+            let mine = match row {
+                Some((Some(_), _, _)) => break,
+                None => {
+                    let r = session
+                        .execute_unpaged(&claim, (*version, node_id.to_owned(), now))
+                        .await
+                        .map_err(|e| exec_err("claim migration", e))?;
+                    super::lwt_applied(r)?
+                }
+                Some((None, owner, claimed_at)) => {
+                    let age = now.0 - claimed_at.map_or(0, |t| t.0);
+                    if age > i64::try_from(STALE_CLAIM.as_millis()).unwrap_or(i64::MAX) {
+                        tracing::warn!(version, owner = ?owner, "taking over an abandoned schema migration");
+                        let r = session
+                            .execute_unpaged(&take_over, (node_id.to_owned(), now, *version, owner))
+                            .await
+                            .map_err(|e| exec_err("take over migration", e))?;
+                        super::lwt_applied(r)?
+                    } else {
+                        false
+                    }
+                }
+            };
+            if mine {
+                for stmt in split_statements(script) {
+                    ddl(session, &stmt).await?;
+                }
+                let at = CqlTimestamp(chrono::Utc::now().timestamp_millis());
+                let r = session
+                    .execute_unpaged(&done, (at, *version, node_id.to_owned()))
+                    .await
+                    .map_err(|e| exec_err("record migration", e))?;
+                if super::lwt_applied(r)? {
+                    tracing::info!(version, "applied schema migration");
+                } else {
+                    tracing::warn!(version, "another node took over this migration while it ran; it re-applies it");
+                }
+                continue;
+            }
+            if started.elapsed() > MAX_WAIT {
+                return Err(StoreError::Unavailable(format!(
+                    "schema migration {version} is being applied by another node; gave up after {MAX_WAIT:?}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn splits_on_semicolons_outside_literals_and_comments() {
+        let script = "-- header; with a semicolon\n\
+            CREATE TABLE a (x int PRIMARY KEY); // trailing; comment\n\
+            INSERT INTO a (x, s) VALUES (1, 'semi;colon ''quoted;''');\n\
+            /* block; comment */ SELECT \"odd;name\" FROM a;\n\
+            CREATE FUNCTION f() RETURNS NULL ON NULL INPUT RETURNS int LANGUAGE lua AS $$ return 1; $$;\n\
+            ;;  \n";
+        let got = split_statements(script);
+        assert_eq!(
+            got,
+            vec![
+                "CREATE TABLE a (x int PRIMARY KEY)".to_owned(),
+                "INSERT INTO a (x, s) VALUES (1, 'semi;colon ''quoted;''')".to_owned(),
+                "SELECT \"odd;name\" FROM a".to_owned(),
+                "CREATE FUNCTION f() RETURNS NULL ON NULL INPUT RETURNS int LANGUAGE lua AS $$ return 1; $$".to_owned(),
+            ]
+        );
+        assert!(split_statements("-- only a comment\n").is_empty());
+        assert_eq!(split_statements("SELECT 1"), vec!["SELECT 1".to_owned()], "last statement without ;");
+    }
+
+    #[test]
+    fn migrations_are_ordered_and_idempotent() {
+        let versions: Vec<i32> = MIGRATIONS.iter().map(|(v, _)| *v).collect();
+        assert_eq!(versions, (1..=LATEST).collect::<Vec<_>>());
+        for (v, script) in MIGRATIONS {
+            let stmts = split_statements(script);
+            assert!(!stmts.is_empty(), "migration {v} is empty");
+            for s in stmts {
+                let upper = s.to_uppercase();
+                assert!(
+                    upper.starts_with("CREATE TABLE IF NOT EXISTS ")
+                        || upper.starts_with("CREATE INDEX IF NOT EXISTS "),
+                    "migration {v}: not an idempotent CREATE ... IF NOT EXISTS: {s}"
+                );
+                assert!(!upper.contains(" KEYSPACE "), "migration {v} must not name a keyspace: {s}");
+                assert_eq!(s.matches('(').count(), s.matches(')').count(), "unbalanced parentheses: {s}");
+            }
+        }
+    }
+
+    #[test]
+    fn replication_clauses() {
+        assert_eq!(
+            render_replication(&Replication::Simple { factor: 1 }).unwrap(),
+            "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+        );
+        let dcs = BTreeMap::from([("dc1".to_owned(), 3), ("eu-west".to_owned(), 2)]);
+        assert_eq!(
+            render_replication(&Replication::NetworkTopology(dcs)).unwrap(),
+            "{'class': 'NetworkTopologyStrategy', 'dc1': 3, 'eu-west': 2}"
+        );
+        assert!(render_replication(&Replication::Simple { factor: 0 }).is_err());
+        assert!(render_replication(&Replication::NetworkTopology(BTreeMap::new())).is_err());
+        let evil = BTreeMap::from([("dc1': 1}; DROP KEYSPACE x; --".to_owned(), 1)]);
+        assert!(render_replication(&Replication::NetworkTopology(evil)).is_err());
+    }
+
+    #[test]
+    fn keyspace_ddl_follows_the_config() {
+        let mut cfg = ScyllaConfig { keyspace: "healing".into(), ..ScyllaConfig::default() };
+        assert_eq!(
+            keyspace_ddl(&cfg).unwrap(),
+            "CREATE KEYSPACE IF NOT EXISTS healing WITH replication = {'class': 'SimpleStrategy', \
+             'replication_factor': 1} AND durable_writes = true AND tablets = {'enabled': false}"
+        );
+        cfg.disable_tablets = false;
+        assert!(!keyspace_ddl(&cfg).unwrap().contains("tablets"));
+        for bad in ["", "1abc", "with-dash", "x; DROP", &"k".repeat(49)] {
+            cfg.keyspace = bad.into();
+            assert!(keyspace_ddl(&cfg).is_err(), "{bad:?} accepted");
+        }
+    }
+}

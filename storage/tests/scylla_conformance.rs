@@ -1,0 +1,113 @@
+//! The conformance suite against ScyllaDB, plus what only a shared cluster can show: two stores
+//! (two gateway nodes) racing on one keyspace.
+//!
+//! Needs a node: `HEALING_TEST_SCYLLA=127.0.0.1:9042` (comma-separated for several). Each test
+//! uses a fresh random keyspace `healing_test_<uuid>` and drops it when it passes. Without the
+//! variable every test prints `skipped: HEALING_TEST_SCYLLA not set (see README)` and returns.
+//! `HEALING_TEST_SCYLLA_KEEP_TABLETS=1` leaves out `tablets = {'enabled': false}` (for ScyllaDB
+//! releases that reject the clause). See docs/scylla.md.
+#![cfg(feature = "scylla")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use healing_protocol::{Author, Role};
+use healing_storage::scylla::{ScyllaConfig, ScyllaStore};
+use healing_storage::{NewMessage, NewUser, Store};
+
+const SKIP: &str = "skipped: HEALING_TEST_SCYLLA not set (see README)";
+
+fn config(keyspace: &str) -> Option<ScyllaConfig> {
+    let nodes = std::env::var("HEALING_TEST_SCYLLA").ok().filter(|v| !v.trim().is_empty())?;
+    Some(ScyllaConfig {
+        nodes: nodes.split(',').map(|n| n.trim().to_owned()).collect(),
+        keyspace: keyspace.to_owned(),
+        disable_tablets: std::env::var("HEALING_TEST_SCYLLA_KEEP_TABLETS").is_err(),
+        ..ScyllaConfig::default()
+    })
+}
+
+fn random_keyspace() -> String {
+    format!("healing_test_{}", uuid::Uuid::new_v4().simple())
+}
+
+async fn fresh() -> Option<Arc<ScyllaStore>> {
+    let Some(cfg) = config(&random_keyspace()) else {
+        println!("{SKIP}");
+        return None;
+    };
+    Some(Arc::new(ScyllaStore::connect_async(cfg).await.expect("cannot connect to HEALING_TEST_SCYLLA")))
+}
+
+async fn teardown(store: Arc<ScyllaStore>) {
+    if let Err(e) = store.drop_keyspace().await {
+        eprintln!("could not drop keyspace {}: {e}", store.keyspace());
+    }
+}
+
+healing_storage::conformance_tests!(optional: fresh, teardown: teardown);
+
+/// Two nodes start together on a new keyspace (racing the migrations), then append to one
+/// conversation concurrently: seqs stay unique and gap-free across nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_one_gapless_seq() {
+    let keyspace = random_keyspace();
+    let Some(cfg) = config(&keyspace) else {
+        println!("{SKIP}");
+        return;
+    };
+    let (a, b) = tokio::join!(ScyllaStore::connect_async(cfg.clone()), ScyllaStore::connect_async(cfg));
+    let (a, b): (Arc<dyn Store>, Arc<dyn Store>) = (Arc::new(a.unwrap()), Arc::new(b.unwrap()));
+    let p = a
+        .create_user(NewUser {
+            username: "two-nodes".into(),
+            password_hash: "h".into(),
+            role: Role::Patient,
+            display_name: "T".into(),
+        })
+        .await
+        .unwrap();
+    let msg = |conv: Option<&str>, key: String| NewMessage {
+        id: None,
+        patient_id: p.id.clone(),
+        conversation_id: conv.map(str::to_owned),
+        client_msg_id: Some(key),
+        author: Author::Patient,
+        text: "x".into(),
+        risk: None,
+        finish: None,
+        meta: None,
+    };
+    let conv = a.append_message(msg(None, "k0".into())).await.unwrap().message.conversation_id;
+    let mut tasks = Vec::new();
+    for i in 1..=40 {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let m = msg(Some(&conv), format!("k{i}"));
+        // Every message is also sent twice, once per node, as a client retry would.
+        let other = if i % 2 == 0 { b.clone() } else { a.clone() };
+        let dup = m.clone();
+        tasks.push(tokio::spawn(async move { node.append_message(m).await.unwrap() }));
+        tasks.push(tokio::spawn(async move { other.append_message(dup).await.unwrap() }));
+    }
+    let mut stored = 0;
+    for t in tasks {
+        if !t.await.unwrap().duplicate {
+            stored += 1;
+        }
+    }
+    assert_eq!(stored, 40, "each client_msg_id is stored exactly once");
+    let history = b.messages(&conv, None, 100).await.unwrap();
+    assert_eq!(history.iter().map(|m| m.seq).collect::<Vec<_>>(), (1..=41).collect::<Vec<i64>>());
+    let a_concrete = ScyllaStore::connect_async(config(&keyspace).unwrap()).await.unwrap();
+    a_concrete.drop_keyspace().await.unwrap();
+}
+
+/// The store can be created and dropped inside a current-thread runtime (as under actix).
+#[tokio::test(flavor = "current_thread")]
+async fn works_from_a_current_thread_runtime() {
+    let Some(store) = fresh().await else { return };
+    store.ping().await.unwrap();
+    assert!(store.user("nobody").await.unwrap().is_none());
+    teardown(store.clone()).await;
+    drop(store);
+}

@@ -1,1 +1,0 @@
-// The web app is added by the front-end issue.
