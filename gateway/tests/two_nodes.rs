@@ -31,7 +31,9 @@ impl Redis {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("redis-server is required for the two-node tests (.ci/run installs it: apt-get install redis-server)");
+            .expect(
+                "redis-server is required for the two-node tests (.ci/run installs it: apt-get install redis-server)",
+            );
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
@@ -85,8 +87,12 @@ async fn care_team(s: &Server) -> CareTeam {
     let patient = patient(s, "Robin").await;
     let clinician = staff(s, "Dr Lee", "clinician").await;
     let supervisor = staff(s, "Sam Sup", "supervisor").await;
-    assert!(s.cli(&["assign", "--clinician", &clinician.username, "--patient", &patient.username], "").status.success());
-    assert!(s.cli(&["team", "--supervisor", &supervisor.username, "--clinician", &clinician.username], "").status.success());
+    assert!(
+        s.cli(&["assign", "--clinician", &clinician.username, "--patient", &patient.username], "").status.success()
+    );
+    assert!(
+        s.cli(&["team", "--supervisor", &supervisor.username, "--clinician", &clinician.username], "").status.success()
+    );
     CareTeam { patient, clinician, supervisor }
 }
 
@@ -213,7 +219,9 @@ async fn redis_outage_keeps_chat_working_and_delivers_the_alert_when_it_returns(
     assert!(next_of_within(&mut clin, "alert", Duration::from_millis(500)).await.is_none());
 
     c.redis.restart();
-    let alert = next_of_within(&mut clin, "alert", Duration::from_secs(15)).await.expect("alert never arrived after Redis returned");
+    let alert = next_of_within(&mut clin, "alert", Duration::from_secs(15))
+        .await
+        .expect("alert never arrived after Redis returned");
     assert_eq!(alert["alert"]["message_id"], ack["message_id"]);
     let deadline = Instant::now() + Duration::from_secs(10);
     while get(&c.a, "/readyz", None).await.0 != 200 {
