@@ -6,6 +6,7 @@
 //! - [`chat`]: `TherapyChat`, one actor per live conversation, streaming AI replies to every
 //!   session of the patient; [`chat::ChatDirectory`] finds or starts them.
 //! - [`risk_detector`]: `RiskDetector`, the risk engine on its own thread pool.
+//! - [`second_opinion`]: optional LLM grading of ambiguous messages (may only raise a level).
 //! - [`alerts`]: `AlertRouter` — raise, route, acknowledge, sweep deadlines, escalate.
 //! - [`supervision`]: `SupervisorDesk`, one per supervisor (team): claim and resolve.
 //! - [`crisis`], [`output_guard`]: what the patient is shown when at risk; screening of AI output.
@@ -32,6 +33,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod output_guard;
 pub mod risk_detector;
+pub mod second_opinion;
 pub mod services;
 pub mod session;
 pub mod supervision;

@@ -68,6 +68,9 @@ pub struct ClinicalConfig {
     pub crisis_resources: Vec<CrisisResource>,
     /// Earlier patient messages given to the risk engine as context.
     pub risk_context_messages: u32,
+    /// Ask the configured model for a second opinion on ambiguous messages (never with the
+    /// offline responder, which is not a model).
+    pub llm_second_opinion: bool,
 }
 
 impl Default for ClinicalConfig {
@@ -78,6 +81,7 @@ impl Default for ClinicalConfig {
             sweep_interval: Duration::from_secs(1),
             crisis_resources: crate::crisis::uk_resources(),
             risk_context_messages: 8,
+            llm_second_opinion: true,
         }
     }
 }

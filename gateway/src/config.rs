@@ -107,6 +107,11 @@ pub struct ServeConfig {
     #[arg(long, env = "HEALING_CRISIS_RESOURCES")]
     pub crisis_resources: Option<PathBuf>,
 
+    /// Ask the configured model (not the offline responder) for a second opinion on messages the
+    /// risk engine grades low or moderate; it may only raise the level, never lower it.
+    #[arg(long, env = "HEALING_LLM_SECOND_OPINION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub llm_second_opinion: bool,
+
     /// Redis URL of the cross-node bus (e.g. redis://127.0.0.1:6379). Without it the node runs
     /// alone with an in-process bus.
     #[arg(long, env = "HEALING_REDIS_URL")]

@@ -10,13 +10,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix::Addr;
-use healing_protocol::{Author, Message, RiskLevel, ServerFrame};
+use healing_protocol::{Author, Message, Risk, RiskLevel, ServerFrame};
 use tokio::sync::oneshot;
 
 use super::{HighRisk, TherapyChat};
 use crate::alerts::Raise;
 use crate::crisis::safety_message;
 use crate::risk_detector::{Assess, Screened, screen};
+use crate::second_opinion;
 use crate::services::Services;
 
 pub(super) async fn run(
@@ -71,5 +72,53 @@ pub(super) async fn run(
     if let Err(e) = services.store.set_message_risk(&message.id, &screened.risk).await {
         tracing::warn!(message = %message.id, error = %e, "could not store the risk of a message");
     }
+    if services.clinical.llm_second_opinion
+        && services.llm.info().kind != "offline"
+        && second_opinion::is_ambiguous(level)
+    {
+        // After the engine's alert, in its own task: a slow model never delays anything.
+        actix::spawn(second_look(services.clone(), patient_id, message, context, screened.clone(), stored_at));
+    }
     let _ = done.send(screened);
+}
+
+/// Raises a further alert when the model grades the message higher than the engine did.
+async fn second_look(
+    services: Arc<Services>,
+    patient_id: String,
+    message: Message,
+    context: Vec<String>,
+    engine: Screened,
+    stored_at: Instant,
+) {
+    let Some(opinion) = second_opinion::ask(services.llm.as_ref(), &message.text, &context).await else { return };
+    if opinion.level <= engine.risk.level {
+        return; // never lowers, and an equal grade adds nothing
+    }
+    tracing::info!(message = %message.id, from = engine.risk.level.as_str(), to = opinion.level.as_str(), "llm second opinion raised the level");
+    let mut reasons = vec![format!("LLM second opinion ({}): {}", opinion.level.as_str(), opinion.reason)];
+    reasons.extend(engine.risk.reasons.iter().cloned());
+    let risk = Risk { level: opinion.level, score: engine.risk.score.max(0.75), reasons };
+    let raised = Screened { risk: risk.clone(), imminent: false, seconds: engine.seconds };
+    services.alerts.do_send(Raise {
+        patient_id: patient_id.clone(),
+        message: message.clone(),
+        screened: raised,
+        stored_at,
+    });
+    if opinion.level >= RiskLevel::Moderate {
+        services.push_to_user(
+            &patient_id,
+            &ServerFrame::Safety {
+                level: opinion.level,
+                message: safety_message(opinion.level, false),
+                resources: services.clinical.crisis_resources.clone(),
+                chat_paused: false,
+                conversation_id: message.conversation_id.clone(),
+            },
+        );
+    }
+    if let Err(e) = services.store.set_message_risk(&message.id, &risk).await {
+        tracing::warn!(message = %message.id, error = %e, "could not store the raised risk");
+    }
 }
