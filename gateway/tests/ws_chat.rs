@@ -133,3 +133,40 @@ async fn authorization_header_on_upgrade_authenticates() {
     let frames = chat(&mut ws, None, "hi").await;
     assert_eq!(frames.last().unwrap()["finish"], "stop");
 }
+
+#[tokio::test]
+async fn a_burst_sent_during_a_reply_gets_one_reply_to_the_latest() {
+    let s = Server::start(&["--offline-word-delay", "40ms"]);
+    let p = patient(&s, "Burst").await;
+    let (mut ws, _) = Ws::hello(&s, &p.token).await;
+    ws.send(json!({"type": "chat.send", "client_msg_id": "b-0", "text": "first message"})).await;
+    let ack = ws.recv().await;
+    let conv = ack["conversation_id"].as_str().unwrap().to_owned();
+    assert_eq!(ws.recv().await["type"], "ai.start");
+    for i in 1..=5 {
+        let frame = json!({"type": "chat.send", "client_msg_id": format!("b-{i}"), "conversation_id": conv, "text": format!("more {i}")});
+        ws.send(frame).await;
+    }
+    let (mut acks, mut starts, mut ends) = (1, 1, 0);
+    let mut last_reply_to = String::new();
+    while ends < 2 || acks < 6 {
+        let f = ws.recv().await;
+        match f["type"].as_str().unwrap() {
+            "chat.ack" => acks += 1,
+            "ai.start" => {
+                starts += 1;
+                last_reply_to = f["reply_to"].as_str().unwrap().to_owned();
+            }
+            "ai.end" => ends += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(acks, 6, "every message is acknowledged");
+    assert!(ws.try_recv(std::time::Duration::from_millis(600)).await.is_none(), "more replies followed");
+    assert_eq!(starts, 2, "the burst got one reply");
+    let (_, h) = get(&s, &format!("/api/v1/conversations/{conv}/messages"), Some(&p.token)).await;
+    let msgs = h["messages"].as_array().unwrap();
+    let latest_patient = msgs.iter().rev().find(|m| m["author"] == "patient").unwrap();
+    assert_eq!(latest_patient["text"], "more 5");
+    assert_eq!(last_reply_to, latest_patient["id"].as_str().unwrap());
+}

@@ -1,7 +1,8 @@
 //! The therapy-chat actor: one per live conversation.
 //!
-//! It owns the order of AI replies in its conversation: patient messages are answered one at a
-//! time, in `seq` order; a reply streams to every session of the patient (two tabs see the same
+//! It owns the order of AI replies in its conversation: replies are produced one at a time, in
+//! `seq` order (messages sent while a reply streams are answered together, by one reply to the
+//! latest); a reply streams to every session of the patient (two tabs see the same
 //! stream, and either can cancel it). The streaming itself runs in [`reply`], off the actor, so
 //! the actor stays responsive to cancels while tokens flow.
 
@@ -96,10 +97,16 @@ impl TherapyChat {
         if self.current.is_some() {
             return;
         }
-        let Some((message, screening)) = self.queue.pop_front() else {
+        // A burst of messages gets one reply, to the latest, once every message in the burst is
+        // screened (so a patient typing fast cannot queue unbounded AI work, and a risky message
+        // early in a burst still decides the reply).
+        let burst: Vec<(ChatMessage, oneshot::Receiver<Screened>)> = self.queue.drain(..).collect();
+        let Some(message) = burst.iter().map(|(m, _)| m).max_by_key(|m| m.seq).cloned() else {
             self.arm_idle_timer(ctx);
             return;
         };
+        let screening: Vec<(String, oneshot::Receiver<Screened>)> =
+            burst.into_iter().map(|(m, rx)| (m.text, rx)).collect();
         if let Some(t) = self.idle_timer.take() {
             ctx.cancel_future(t);
         }

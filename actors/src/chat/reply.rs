@@ -63,13 +63,22 @@ impl Reply {
         self.push(&ServerFrame::AiDelta { message_id: self.message_id.clone(), text });
     }
 
-    pub async fn run(self, screening: oneshot::Receiver<Screened>, mut cancel: oneshot::Receiver<()>) {
+    /// `screening`: every message this reply answers (a burst), with its pending screening.
+    pub async fn run(self, screening: Vec<(String, oneshot::Receiver<Screened>)>, mut cancel: oneshot::Receiver<()>) {
         let services = self.services.clone();
-        // Never answer an unscreened message: if the screening task vanished, screen here.
-        let screened = match screening.await {
-            Ok(s) => s,
-            Err(_) => screen(&self.prompt.text, &[]),
-        };
+        // Never answer an unscreened message: if a screening task vanished, screen here. The
+        // reply follows the riskiest message of the burst.
+        let mut screened: Option<Screened> = None;
+        for (text, pending) in screening {
+            let s = match pending.await {
+                Ok(s) => s,
+                Err(_) => screen(&text, &[]),
+            };
+            if screened.as_ref().is_none_or(|best| s.risk.level > best.risk.level) {
+                screened = Some(s);
+            }
+        }
+        let screened = screened.unwrap_or_else(|| screen(&self.prompt.text, &[]));
         let paused = screened.risk.level == RiskLevel::High
             || services
                 .store
