@@ -1,6 +1,6 @@
 //! The reason the platform exists: a risky message reaches a person. Alerts, safety frames,
 //! acknowledgement, escalation to supervisors, backlog on connect, crash survival, and audit.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

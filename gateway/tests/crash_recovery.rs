@@ -1,5 +1,5 @@
 //! `kill -9` loses no acknowledged message and no account; SIGTERM stops cleanly.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

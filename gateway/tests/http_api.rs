@@ -1,5 +1,5 @@
 //! REST contract (PROTOCOL §1): accounts, roles, relationships and errors.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

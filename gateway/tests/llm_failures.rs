@@ -1,7 +1,7 @@
 //! The AI companion over a real OpenAI-compatible server (the bundled mock, through the real
 //! async-openai path): upstream failures end the reply calmly with `finish:"error"`, and the
 //! partial text is kept.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,6 +1,6 @@
 //! The optional LLM second opinion: it can raise an ambiguous message's level (a further alert),
 //! and it can never lower one.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

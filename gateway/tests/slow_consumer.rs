@@ -1,7 +1,7 @@
 //! A client that stops reading must never grow server memory without bound: its bounded send
 //! queue overflows, it is evicted with close code 4008, the eviction is counted in
 //! `healing_slow_consumer_disconnects_total`, and other sessions are unaffected.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

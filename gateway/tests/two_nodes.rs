@@ -1,6 +1,6 @@
 //! Two gateway processes sharing one embedded store and a real `redis-server` (started here on a
 //! free port): cross-node delivery, exactly-once escalation, node crash, Redis outage.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,6 +1,6 @@
 //! Hostile and broken input on the socket: every case gets the documented error, the connection
 //! survives where PROTOCOL.md says so, and nothing is stored half-way.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,6 +1,6 @@
 //! Patient ↔ AI chat over the socket (PROTOCOL §2): order of frames, durability of what was
 //! streamed, idempotent retries, shared streams across tabs, and cancel.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs beyond Rust, when it is missing (Debian packages; needs root):
+#   redis-server   — the two-node tests start a real Redis;
+#   chromium       — the browser tests drive Debian's Chromium (never a downloaded browser);
+#   docker-compose — validates docker-compose.yml (`docker-compose config`; no engine needed).
+# Node.js and npm come with the machine; the browser tests install their npm packages themselves.
+set -euo pipefail
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+command -v docker-compose >/dev/null || missing+=(docker-compose)
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+if [[ $(id -u) -ne 0 ]]; then
+  echo "missing: ${missing[*]} — install them (apt-get install ${missing[*]}) or run as root" >&2
+  exit 1
+fi
+echo "==> installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
