@@ -18,6 +18,9 @@ cargo test --workspace --locked
 echo "==> docker-compose.yml"
 docker-compose -f docker-compose.yml config -q
 
+echo "==> load-harness smoke"
+./scripts/smoke-load.sh
+
 echo "==> browser tests"
 ./scripts/browser-test.sh
 
