@@ -15,6 +15,8 @@
 //! - [`run`]: the whole test — provision, run scenarios, evaluate thresholds.
 //! - [`summary`], [`export`], [`progress`]: the printed summary, the k6 legacy JSON export and
 //!   the live progress line.
+//! - [`peer`]: the chat subset on bare tokio-tungstenite (`healing-load peer`), the ceiling in
+//!   the side-by-side comparison.
 //!
 //! `main.rs` only parses flags and maps [`error::LoadError`] to k6's exit codes.
 
@@ -27,6 +29,7 @@ pub mod export;
 pub mod http;
 pub mod metrics;
 pub mod net;
+pub mod peer;
 pub mod progress;
 pub mod provision;
 pub mod run;

@@ -42,11 +42,23 @@ enum Command {
     },
     /// Check a scenario file without running it (exit 0, or 104 if invalid).
     Validate { scenario: PathBuf },
+    /// Serve the chat subset on bare tokio-tungstenite (the comparison ceiling).
+    Peer {
+        #[arg(long, default_value = "127.0.0.1:9103")]
+        bind: std::net::SocketAddr,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
+        Command::Peer { bind } => match peer(bind) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                1
+            }
+        },
         Command::Validate { scenario } => {
             let args = RunArgs {
                 scenario,
@@ -79,6 +91,15 @@ fn main() -> ExitCode {
         }
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn peer(bind: std::net::SocketAddr) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("tokio runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+        println!("listening on http://{}", listener.local_addr()?);
+        healing_load::peer::serve(listener).await.context("serving")
+    })
 }
 
 fn report_error(e: &LoadError) -> i32 {

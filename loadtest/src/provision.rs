@@ -27,6 +27,14 @@ pub struct Pool {
 }
 
 impl Pool {
+    /// Accounts that exist only on this side (for peers that accept any token).
+    pub fn anonymous(patients: usize) -> Pool {
+        let patients = (0..patients)
+            .map(|i| Account { id: format!("peer-{i}"), username: format!("peer-{i}"), token: "anonymous".into() })
+            .collect();
+        Pool { patients, clinicians: Vec::new(), supervisors: Vec::new() }
+    }
+
     /// The account VU `vu` of a `role` scenario signs in as (round-robin).
     pub fn account(&self, role: Role, vu: u64) -> Option<&Account> {
         let list = match role {

@@ -16,7 +16,7 @@ use crate::http::Api;
 use crate::metrics::{Metrics, Snapshot};
 use crate::net::{Connector, Target};
 use crate::progress::Progress;
-use crate::provision::provision;
+use crate::provision::{Pool, provision};
 use crate::summary::fmt_ms;
 use crate::threshold::{Outcome, evaluate};
 
@@ -98,17 +98,23 @@ fn describe(plan: &TestPlan, target: &Target, sources: usize) {
 
 pub async fn run(plan: TestPlan, args: &RunArgs) -> Result<Report, LoadError> {
     let target = Target::parse(args.target.as_deref().or(plan.target.as_deref()).unwrap_or(DEFAULT_TARGET))?;
-    let (Some(user), Some(password)) = (args.admin_user.as_deref(), args.admin_password.as_deref()) else {
+    let credentials = (args.admin_user.as_deref(), args.admin_password.as_deref());
+    if plan.provision && (credentials.0.is_none() || credentials.1.is_none()) {
         return Err(LoadError::config("set HEALING_ADMIN_USER and HEALING_ADMIN_PASSWORD (an admin account)"));
-    };
+    }
     let peak: u64 = plan.scenarios.iter().map(|s| s.executor.max_vus()).sum();
     let connector = Connector::new(&target, peak, plan.ports_per_source).await?;
     describe(&plan, &target, connector.sources().len());
 
     let api = Api::new(&target.http_base)?;
-    let pool = tokio::time::timeout(plan.setup_timeout, provision(&api, &plan.pool, user, password))
-        .await
-        .map_err(|_| LoadError::setup(format!("provisioning took longer than {:?}", plan.setup_timeout)))??;
+    let pool = match credentials {
+        (Some(user), Some(password)) if plan.provision => {
+            tokio::time::timeout(plan.setup_timeout, provision(&api, &plan.pool, user, password))
+                .await
+                .map_err(|_| LoadError::setup(format!("provisioning took longer than {:?}", plan.setup_timeout)))??
+        }
+        _ => Pool::anonymous(plan.pool.patients.max(1)),
+    };
 
     let metrics = Arc::new(Metrics::default());
     metrics.vus.set(0);

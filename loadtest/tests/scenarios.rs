@@ -20,7 +20,7 @@ fn bundled_scenarios_are_valid() {
         .filter(|n| n.ends_with(".toml"))
         .collect();
     names.sort();
-    assert_eq!(names, ["chat-mix.toml", "connections.toml", "crisis-storm.toml", "smoke.toml"]);
+    assert_eq!(names, ["chat-mix.toml", "compare.toml", "connections.toml", "crisis-storm.toml", "smoke.toml"]);
     for n in &names {
         let plan = load(n);
         assert!(!plan.thresholds.is_empty(), "{n} has no thresholds");

@@ -199,6 +199,9 @@ pub struct TestPlan {
     pub target: Option<String>,
     pub setup_timeout: Duration,
     pub ports_per_source: u32,
+    /// Create accounts through the admin API (default). `false` is for comparison peers that
+    /// implement only the chat subset: every VU says `hello` with an unchecked token.
+    pub provision: bool,
     pub pool: PoolSpec,
     pub scenarios: Vec<ScenarioSpec>,
     pub thresholds: Vec<MetricThresholds>,

@@ -35,6 +35,7 @@ struct RawOptions {
     target: Option<String>,
     setup_timeout: Option<String>,
     ports_per_source: Option<u32>,
+    provision: Option<bool>,
 }
 
 #[derive(Deserialize, Default)]
@@ -317,6 +318,7 @@ impl RawFile {
             setup_timeout: dur("options", "setup_timeout", &self.options.setup_timeout, Some("120s"))?
                 .unwrap_or_default(),
             ports_per_source: self.options.ports_per_source.unwrap_or(20_000).max(1),
+            provision: self.options.provision.unwrap_or(true),
             pool: PoolSpec { patients: 0, clinicians: 0, supervisors: 0, concurrency: 0 },
             scenarios,
             thresholds: Vec::new(),
