@@ -90,6 +90,9 @@ async fn exchange(
                 }
                 out.conversation_id = f["conversation_id"].as_str().map(str::to_owned);
                 message_id = Some(id);
+                if !p.wait_for_reply {
+                    return Ok(out);
+                }
             }
             "safety" => {
                 safety = true;

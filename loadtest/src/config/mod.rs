@@ -130,6 +130,9 @@ pub struct PatientChat {
     pub messages_per_session: u32,
     /// Longest wait for a whole reply (`ai.end`).
     pub reply_timeout: Duration,
+    /// `false`: the next message follows the ack, not the reply (throughput tests; the server
+    /// answers a burst with one reply).
+    pub wait_for_reply: bool,
     pub corpus: Vec<String>,
     pub risky_corpus: Vec<String>,
 }

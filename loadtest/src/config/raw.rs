@@ -84,6 +84,7 @@ struct RawScenario {
     risky_share: Option<f64>,
     messages_per_session: Option<u32>,
     reply_timeout: Option<String>,
+    wait_for_reply: Option<bool>,
     corpus: Option<Vec<String>>,
     risky_corpus: Option<Vec<String>>,
     session_duration: Option<String>,
@@ -126,7 +127,7 @@ fn stages(ctx: &str, raw: &Option<Vec<RawStage>>, whole_targets: bool) -> Result
 impl RawScenario {
     /// Fields set that the chosen executor/behaviour does not use are mistakes: say so.
     fn reject_unused(&self, ctx: &str, allowed: &[&str]) -> Result<(), LoadError> {
-        let set: [(&str, bool); 24] = [
+        let set: [(&str, bool); 25] = [
             ("vus", self.vus.is_some()),
             ("duration", self.duration.is_some()),
             ("start_vus", self.start_vus.is_some()),
@@ -141,6 +142,7 @@ impl RawScenario {
             ("risky_share", self.risky_share.is_some()),
             ("messages_per_session", self.messages_per_session.is_some()),
             ("reply_timeout", self.reply_timeout.is_some()),
+            ("wait_for_reply", self.wait_for_reply.is_some()),
             ("corpus", self.corpus.is_some()),
             ("risky_corpus", self.risky_corpus.is_some()),
             ("session_duration", self.session_duration.is_some()),
@@ -246,6 +248,7 @@ impl RawScenario {
                     "risky_share",
                     "messages_per_session",
                     "reply_timeout",
+                    "wait_for_reply",
                     "corpus",
                     "risky_corpus",
                 ]);
@@ -264,6 +267,7 @@ impl RawScenario {
                     risky_share,
                     messages_per_session: self.messages_per_session.unwrap_or(5).max(1),
                     reply_timeout: dur(c, "reply_timeout", &self.reply_timeout, Some("30s"))?.unwrap_or_default(),
+                    wait_for_reply: self.wait_for_reply.unwrap_or(true),
                     corpus,
                     risky_corpus,
                 })
