@@ -234,7 +234,24 @@ impl WsSession {
     pub(super) fn send_backlog(&mut self, user: &User, ctx: &mut Ctx) {
         let store = self.services.store.clone();
         let user = user.clone();
-        let fut = async move { crate::backlog::frames_for(&store, &user).await };
+        let remote = self.remote.map(|a| a.ip().to_string());
+        let fut = async move {
+            let frames = crate::backlog::frames_for(&store, &user).await?;
+            // Alerts and escalations carry patient data: reading them on connect is audited.
+            if !frames.is_empty() {
+                let entry = AuditEntry {
+                    at: chrono::Utc::now(),
+                    actor_id: Some(user.id.clone()),
+                    actor_role: Some(user.role),
+                    action: "backlog.read".into(),
+                    target: format!("user:{}", user.id),
+                    remote_addr: remote,
+                    detail: Some(format!("{} alerts/escalations on connect", frames.len())),
+                };
+                store.audit(entry).await?;
+            }
+            Ok::<_, ServiceError>(frames)
+        };
         ctx.spawn(fut.into_actor(self).map(|res, act, ctx| match res {
             Ok(frames) => frames.iter().for_each(|f| act.send(ctx, f)),
             Err(e) => act.send_error(ctx, e.code, &format!("could not load what you missed: {}", e.message), None),
