@@ -6,7 +6,8 @@
 //! - [`server`]: builds the node's services and runs actix-web until shutdown
 //!   (`server::run(listener, config, store_dir)`), including graceful SIGTERM handling.
 //! - [`routes`]: one file per HTTP endpoint; `/ws` hands the socket to a session actor.
-//! - [`extract`]: authentication as an extractor; [`api_error`]: the one error → HTTP mapping.
+//! - [`extract`]: authentication as an extractor; [`api_error`]: the one error → HTTP mapping;
+//!   [`audit`]: the one way routes write audit entries.
 //! - [`login_limit`]: failed sign-in limits per username and IP.
 //! - [`commands`]: the admin subcommands that work directly on the store; [`store`]: opens the
 //!   configured backend (embedded SQLite or ScyllaDB).
@@ -15,6 +16,7 @@
 //! never the reverse.
 
 pub mod api_error;
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod config;

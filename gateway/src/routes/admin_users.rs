@@ -2,11 +2,11 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use healing_protocol::{ErrorCode, Role};
-use healing_storage::{AuditEntry, NewUser};
+use healing_storage::NewUser;
 use serde::Deserialize;
 
 use crate::api_error::{ApiError, ApiResult};
-use crate::extract::{AuthUser, remote_ip};
+use crate::extract::AuthUser;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -42,18 +42,14 @@ pub async fn handle(
             body.password,
         )
         .await?;
-    state
-        .services
-        .store
-        .audit(AuditEntry {
-            at: chrono::Utc::now(),
-            actor_id: Some(caller.user.id.clone()),
-            actor_role: Some(caller.user.role),
-            action: "user.create".into(),
-            target: format!("user:{}", user.id),
-            remote_addr: remote_ip(&req),
-            detail: Some(format!("role={}", role.as_str())),
-        })
-        .await?;
+    crate::audit::record(
+        &state,
+        &req,
+        &caller.user,
+        "user.create",
+        format!("user:{}", user.id),
+        Some(format!("role={}", role.as_str())),
+    )
+    .await?;
     Ok(HttpResponse::Created().json(serde_json::json!({ "user": super::user_json(&user) })))
 }

@@ -3,11 +3,11 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use healing_protocol::{AlertStatus, ErrorCode, Role};
-use healing_storage::{AlertQuery, AuditEntry};
+use healing_storage::AlertQuery;
 use serde::Deserialize;
 
 use crate::api_error::{ApiError, ApiResult};
-use crate::extract::{AuthUser, remote_ip};
+use crate::extract::AuthUser;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -35,16 +35,14 @@ pub async fn handle(
     }
     let store = &state.services.store;
     let alerts = store.alerts(q).await?;
-    store
-        .audit(AuditEntry {
-            at: chrono::Utc::now(),
-            actor_id: Some(caller.user.id.clone()),
-            actor_role: Some(caller.user.role),
-            action: "alerts.list".into(),
-            target: format!("user:{}", caller.user.id),
-            remote_addr: remote_ip(&req),
-            detail: Some(format!("{} alerts", alerts.len())),
-        })
-        .await?;
+    crate::audit::record(
+        &state,
+        &req,
+        &caller.user,
+        "alerts.list",
+        format!("user:{}", caller.user.id),
+        Some(format!("{} alerts", alerts.len())),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "alerts": alerts })))
 }

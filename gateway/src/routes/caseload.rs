@@ -6,10 +6,10 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use healing_protocol::{AlertStatus, Author, ErrorCode, RiskLevel, Role};
-use healing_storage::{AlertQuery, AuditEntry};
+use healing_storage::AlertQuery;
 
 use crate::api_error::{ApiError, ApiResult};
-use crate::extract::{AuthUser, remote_ip};
+use crate::extract::AuthUser;
 use crate::state::AppState;
 
 /// How far back in the newest conversation to look for the latest screened patient message.
@@ -58,16 +58,14 @@ pub async fn handle(req: HttpRequest, state: web::Data<AppState>, caller: AuthUs
             "open_alerts": open_alerts,
         }));
     }
-    store
-        .audit(AuditEntry {
-            at: chrono::Utc::now(),
-            actor_id: Some(caller.user.id.clone()),
-            actor_role: Some(caller.user.role),
-            action: "caseload.read".into(),
-            target: format!("user:{}", caller.user.id),
-            remote_addr: remote_ip(&req),
-            detail: Some(format!("{} patients", patients.len())),
-        })
-        .await?;
+    crate::audit::record(
+        &state,
+        &req,
+        &caller.user,
+        "caseload.read",
+        format!("user:{}", caller.user.id),
+        Some(format!("{} patients", patients.len())),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "patients": patients })))
 }

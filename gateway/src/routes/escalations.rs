@@ -2,11 +2,11 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use healing_protocol::{ErrorCode, EscalationStatus, Role};
-use healing_storage::{AuditEntry, EscalationQuery};
+use healing_storage::EscalationQuery;
 use serde::Deserialize;
 
 use crate::api_error::{ApiError, ApiResult};
-use crate::extract::{AuthUser, remote_ip};
+use crate::extract::AuthUser;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -30,16 +30,14 @@ pub async fn handle(
     let store = &state.services.store;
     let escalations =
         store.escalations(EscalationQuery { supervisor_id: Some(caller.user.id.clone()), status, limit: 500 }).await?;
-    store
-        .audit(AuditEntry {
-            at: chrono::Utc::now(),
-            actor_id: Some(caller.user.id.clone()),
-            actor_role: Some(caller.user.role),
-            action: "escalations.list".into(),
-            target: format!("user:{}", caller.user.id),
-            remote_addr: remote_ip(&req),
-            detail: Some(format!("{} escalations", escalations.len())),
-        })
-        .await?;
+    crate::audit::record(
+        &state,
+        &req,
+        &caller.user,
+        "escalations.list",
+        format!("user:{}", caller.user.id),
+        Some(format!("{} escalations", escalations.len())),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "escalations": escalations })))
 }

@@ -4,11 +4,10 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use healing_protocol::{Author, ErrorCode};
-use healing_storage::AuditEntry;
 use serde_json::{Value, json};
 
 use crate::api_error::{ApiError, ApiResult};
-use crate::extract::{AuthUser, remote_ip};
+use crate::extract::AuthUser;
 use crate::state::AppState;
 
 pub async fn handle(
@@ -30,17 +29,15 @@ pub async fn handle(
         return Err(hidden());
     }
     if caller.user.id != conversation.patient_id {
-        store
-            .audit(AuditEntry {
-                at: chrono::Utc::now(),
-                actor_id: Some(caller.user.id.clone()),
-                actor_role: Some(caller.user.role),
-                action: "message.explanation.read".into(),
-                target: format!("patient:{}", conversation.patient_id),
-                remote_addr: remote_ip(&req),
-                detail: Some(format!("message:{message_id}")),
-            })
-            .await?;
+        crate::audit::record(
+            &state,
+            &req,
+            &caller.user,
+            "message.explanation.read",
+            format!("patient:{}", conversation.patient_id),
+            Some(format!("message:{message_id}")),
+        )
+        .await?;
     }
     let meta = message.meta.clone().unwrap_or(Value::Null);
     Ok(HttpResponse::Ok().json(explain(&message.id, message.finish.as_deref(), &meta)))

@@ -4,11 +4,10 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use healing_protocol::ErrorCode;
 use healing_protocol::client::{DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT};
-use healing_storage::AuditEntry;
 use serde::Deserialize;
 
 use crate::api_error::{ApiError, ApiResult};
-use crate::extract::{AuthUser, remote_ip};
+use crate::extract::AuthUser;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -38,17 +37,15 @@ pub async fn handle(
     }
     let messages = store.messages(&conversation_id, query.before_seq, limit).await?;
     if caller.user.id != conversation.patient_id {
-        store
-            .audit(AuditEntry {
-                at: chrono::Utc::now(),
-                actor_id: Some(caller.user.id.clone()),
-                actor_role: Some(caller.user.role),
-                action: "messages.read".into(),
-                target: format!("patient:{}", conversation.patient_id),
-                remote_addr: remote_ip(&req),
-                detail: Some(format!("conversation:{conversation_id}")),
-            })
-            .await?;
+        crate::audit::record(
+            &state,
+            &req,
+            &caller.user,
+            "messages.read",
+            format!("patient:{}", conversation.patient_id),
+            Some(format!("conversation:{conversation_id}")),
+        )
+        .await?;
     }
     Ok(HttpResponse::Ok().json(serde_json::json!({ "messages": messages })))
 }

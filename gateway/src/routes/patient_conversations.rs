@@ -3,10 +3,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use healing_protocol::{ErrorCode, Role};
-use healing_storage::AuditEntry;
 
 use crate::api_error::{ApiError, ApiResult};
-use crate::extract::{AuthUser, remote_ip};
+use crate::extract::AuthUser;
 use crate::state::AppState;
 
 pub async fn handle(
@@ -23,16 +22,14 @@ pub async fn handle(
         return Err(ApiError::new(ErrorCode::NotFound, "patient not found"));
     }
     let conversations = store.conversations_of(&patient_id).await?;
-    store
-        .audit(AuditEntry {
-            at: chrono::Utc::now(),
-            actor_id: Some(caller.user.id.clone()),
-            actor_role: Some(caller.user.role),
-            action: "conversations.list".into(),
-            target: format!("patient:{patient_id}"),
-            remote_addr: remote_ip(&req),
-            detail: Some(format!("{} conversations", conversations.len())),
-        })
-        .await?;
+    crate::audit::record(
+        &state,
+        &req,
+        &caller.user,
+        "conversations.list",
+        format!("patient:{patient_id}"),
+        Some(format!("{} conversations", conversations.len())),
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "conversations": conversations })))
 }

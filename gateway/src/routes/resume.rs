@@ -4,10 +4,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use healing_protocol::{ErrorCode, Role, ServerFrame};
-use healing_storage::AuditEntry;
 
 use crate::api_error::{ApiError, ApiResult};
-use crate::extract::{AuthUser, remote_ip};
+use crate::extract::AuthUser;
 use crate::state::AppState;
 
 pub async fn handle(
@@ -25,18 +24,15 @@ pub async fn handle(
         return Err(hidden());
     }
     services.store.set_chat_paused(&id, false).await?;
-    services
-        .store
-        .audit(AuditEntry {
-            at: chrono::Utc::now(),
-            actor_id: Some(caller.user.id.clone()),
-            actor_role: Some(caller.user.role),
-            action: "conversation.resume".into(),
-            target: format!("patient:{}", conversation.patient_id),
-            remote_addr: remote_ip(&req),
-            detail: Some(format!("conversation:{id}")),
-        })
-        .await?;
+    crate::audit::record(
+        &state,
+        &req,
+        &caller.user,
+        "conversation.resume",
+        format!("patient:{}", conversation.patient_id),
+        Some(format!("conversation:{id}")),
+    )
+    .await?;
     services.push_to_user(&conversation.patient_id, &ServerFrame::ConversationResumed { conversation_id: id });
     Ok(HttpResponse::NoContent().finish())
 }
