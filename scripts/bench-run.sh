@@ -17,6 +17,7 @@ mkdir -p "$OUT"
 cargo build --release --locked -p healing-space -p healing-load -p healing-llm --bin healing-space --bin healing-load --bin mock-llm >/dev/null 2>&1
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 DATA=$(mktemp -d)
+rm -f "$OUT/series"
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do [[ -n "$p" ]] && kill "$p" 2>/dev/null || true; done; rm -rf "$DATA"; }
 trap cleanup EXIT
@@ -44,6 +45,7 @@ BASE=$(awk '/VmRSS/ {print $2}' /proc/$SERVER/status)
     (( rss > peak )) && peak=$rss
     (( s > sessions )) && { sessions=$s; echo "$sessions $rss" > "$OUT/at-peak-sessions"; }
     echo "$peak $sessions" > "$OUT/peak"
+    echo "$(date +%s) $s $rss" >> "$OUT/series"
     sleep 1
   done ) &
 PIDS+=($!)

@@ -13,7 +13,8 @@
 //! - [`bus`]: `Fanout` (push to a user on any node), the `Bus` trait, in-process and Redis buses.
 //! - [`hub`]: every live session by user, with non-blocking delivery; [`outbox`]: each session's
 //!   byte-bounded send queue and slow-consumer eviction.
-//! - [`auth`]: argon2id passwords and hashed bearer tokens.
+//! - [`auth`]: argon2id passwords and hashed bearer tokens; [`password_pool`]: the two threads
+//!   argon2 runs on.
 //! - [`services`]: the shared [`Services`] bundle and [`RealtimeConfig`].
 //! - [`metrics`]: the Prometheus registry of the node.
 //! - [`error`]: [`ServiceError`], carrying the contract's error codes.
@@ -32,6 +33,7 @@ pub mod hub;
 pub mod metrics;
 pub mod outbox;
 pub mod output_guard;
+pub mod password_pool;
 pub mod risk_detector;
 pub mod second_opinion;
 pub mod services;

@@ -54,13 +54,18 @@ static CLAUSE_WORDS: LazyLock<Regex> =
 
 static AMBIGUOUS: LazyLock<Regex> = LazyLock::new(|| {
     compile(
-        r"\b(?:do(?:ing)?\s+it|go(?:ing)?\s+through\s+with\s+it|try\s+again|let\s+go|jump(?:ing)?|die|end(?:ing)?\s+it|commit(?:ting)?)\b",
+        r"\b(?:do(?:ing)?\s+it|go(?:ing)?\s+through\s+with\s+it|try\s+again|let\s+go|jump(?:ing)?|die|end(?:ing)?\s+it|commit(?:ting)?)\b|\b(?:decided|decision|choice|mind)\s*[.!]?$|\bmind\s+is\s+made\s+up\b|\blast\s+(?:post|message|night|day|week|weekend|birthday|christmas|goodbye)\s*[.!,]?$|\bbe\s+(?:here|around)\b|\bso\s+(?:that\s+)?i\s+(?:can|could|will|i'll)\b",
     )
 });
 
 static INNER_NEGATION: LazyLock<Regex> = LazyLock::new(|| {
     compile(r"^[\w']+\s+(?:[\w']+\s+)?(?:not|never|won't|wont|wouldn't|wouldnt|don't|dont|didn't|didnt|no\s+longer)\b")
 });
+
+/// A cue that itself starts with "I …" ("… with my family so I can finally kill myself") is the
+/// patient's, whatever noun came earlier in the clause.
+static FIRST_PERSON_START: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"^(?:i|i'm|im|i've|ive|i'll|i'd|so\s+(?:that\s+)?i)\b"));
 
 static RECOVERY: LazyLock<Regex> = LazyLock::new(|| {
     compile(
@@ -74,8 +79,11 @@ static NOT_A_SUICIDE_PLAN: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-static EXPLICIT: LazyLock<Regex> =
-    LazyLock::new(|| compile(r"\b(?:myself|my\s+(?:own\s+)?life|suicide|overdos\w*|it\s+all)\b"));
+static EXPLICIT: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r"\b(?:myself|my\s+(?:own\s+)?life|suicide|overdos\w*|it\s+all)\b|\b(?:decided|mind|decision|choice)\s+(?:\w+\s+){0,4}?die\b",
+    )
+});
 
 /// Sentence and clause boundaries of a normalised text, as sorted byte offsets.
 struct Segments {
@@ -186,6 +194,7 @@ fn analyse(text: &str) -> Analysis<'_> {
                 let subject = match cue.person {
                     Person::First => Subject::Patient,
                     Person::Third => Subject::Other,
+                    Person::Any if FIRST_PERSON_START.is_match(m.as_str()) => Subject::Patient,
                     Person::Any => subject_of(clause_prefix, &t[ss..s]),
                 };
                 let mut kind = cue.kind;

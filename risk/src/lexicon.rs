@@ -107,7 +107,7 @@ const PLACEHOLDERS: &[(&str, &str)] = &[
     ),
     (
         "{TIME}",
-        r"(?:tonight|today|tomorrow|this\s+(?:week|weekend|evening|morning|afternoon|time)|(?:on|this|next|by|before|after)\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|my\s+birthday|christmas|new\s+year)|soon|very\s+soon|in\s+(?:a\s+few|\d+|a|an|two|ten)\s+(?:minutes?|mins?|hours?|days?)|before\s+(?:the\s+end|the\s+year|christmas)|when\s+(?:everyone|they|my\s+\w+)\s+(?:goes?|leaves?|is|are)|after\s+(?:my|the|everyone|they|this))",
+        r"(?:tonight|today|tomorrow|this\s+(?:week|weekend|evening|morning|afternoon|time)|(?:on|this|next|by|before|after)\s+(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|my\s+birthday|christmas|new\s+year)|soon|very\s+soon|in\s+(?:a\s+few|\d+|a|an|two|ten)\s+(?:minutes?|mins?|hours?|days?)|before\s+(?:the\s+end|the\s+year|christmas)|when\s+(?:everyone|they|my\s+\w+)\s+(?:goes?|leaves?|is|are)|(?:when|once|after|as\s+soon\s+as)\s+(?:everyone|everybody|they|he|she|my\s+\w+|the\s+\w+)(?:'s|\s+(?:is|are|goes|go|leaves|leave|left|falls?|fell|gets?))\s+(?:\w+\s+)?(?:asleep|out|away|gone|to\s+(?:bed|sleep|work|school)|on\s+holiday|home)|after\s+(?:my|the|everyone|they|this))",
     ),
 ];
 
@@ -142,7 +142,7 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Wish,
         Person::Any,
-        r"\b(?:tired|sick|exhausted|weary)\s+of\s+(?:\w+\s+)?(?:living|existing|being\s+alive|life|being\s+here|my\s+life|fighting\s+to\s+live|this\s+life|waking\s+up)|\b(?:don't|dont|do\s+not)\s+want\s+to\s+keep\s+(?:waking\s+up|living|existing|going)",
+        r"\b(?:don't|dont|do\s+not)\s+(?:even\s+|really\s+)?care\s+(?:anymore\s+|any\s+more\s+)?(?:if|whether)\s+i\s+(?:die|live|wake\s+up|get\s+(?:hit|killed))\b|\b(?:tired|sick|exhausted|weary)\s+of\s+(?:\w+\s+)?(?:living|existing|being\s+alive|life|being\s+here|my\s+life|fighting\s+to\s+live|this\s+life|waking\s+up)|\b(?:don't|dont|do\s+not)\s+want\s+to\s+keep\s+(?:waking\s+up|living|existing|going)",
     ),
     (
         Kind::Wish,
@@ -152,7 +152,7 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Wish,
         Person::Any,
-        r"\b(?:what's|whats|what\s+is)\s+(?:even\s+)?the\s+point(?:\s+(?:of|in)\s+(?:\w+\s+)?(?:living|life|anything|going\s+on|being\s+alive|trying|existing|it\s+all|carrying\s+on)|\s*(?:[?.!]|anymore|$))|(?:no|don't\s+see\s+(?:a|the|any)|there's\s+no)\s+(?:point|reason)\s+(?:in|to|of)\s+(?:living|live|life|going\s+on|being\s+alive|keep\s+going|existing|stay\s+alive)|\blife\s+(?:is|isn't|is\s+not)\s+(?:\w+\s+)?(?:not\s+)?worth\s+(?:living|it)|(?:don't|dont|can't|cannot)\s+see\s+(?:a|any)\s+future",
+        r"\b(?:what's|whats|what\s+is)\s+(?:even\s+)?the\s+point(?:\s+(?:of|in)\s+(?:\w+\s+)?(?:living|life|anything|going\s+on|being\s+alive|trying|existing|it\s+all|carrying\s+on)|\s*(?:[?.!]|anymore|$))|(?:no|don't\s+see\s+(?:a|the|any)|there's\s+no)\s+(?:point|reason)\s+(?:in|to|of)\s+(?:living|live|life|going\s+on|being\s+alive|keep\s+going|existing|stay\s+alive)|\blife\s+(?:is|isn't|is\s+not)\s+(?:\w+\s+)?(?:not\s+)?worth\s+(?:living|it)|\b(?:not|isn't|isnt|ain't|no\s+longer)\s+(?:\w+\s+)?worth\s+(?:living|being\s+alive|staying\s+alive)|(?:don't|dont|can't|cannot)\s+see\s+(?:a|any)\s+future",
     ),
     (
         Kind::Wish,
@@ -162,7 +162,7 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Wish,
         Person::Any,
-        r"\b(?:(?:welcome|embrace|long\s+for|wish\s+for|pray(?:ing)?\s+for|begging\s+for|beg\s+for|crave|craving|await)\s+death|death\s+(?:would\s+be|is|will\s+be|seems)\s+(?:\w+\s+)?(?:relief|better|welcome|peaceful|easier|the\s+answer|the\s+only)|(?:god|please|lord|just|someone|somebody|pls|fucking),?\s+(?:just\s+|please\s+|fucking\s+)?(?:kill\s+me|end\s+me|let\s+me\s+die|take\s+me)\b|\bend\s+me\b|\bshould\s+be\s+put\s+down\b|\b(?:never\s+should\s+have|should\s+(?:never\s+)?have\s+(?:never\s+)?|shouldn't\s+have)\s+been\s+born\b|\bshould(?:'ve|\s+have)\s+(?:just\s+)?(?:died|die|dies)\b|\bwish\s+i\s+(?:just\s+)?died\b|\b(?:it's|its)\s+(?:about\s+)?time\s+(?:for\s+me\s+)?to\s+(?:die|go)\b|\bif\s+i\s+(?:die|died|disappeared|was\s+gone|were\s+gone)\s+(?:\w+\s+){0,3}?(?:no\s+one|nobody|no-one)\s+would\s+(?:notice|care|miss)|\b(?:dying|death)\s+(?:is|would\s+be|seems\s+like)\s+(?:a|the)\s+(?:better|only|best|easier)\s+(?:option|way|choice|solution)|\b(?:i'd|i\s+would|i'll|i\s+will)\s+(?:probably\s+|already\s+|just\s+)?be\s+(?:gone|dead)\b|\b(?:only|the\s+only|want\s+a|need\s+a|just\s+want\s+a)\s+way\s+out\b|\bnot\s+(?:going\s+to\s+)?be\s+(?:here|around|alive)\s+(?:by|for\s+much\s+longer|much\s+longer|next)|(?:grave-emoji|coffin-emoji))",
+        r"\b(?:(?:welcome|embrace|long\s+for|wish\s+for|pray(?:ing)?\s+for|begging\s+for|beg\s+for|crave|craving|await)\s+death|death\s+(?:would\s+be|is|will\s+be|seems)\s+(?:\w+\s+)?(?:relief|better|welcome|peaceful|easier|the\s+answer|the\s+only)|(?:god|please|lord|just|someone|somebody|pls|fucking),?\s+(?:just\s+|please\s+|fucking\s+)?(?:kill\s+me|end\s+me|let\s+me\s+die|take\s+me)\b|\bend\s+me\b|\bshould\s+be\s+put\s+down\b|\b(?:never\s+should\s+have|should\s+(?:never\s+)?have\s+(?:never\s+)?|shouldn't\s+have)\s+been\s+born\b|\bshould(?:'ve|\s+have)\s+(?:just\s+)?(?:died|die|dies)\b|\bwish\s+i\s+(?:just\s+)?died\b|\b(?:it's|its)\s+(?:about\s+)?time\s+(?:for\s+me\s+)?to\s+(?:die|go)\b|\bif\s+i\s+(?:die|died|disappeared|was\s+gone|were\s+gone)\s+(?:\w+\s+){0,3}?(?:no\s+one|nobody|no-one)\s+would\s+(?:notice|care|miss)|\b(?:dying|death)\s+(?:is|would\s+be|seems\s+like)\s+(?:a|the)\s+(?:better|only|best|easier)\s+(?:option|way|choice|solution)|\b(?:i'd|i\s+would|i'll|i\s+will)\s+(?:probably\s+|already\s+|just\s+)?be\s+(?:gone|dead)\b|\b(?:only|the\s+only|want\s+a|need\s+a|just\s+want\s+a)\s+way\s+out\b|\bnot\s+(?:going\s+to\s+)?be\s+(?:alive\s+(?:by|for\s+much\s+longer|much\s+longer|next)|(?:here|around)\s+(?:for\s+much\s+longer|much\s+longer))|(?:grave-emoji|coffin-emoji))",
     ),
     (
         Kind::Wish,
@@ -266,7 +266,7 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Intent,
         Person::First,
-        r"\b(?:(?:tonight|today)(?:'s|\s+is)\s+the\s+(?:night|day)|this\s+is\s+(?:the\s+end|goodbye|my\s+goodbye|my\s+last)|(?:my\s+)?last\s+(?:day\s+alive|night\s+alive|post|message|words|goodbye)|by\s+the\s+time\s+you\s+(?:read|see)\s+this|goodbye\s+(?:everyone|world|all|forever|cruel)|see\s+you\s+(?:all\s+)?on\s+the\s+other\s+side|won't\s+be\s+(?:here|around|alive)\s+(?:tomorrow|much\s+longer|for\s+(?:much\s+)?long|by|anymore\s+after)|i've\s+made\s+up\s+my\s+mind|(?:i'll|i\s+will|gonna|going\s+to|want\s+to)\s+try\s+again\s+(?:soon|tonight|when|once|this)|my\s+mind\s+is\s+made\s+up|(?:i've|i\s+have|i'm)\s+decided\s*(?:[.!]|$|to\s+(?:die|end|do\s+it|kill|go))|never\s+felt\s+(?:so|this)\s+close|this\s+is\s+it\b|the\s+time\s+has\s+come|it's\s+time\s+(?:to\s+go|for\s+me\s+to\s+go))",
+        r"\b(?:(?:tonight|today)(?:'s|\s+is)\s+the\s+(?:night|day)|this\s+is\s+(?:the\s+end|goodbye|my\s+goodbye)|(?:my\s+)?last\s+(?:day\s+alive|night\s+alive|words|goodbye)|by\s+the\s+time\s+you\s+(?:read|see)\s+this|goodbye\s+(?:everyone|world|all|forever|cruel)|see\s+you\s+(?:all\s+)?on\s+the\s+other\s+side|(?:i'll|i\s+will|gonna|going\s+to|want\s+to)\s+try\s+again\s+(?:soon|tonight|when|once|this)|never\s+felt\s+(?:so|this)\s+close|this\s+is\s+it\b|the\s+time\s+has\s+come|it's\s+time\s+(?:to\s+go|for\s+me\s+to\s+go))",
     ),
     (
         Kind::Intent,
@@ -283,7 +283,40 @@ const CUES: &[(Kind, Person, &str)] = &[
         Person::First,
         r"\b(?:i\s+)?(?:want|wanna|going|gonna|will|i'll|need)\s+(?:to\s+)?try\s+(?:it\s+)?again\b",
     ),
+    // Indirect intent. Bare forms ("I've decided.", "this is my last week.", "I won't be here
+    // tomorrow", "so I can finally rest") are ambiguous: they count only when corroborated
+    // (engine `AMBIGUOUS`); "I've decided to quit my job" / "my last week at this company" do not match.
+    (
+        Kind::Intent,
+        Person::First,
+        r"\b(?:i've|ive|i\s+have|i)\s+(?:finally\s+|now\s+|already\s+|just\s+)?(?:decided|made\s+up\s+my\s+mind|made\s+(?:my|the|a|this)\s+(?:final\s+)?(?:decision|choice))(?:\s*(?:[.!]|$)|\s+(?:that\s+)?(?:(?:i'm|i\s+am|im)\s+(?:going\s+to|gonna)\s+|i'll\s+|i\s+will\s+|to\s+)(?:just\s+|finally\s+)?(?:die|kill\s+myself|end\s+(?:it|my\s+life|things|everything|it\s+all|myself)|do\s+it|go\s+through\s+with\s+it|take\s+my\s+(?:own\s+)?life|leave\s+this\s+world|commit\s+suicide)\b)|\bmy\s+mind\s+is\s+made\s+up\b",
+    ),
+    (
+        Kind::Intent,
+        Person::First,
+        r"\bthis\s+(?:is|will\s+be|is\s+going\s+to\s+be)\s+(?:my|the)\s+(?:very\s+)?last\s+(?:post|message|night|day|week|weekend|birthday|christmas|goodbye)(?:\s*(?:[.!,]|$)|\s+(?:alive|on\s+(?:this\s+)?(?:earth|planet)|in\s+this\s+world|of\s+my\s+life|before\s+i\s+(?:go|die|end\s+it|kill\s+myself|leave\s+this\s+world)|you'll\s+(?:ever\s+)?(?:hear|see|get)\s+from\s+me)\b)|\b(?:my\s+)?last\s+(?:day|night|week|post|message)s?\s+(?:alive|on\s+(?:this\s+)?earth|of\s+my\s+life)\b",
+    ),
+    (
+        Kind::Intent,
+        Person::First,
+        r"\b(?:won't|wont|not(?:\s+going\s+to|\s+gonna)?)\s+be\s+(?:here|around|alive|on\s+this\s+earth)\s+(?:tomorrow|much\s+longer|any\s+longer|for\s+(?:much\s+)?long|by\s+(?:tomorrow|morning|the\s+(?:weekend|end)|next|then|christmas|monday|tuesday|wednesday|thursday|friday|saturday|sunday|my\s+birthday)|next\s+(?:week|month|year)|anymore|after\s+(?:tonight|today|this)|to\s+see\s+(?:it|that|the|my|another|christmas|next))\b",
+    ),
+    (
+        Kind::Intent,
+        Person::First,
+        r"\bso\s+(?:that\s+)?i\s+(?:can|could|can\s+just|will\s+be\s+able\s+to|i'll\s+be\s+able\s+to)\s+(?:just\s+)?(?:finally\s+(?:just\s+)?(?:(?:do\s+it|go\s+through\s+with\s+it|be\s+(?:free|at\s+peace|gone|done)|rest|disappear|let\s+go|die|end\s+(?:it|things|everything|this))(?:\s*(?:[.!,;]|$)|\s+(?:in\s+peace|forever|for\s+good|and\s+(?:no\s+one|nobody|they|everyone)|without\s+(?:anyone|them|guilt))\b)|kill\s+myself|end\s+(?:it\s+all|my\s+life)|take\s+my\s+(?:own\s+)?life)|(?:kill\s+myself|end\s+(?:it\s+all|my\s+(?:own\s+)?life)|take\s+my\s+(?:own\s+)?life|commit\s+suicide)\b)",
+    ),
+    (
+        Kind::Intent,
+        Person::Any,
+        r"\b(?:si|suicidal\s+(?:ideation|ideations|thoughts?|feelings|urges)|suicidal|ideation)\s+(?:\w+\s+)?with\s+(?:(?:some|clear|active|strong|high|real)\s+)?(?:intent|intention)\b",
+    ),
     // ---- Item 5: plan ---------------------------------------------------------------------------
+    (
+        Kind::Plan,
+        Person::Any,
+        r"\b(?:si|suicidal\s+(?:ideation|ideations|thoughts?|feelings|urges)|suicidal|ideation)\s+with\s+(?:(?:intent|intention)\s+and\s+)?(?:a\s+)?(?:(?:specific|clear|concrete|detailed)\s+)?plans?\b",
+    ),
     (
         Kind::Plan,
         Person::Any,
@@ -314,6 +347,11 @@ const CUES: &[(Kind, Person, &str)] = &[
         Kind::Preparation,
         Person::First,
         r"\b(?:research\w*|look(?:ed|ing)\s+up|googl\w*|search(?:ed|ing))\s+(?:\w+\s+){0,2}?(?:how\s+many|how\s+much|lethal\s+dose|the\s+lethal|overdose\s+amounts?)\s+(?:\w+\s+)?(?:{PILLS})",
+    ),
+    (
+        Kind::Preparation,
+        Person::First,
+        r"\b(?:plann?(?:ed|ing)|arrang(?:ed|ing)|organi[sz](?:ed|ing)|pa(?:id|ying)\s+for|pre-?pa(?:id|ying)(?:\s+for)?|sort(?:ed|ing)(?:\s+out)?|finali[sz](?:ed|ing)|chose|chosen|choosing|picked(?:\s+out)?)\s+(?:\w+\s+)?my\s+(?:own\s+)?(?:funeral|burial|cremation|headstone|casket|coffin)\b|\bmy\s+(?:own\s+)?funeral\s+arrangements\b|\b(?:chose|chosen|choosing|picked|picking)\s+(?:\w+\s+){0,2}?(?:music|songs?|playlist|hymns?)\s+for\s+my\s+(?:own\s+)?funeral\b",
     ),
     // ---- Item 6: behaviour (graded by when) ----------------------------------------------------
     (
@@ -373,7 +411,7 @@ const CUES: &[(Kind, Person, &str)] = &[
     (
         Kind::Distress,
         Person::First,
-        r"\b(?:hate\s+(?:myself|my\s+life|being\s+alive|living)|(?:i'm|i\s+am|im|feel)\s+(?:so\s+|fucking\s+|completely\s+)?(?:useless|worthless|hopeless|a\s+failure|a\s+waste|pathetic|done|empty|numb|trapped)|no\s+(?:future|hope|way\s+out)|(?:so\s+)?(?:sick\s+and\s+)?tired\s+of\s+(?:everything|it\s+all|this)|nothing\s+(?:matters|will\s+change|ever\s+works)|(?:given|giving)\s+up|no\s+one\s+(?:cares|would\s+care|loves\s+me)|nobody\s+(?:cares|loves\s+me)|lost\s+everything|too\s+much\s+for\s+me|can't\s+(?:anymore|take\s+it)|what's\s+(?:even\s+)?the\s+point|end\s+the\s+pain|(?:so|really)\s+scared|goodbye)\b",
+        r"\b(?:hate\s+(?:myself|my\s+life|being\s+alive|living)|(?:i'm|i\s+am|im|feel)\s+(?:so\s+|fucking\s+|completely\s+)?(?:useless|worthless|hopeless|a\s+failure|a\s+waste|pathetic|done|empty|numb|trapped)|no\s+(?:future|hope|way\s+out)|(?:so\s+)?(?:sick\s+and\s+)?tired\s+of\s+(?:everything|it\s+all|this)|nothing\s+(?:matters|will\s+change|ever\s+works)|(?:given|giving)\s+up|no\s+one\s+(?:cares|would\s+(?:even\s+)?(?:care|notice|miss\s+me)|loves\s+me)|nobody\s+(?:cares|would\s+(?:even\s+)?(?:care|notice|miss\s+me)|loves\s+me)|lost\s+everything|too\s+much\s+for\s+me|can't\s+(?:anymore|take\s+it)|what's\s+(?:even\s+)?the\s+point|end\s+the\s+pain|(?:so|really)\s+scared|goodbye|(?:don't|dont|do\s+not)\s+(?:even\s+|really\s+)?care\s+(?:about\s+anything\s+)?any\s*more|(?:this|it|that)\s+(?:isn't|isnt|is\s+not|ain't)\s+(?:a\s+)?(?:life|living)|no\s+way\s+to\s+live|no\s+point\s+(?:in\s+)?(?:anything|anymore|any\s+more)|nothing\s+to\s+look\s+forward\s+to)\b",
     ),
 ];
 

@@ -67,11 +67,36 @@ pub fn tokens(text: &str) -> Vec<String> {
 /// Negators that switch a gate word off ("I'm not suicidal", "never wanted to die").
 const NEGATORS: &[&str] = &["didnt", "dont", "isnt", "never", "no", "not", "wasnt", "wont"];
 
-/// A gate word not preceded by a negator within three tokens (same as `gate()` in the script).
+/// Words after a negator that make it part of the distress meaning ("don't *care* anymore",
+/// "not *worth* living", "no *point*", "never *ends*"): such a negator does not switch a gate word off.
+const DISTRESS_NEXT: &[&str] = &[
+    "care", "cares", "worth", "point", "longer", "hope", "future", "reason", "reasons", "way", "one", "matter",
+    "matters", "deserve", "end", "ends",
+];
+const WANT: &[&str] = &["want", "wanna", "wish"];
+/// "don't want to *live* / be *here* / be *alive* / *exist* / *wake* up" is a wish to be dead.
+const WANT_OBJECTS: &[&str] = &["live", "living", "alive", "exist", "existing", "here", "around", "wake"];
+
+/// Whether token `j` is a negator that really negates (same as `negates()` in the script).
+fn negates(toks: &[String], j: usize) -> bool {
+    if !NEGATORS.contains(&toks[j].as_str()) {
+        return false;
+    }
+    let at = |k: usize| toks.get(k).map_or("", String::as_str);
+    let next = at(j + 1);
+    if DISTRESS_NEXT.contains(&next) {
+        return false;
+    }
+    if WANT.contains(&next) && (j + 2..j + 5).any(|k| WANT_OBJECTS.contains(&at(k))) {
+        return false;
+    }
+    !(next == "a" && matches!(at(j + 2), "life" | "future"))
+}
+
+/// A gate word not preceded by a (real) negator within three tokens (same as `gate()` in the script).
 fn gate(toks: &[String]) -> bool {
     toks.iter().enumerate().any(|(i, w)| {
-        GATE_WORDS.binary_search(&w.as_str()).is_ok()
-            && !toks[i.saturating_sub(3)..i].iter().any(|p| NEGATORS.contains(&p.as_str()))
+        GATE_WORDS.binary_search(&w.as_str()).is_ok() && !(i.saturating_sub(3)..i).any(|j| negates(toks, j))
     })
 }
 
@@ -138,6 +163,19 @@ mod tests {
     #[test]
     fn weights_sorted_for_binary_search() {
         assert!(WEIGHTS.windows(2).all(|w| w[0].0.as_bytes() < w[1].0.as_bytes()));
+    }
+
+    #[test]
+    fn distress_negation_keeps_the_gate_open() {
+        let g = |t: &str| gate(&tokens(t));
+        assert!(g("I don't care anymore"));
+        assert!(g("this isn't a life"));
+        assert!(g("I don't want to live"));
+        assert!(g("it is not worth living"));
+        assert!(g("the pain will never end"));
+        assert!(!g("I'm not suicidal"));
+        assert!(!g("I don't want to die"));
+        assert!(!g("I never wanted to die"));
     }
 
     #[test]

@@ -94,6 +94,11 @@ const NEGATOR_EXCEPTIONS: &[&str] = &[
     "trying",
     "having",
     "worth",
+    "living",
+    "end",
+    "ends",
+    "stops",
+    "changes",
 ];
 
 /// Words that end a negator's scope when scanning backwards from a cue.
@@ -147,6 +152,8 @@ const NO_NOUNS: &[&str] = &[
     "wish",
     "interest",
     "suicidal",
+    "si",
+    "ideation",
 ];
 
 /// Whether the cue following `prefix` (same clause, normalised) is negated: a negator within the
@@ -166,7 +173,10 @@ pub fn is_negated(prefix: &str) -> bool {
         if negator {
             let prev = if i > 0 { words[i - 1] } else { "" };
             let prev2 = if i > 1 { words[i - 2] } else { "" };
-            if NEGATOR_EXCEPTIONS.contains(&next) || prev == "why" || prev2 == "why" {
+            // "this isn't a life", "there's no future": the negation is part of the distress.
+            let next2 = words.get(i + 2).copied().unwrap_or("");
+            let distress = next == "a" && matches!(next2, "life" | "future");
+            if NEGATOR_EXCEPTIONS.contains(&next) || distress || prev == "why" || prev2 == "why" {
                 return false;
             }
             return true;
@@ -200,6 +210,9 @@ static IDIOMS: LazyLock<Regex> = LazyLock::new(|| {
         r"\bcommit(?:ting)?\s+to\b|\bcommitted\s+(?:to|relationship)\b",
         r"\bthis\s+is\s+it\s+(?:lol|guys|folks|people|the\s+big)\b",
         r"\bhang(?:ing)?\s+(?:out|with|around)\b|\bhung\s+(?:out|up)\b",
+        r"\b(?:start|go|can)\s+plann?(?:ing)?\s+my\s+funeral\b|\bplann?(?:ing)?\s+my\s+funeral\s+(?:lol|lmao|haha)|\bfuneral\s+(?:plan|plans|insurance|cover|policy|fund)\b",
+        r"\b(?:die|died|dying)\s+in\s+(?:the|that|this|a|my)\s+(?:game|match|level|raid|round|video\s+game)\b",
+        r"\btak(?:e|ing)\s+(?:back\s+)?my\s+(?:own\s+)?life\s+(?:back|into\s+my\s+own\s+hands|in\s+a\s+new\s+direction)\b|\btak(?:e|ing)\s+back\s+my\s+life\b",
     ];
     compile(&p.join("|"))
 });
@@ -241,6 +254,11 @@ mod tests {
         assert!(!is_negated("i just"));
         assert!(!is_negated("i'm not okay and i"));
         assert!(!is_negated("why dont i just"));
+        assert!(!is_negated("this isn't a life i"));
+        assert!(!is_negated("i don't care anymore i"));
+        assert!(!is_negated("this pain never ends i"));
+        assert!(!is_negated("it's not worth living i"));
+        assert!(is_negated("i'm not a"));
         assert!(!is_negated("no courage i've been trying to"));
         assert!(is_habitual_past("i used to"));
     }

@@ -138,10 +138,30 @@ GATE_WORDS = sorted(['alive', 'anymore', 'burden', 'dead', 'death', 'die', 'dyin
                      'pointless', 'suicidal', 'suicide', 'worthless', 'disappear', 'over', 'gone'])
 
 NEGATORS = {'not', 'never', 'no', 'dont', 'didnt', 'wont', 'isnt', 'wasnt'}
+# A negator that is itself part of the distress meaning does not switch a gate word off:
+# "don't care anymore", "not worth living", "no point", "never ends", "isn't a life",
+# "don't want to live / be here / be alive / exist / wake up". Mirrored in `model.rs`.
+DISTRESS_NEXT = {'care', 'cares', 'worth', 'point', 'longer', 'hope', 'future', 'reason', 'reasons',
+                 'way', 'one', 'matter', 'matters', 'deserve', 'end', 'ends'}
+WANT = {'want', 'wanna', 'wish'}
+WANT_OBJECTS = {'live', 'living', 'alive', 'exist', 'existing', 'here', 'around', 'wake'}
+
+def negates(toks, j):
+    """Whether token j is a negator that negates (not part of a distress phrase)."""
+    if toks[j] not in NEGATORS:
+        return False
+    nxt = toks[j + 1] if j + 1 < len(toks) else ''
+    if nxt in DISTRESS_NEXT:
+        return False
+    if nxt in WANT and any(t in WANT_OBJECTS for t in toks[j + 2:j + 5]):
+        return False
+    if nxt == 'a' and j + 2 < len(toks) and toks[j + 2] in ('life', 'future'):
+        return False
+    return True
 
 def gate(toks):
-    """A gate word not preceded by a negator within three tokens ("I'm not suicidal")."""
-    return any(w in GATE_WORDS and not any(p in NEGATORS for p in toks[max(0, i - 3):i])
+    """A gate word not preceded by a (real) negator within three tokens ("I'm not suicidal")."""
+    return any(w in GATE_WORDS and not any(negates(toks, j) for j in range(max(0, i - 3), i))
                for i, w in enumerate(toks))
 
 def decide(rule, nwords, s, th, gate=True):
