@@ -51,10 +51,27 @@ BASE=$(awk '/VmRSS/ {print $2}' /proc/$SERVER/status)
 PIDS+=($!)
 HEALING_ADMIN_USER=benchadmin HEALING_ADMIN_PASSWORD=bench-password-1 \
   "$BIN/healing-load" run "$SCENARIO" --target "$URL" --quiet --summary-export "$OUT/summary.json" | tee "$OUT/summary.txt" || true
+curl -s "$URL/metrics" > "$OUT/metrics.txt" || true
 sleep 1
 read -r PEAK SESSIONS < "$OUT/peak"
 read -r S_AT RSS_AT < "$OUT/at-peak-sessions" 2>/dev/null || { S_AT=0; RSS_AT=0; }
 echo "server RSS: baseline ${BASE} KiB, peak ${PEAK} KiB; peak sessions ${SESSIONS} (RSS ${RSS_AT} KiB when first reached)"
+for h in healing_alert_delivery_seconds healing_chat_ack_seconds; do
+  python3 - "$OUT/metrics.txt" "$h" <<'PY'
+import sys
+name = sys.argv[2]; buckets = []; count = 0
+for line in open(sys.argv[1]):
+    if line.startswith(name + "_bucket"):
+        le = line.split('le="')[1].split('"')[0]; buckets.append((float('inf') if le == '+Inf' else float(le), float(line.split()[-1])))
+    elif line.startswith(name + "_count"):
+        count = float(line.split()[-1])
+if count:
+    def q(p):
+        for le, c in buckets:
+            if c >= p * count: return le
+    print(f"server {name}: count={int(count)} p50<={q(0.5)}s p99<={q(0.99)}s")
+PY
+done
 if (( S_AT > 0 )); then
   echo "per session: $(( (RSS_AT - BASE) * 1024 / S_AT )) bytes ($(( (RSS_AT - BASE) / S_AT )) KiB) at the session peak"
 fi

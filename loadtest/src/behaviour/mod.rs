@@ -66,6 +66,8 @@ impl VuError {
 pub struct Vu {
     pub shared: Arc<Shared>,
     pub id: u64,
+    /// Which pool account of its role this VU signs in as.
+    pub account: u64,
     pub behaviour: Arc<BehaviourSpec>,
     pub stop: watch::Receiver<bool>,
 }

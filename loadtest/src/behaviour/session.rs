@@ -28,7 +28,7 @@ impl Session {
     /// Connects as the VU's account of `role` and completes the handshake.
     pub async fn open(vu: &Vu, role: Role) -> Result<Session, VuError> {
         let shared = vu.shared.clone();
-        let token = shared.pool.account(role, vu.id).ok_or(VuError::NoAccount(role.as_str()))?.token.clone();
+        let token = shared.pool.account(role, vu.account).ok_or(VuError::NoAccount(role.as_str()))?.token.clone();
         let t0 = Instant::now();
         let ws = shared.connector.connect().await.map_err(VuError::Connect)?;
         shared.metrics.ws_connecting.add(t0.elapsed());

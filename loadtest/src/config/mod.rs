@@ -175,6 +175,9 @@ impl BehaviourSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScenarioSpec {
     pub name: String,
+    /// `(first, count)`: VUs use only these pool accounts (e.g. keep idle sessions off the
+    /// accounts that chat, so AI replies are not fanned out to thousands of idle tabs).
+    pub accounts: Option<(u64, u64)>,
     pub start_time: Duration,
     pub graceful_stop: Duration,
     pub executor: ExecutorSpec,

@@ -68,6 +68,8 @@ struct RawScenario {
     behaviour: String,
     start_time: Option<String>,
     graceful_stop: Option<String>,
+    /// `[first, count]`: this scenario's VUs use pool accounts `first .. first + count` only.
+    accounts: Option<[u64; 2]>,
     // executors
     vus: Option<u64>,
     duration: Option<String>,
@@ -301,7 +303,11 @@ impl RawScenario {
             }
         };
         self.reject_unused(c, &allowed)?;
+        if let Some([_, 0]) = self.accounts {
+            return Err(LoadError::config(format!("{c}.accounts: the count must be at least 1")));
+        }
         Ok(ScenarioSpec {
+            accounts: self.accounts.map(|[first, count]| (first, count)),
             name: name.to_owned(),
             start_time: dur(c, "start_time", &self.start_time, Some("0s"))?.unwrap_or_default(),
             graceful_stop: dur(c, "graceful_stop", &self.graceful_stop, Some("10s"))?.unwrap_or_default(),

@@ -28,7 +28,7 @@ pub async fn run_scenario(spec: Arc<ScenarioSpec>, shared: Arc<Shared>, mut abor
         _ = wait_true(&mut abort) => return,
     }
     let behaviour = Arc::new(spec.behaviour.clone());
-    let ctx = ScenarioCtx { shared, behaviour, graceful_stop: spec.graceful_stop, abort };
+    let ctx = ScenarioCtx { shared, behaviour, graceful_stop: spec.graceful_stop, abort, accounts: spec.accounts };
     match &spec.executor {
         ExecutorSpec::ConstantVus { vus, duration } => vus::constant(ctx, *vus, *duration).await,
         ExecutorSpec::RampingVus { start_vus, stages, graceful_ramp_down } => {
@@ -51,11 +51,16 @@ pub struct ScenarioCtx {
     pub behaviour: Arc<crate::config::BehaviourSpec>,
     pub graceful_stop: Duration,
     pub abort: watch::Receiver<bool>,
+    pub accounts: Option<(u64, u64)>,
 }
 
 impl ScenarioCtx {
     pub fn vu(&self, id: u64, stop: watch::Receiver<bool>) -> Vu {
-        Vu { shared: self.shared.clone(), id, behaviour: self.behaviour.clone(), stop }
+        let account = match self.accounts {
+            Some((first, count)) => first + id % count,
+            None => id,
+        };
+        Vu { shared: self.shared.clone(), id, account, behaviour: self.behaviour.clone(), stop }
     }
 
     /// Sleeps until `deadline` unless the test is aborted first; returns whether it was aborted.
