@@ -9,39 +9,8 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::{Value, json};
 
-const HIGH_RISK: &str = "I've saved up all my tablets and tonight's the night, I've written the letters";
-
-struct CareTeam {
-    patient: Account,
-    clinician: Account,
-    supervisor: Account,
-}
-
-async fn care_team(s: &Server) -> CareTeam {
-    let patient = patient(s, "Robin").await;
-    let clinician = staff(s, "Dr Lee", "clinician").await;
-    let supervisor = staff(s, "Sam Sup", "supervisor").await;
-    assert!(
-        s.cli(&["assign", "--clinician", &clinician.username, "--patient", &patient.username], "").status.success()
-    );
-    assert!(
-        s.cli(&["team", "--supervisor", &supervisor.username, "--clinician", &clinician.username], "").status.success()
-    );
-    CareTeam { patient, clinician, supervisor }
-}
-
 async fn send(ws: &mut Ws, text: &str) {
     ws.send(json!({"type": "chat.send", "client_msg_id": uuid::Uuid::new_v4().to_string(), "text": text})).await;
-}
-
-/// Next frame of `kind`, skipping others.
-async fn next_of(ws: &mut Ws, kind: &str) -> Value {
-    loop {
-        let f = ws.recv().await;
-        if f["type"] == kind {
-            return f;
-        }
-    }
 }
 
 #[tokio::test]

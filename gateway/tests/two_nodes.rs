@@ -10,8 +10,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use serde_json::{Value, json};
 
-const HIGH_RISK: &str = "I've saved up all my tablets and tonight's the night, I've written the letters";
-
 struct Redis {
     child: Option<Child>,
     port: u16,
@@ -75,34 +73,6 @@ fn cluster(extra: &[&str]) -> Cluster {
     let a = Server::start_in(&dir, &args, &[]);
     let b = Server::start_in(&dir, &args, &[]);
     Cluster { redis, a, b }
-}
-
-struct CareTeam {
-    patient: Account,
-    clinician: Account,
-    supervisor: Account,
-}
-
-async fn care_team(s: &Server) -> CareTeam {
-    let patient = patient(s, "Robin").await;
-    let clinician = staff(s, "Dr Lee", "clinician").await;
-    let supervisor = staff(s, "Sam Sup", "supervisor").await;
-    assert!(
-        s.cli(&["assign", "--clinician", &clinician.username, "--patient", &patient.username], "").status.success()
-    );
-    assert!(
-        s.cli(&["team", "--supervisor", &supervisor.username, "--clinician", &clinician.username], "").status.success()
-    );
-    CareTeam { patient, clinician, supervisor }
-}
-
-async fn next_of(ws: &mut Ws, kind: &str) -> Value {
-    loop {
-        let f = ws.recv().await;
-        if f["type"] == kind {
-            return f;
-        }
-    }
 }
 
 async fn next_of_within(ws: &mut Ws, kind: &str, wait: Duration) -> Option<Value> {

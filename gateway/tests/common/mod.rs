@@ -286,3 +286,36 @@ pub async fn chat(ws: &mut Ws, conversation: Option<&str>, text: &str) -> Vec<Va
 pub fn streamed_text(frames: &[Value]) -> String {
     frames.iter().filter(|f| f["type"] == "ai.delta").map(|f| f["text"].as_str().unwrap()).collect()
 }
+
+/// A message the risk engine grades high (preparation, plan and timing).
+pub const HIGH_RISK: &str = "I've saved up all my tablets and tonight's the night, I've written the letters";
+
+/// A patient on a clinician's caseload, and that clinician on a supervisor's team.
+pub struct CareTeam {
+    pub patient: Account,
+    pub clinician: Account,
+    pub supervisor: Account,
+}
+
+pub async fn care_team(s: &Server) -> CareTeam {
+    let patient = patient(s, "Robin").await;
+    let clinician = staff(s, "Dr Lee", "clinician").await;
+    let supervisor = staff(s, "Sam Sup", "supervisor").await;
+    assert!(
+        s.cli(&["assign", "--clinician", &clinician.username, "--patient", &patient.username], "").status.success()
+    );
+    assert!(
+        s.cli(&["team", "--supervisor", &supervisor.username, "--clinician", &clinician.username], "").status.success()
+    );
+    CareTeam { patient, clinician, supervisor }
+}
+
+/// The next frame of `kind`, skipping others.
+pub async fn next_of(ws: &mut Ws, kind: &str) -> Value {
+    loop {
+        let f = ws.recv().await;
+        if f["type"] == kind {
+            return f;
+        }
+    }
+}
