@@ -52,8 +52,9 @@ fn parse_line(line: &str) -> Result<(Value, String, Vec<String>), (Value, String
 
 /// `healing-space risk classify`: reads JSON Lines `{"id","text"}` from `input`, writes one line
 /// `{"id","level","score","reasons":[strings]}` per input line in input order, nothing else.
-/// A malformed line (bad JSON, missing/non-string text) yields `{"id":null,"error":"..."}` (id
-/// echoed if it could be read) and processing continues. Blank lines are skipped.
+/// Exactly one output line per input line (PROTOCOL §3): a malformed line — bad JSON, missing or
+/// non-string text, or a blank line — yields `{"id":null,"error":"..."}` (the error names the id
+/// when one could be read) and processing continues.
 pub fn classify(mut input: impl BufRead, mut output: impl Write) -> std::io::Result<()> {
     let mut buf = Vec::new();
     loop {
@@ -63,10 +64,8 @@ pub fn classify(mut input: impl BufRead, mut output: impl Write) -> std::io::Res
         }
         let line = String::from_utf8_lossy(&buf);
         let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        match parse_line(line) {
+        let parsed = if line.is_empty() { Err((Value::Null, "empty line".to_owned())) } else { parse_line(line) };
+        match parsed {
             Ok((id, text, context)) => {
                 let ctx: Vec<&str> = context.iter().map(String::as_str).collect();
                 let a = assess(&text, &ctx);
@@ -79,7 +78,8 @@ pub fn classify(mut input: impl BufRead, mut output: impl Write) -> std::io::Res
                 serde_json::to_writer(&mut output, &v)?;
             }
             Err((id, error)) => {
-                serde_json::to_writer(&mut output, &LineError { id: &id, error })?;
+                let error = if id.is_null() { error } else { format!("line with id {id}: {error}") };
+                serde_json::to_writer(&mut output, &LineError { id: &Value::Null, error })?;
             }
         }
         output.write_all(b"\n")?;
@@ -149,19 +149,19 @@ mod tests {
             "{\"id\":\"c\",\"text\":\"I could murder a pizza\"}"
         );
         let out = run(input);
-        assert_eq!(out.len(), 6);
+        assert_eq!(out.len(), 8, "one output line per input line");
         assert_eq!(out[0]["id"], "a");
         assert_eq!(out[0]["level"], "high");
         assert!(out[0]["reasons"].as_array().is_some_and(|r| !r.is_empty()));
-        assert!(out[1]["id"].is_null() && out[1]["error"].is_string());
-        assert_eq!(out[2]["id"], "b");
-        assert!(out[2]["error"].is_string());
-        assert_eq!(out[3]["id"], 7);
-        assert!(out[3]["error"].is_string());
-        assert!(out[4]["id"].is_null() && out[4]["error"].is_string());
-        assert_eq!(out[5]["id"], "c");
-        assert_eq!(out[5]["level"], "none");
-        assert_eq!(out[5]["reasons"], serde_json::json!([]));
+        for (i, f) in out.iter().enumerate().take(7).skip(1) {
+            assert!(f["id"].is_null() && f["error"].is_string(), "line {i}: {f}");
+            assert!(f.get("level").is_none());
+        }
+        assert!(out[3]["error"].as_str().is_some_and(|e| e.contains("\"b\"") && e.contains("text")));
+        assert!(out[4]["error"].as_str().is_some_and(|e| e.contains('7')));
+        assert_eq!(out[7]["id"], "c");
+        assert_eq!(out[7]["level"], "none");
+        assert_eq!(out[7]["reasons"], serde_json::json!([]));
     }
 
     #[test]
