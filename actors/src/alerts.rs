@@ -106,10 +106,6 @@ impl Actor for AlertRouter {
     }
 }
 
-fn push(fanout: &Fanout, users: &[String], frame: &ServerFrame) {
-    fanout.to_users(users, frame);
-}
-
 fn excerpt(text: &str) -> String {
     let mut out: String = text.chars().take(EXCERPT_CHARS).collect();
     if text.chars().count() > EXCERPT_CHARS {
@@ -183,7 +179,7 @@ impl Deps {
             tracing::error!(alert = %alert.id, error = %e, "could not load the patient's clinicians");
             Vec::new()
         });
-        push(&self.fanout, &clinicians, &ServerFrame::Alert { alert: alert.clone() });
+        self.fanout.to_users(&clinicians, &ServerFrame::Alert { alert: alert.clone() });
         self.metrics.alert_delivery_seconds.observe(r.stored_at.elapsed().as_secs_f64());
         tracing::info!(alert = %alert.id, level = level.as_str(), clinicians = clinicians.len(), "alert raised");
         audit(
@@ -241,13 +237,13 @@ impl Deps {
         let patient = &escalation.alert.patient_id;
         let supervisors = self.store.supervisors_of(patient).await.unwrap_or_default();
         let frame = ServerFrame::Escalation { escalation: escalation.clone() };
-        push(&self.fanout, &supervisors, &frame);
+        self.fanout.to_users(&supervisors, &frame);
         if supervisors.is_empty() {
             tracing::warn!(escalation = %escalation.id, "escalation has no supervisor: the patient's clinicians are on no team");
         }
         tracing::info!(escalation = %escalation.id, reason = escalation.reason.as_str(), supervisors = supervisors.len(), "escalation pushed");
         let clinicians = self.store.clinicians_of(patient).await.unwrap_or_default();
-        push(&self.fanout, &clinicians, &ServerFrame::AlertUpdated { alert: escalation.alert.clone() });
+        self.fanout.to_users(&clinicians, &ServerFrame::AlertUpdated { alert: escalation.alert.clone() });
     }
 
     async fn sweep(self) {
@@ -279,7 +275,7 @@ impl Deps {
         audit(&self.store, Some(&a.by), "alert.ack", format!("alert:{}", updated.id), a.remote, None).await;
         let mut watchers = self.store.clinicians_of(&updated.patient_id).await?;
         watchers.extend(self.store.supervisors_of(&updated.patient_id).await?);
-        push(&self.fanout, &watchers, &ServerFrame::AlertUpdated { alert: updated.clone() });
+        self.fanout.to_users(&watchers, &ServerFrame::AlertUpdated { alert: updated.clone() });
         Ok((updated, true))
     }
 }
@@ -318,7 +314,7 @@ impl Handler<Acknowledge> for AlertRouter {
 pub(crate) async fn announce_update(store: &Arc<dyn Store>, fanout: &Fanout, escalation: &Escalation) {
     let patient = &escalation.alert.patient_id;
     let supervisors = store.supervisors_of(patient).await.unwrap_or_default();
-    push(fanout, &supervisors, &ServerFrame::EscalationUpdated { escalation: escalation.clone() });
+    fanout.to_users(&supervisors, &ServerFrame::EscalationUpdated { escalation: escalation.clone() });
     let clinicians = store.clinicians_of(patient).await.unwrap_or_default();
-    push(fanout, &clinicians, &ServerFrame::AlertUpdated { alert: escalation.alert.clone() });
+    fanout.to_users(&clinicians, &ServerFrame::AlertUpdated { alert: escalation.alert.clone() });
 }

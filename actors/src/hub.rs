@@ -47,7 +47,6 @@ pub struct SessionHandle {
 #[derive(Default)]
 pub struct HubStats {
     pub slow_consumer_disconnects: AtomicU64,
-    pub frames_pushed: AtomicU64,
 }
 
 /// All sessions of this node, by user id.
@@ -121,7 +120,6 @@ impl Hub {
                 }
             }
         }
-        self.stats.frames_pushed.fetch_add(delivered as u64, Ordering::Relaxed);
         delivered
     }
 

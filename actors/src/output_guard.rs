@@ -29,9 +29,24 @@ static HARMFUL: LazyLock<RegexSet> = LazyLock::new(|| {
     .expect("valid output-guard patterns")
 });
 
+/// Longest text one pattern can match, with margin; a window this long before a new delta holds
+/// any match that the delta completes.
+const LONGEST_MATCH: usize = 256;
+
 /// Whether an AI reply (so far) contains harmful content.
 pub fn is_harmful(reply_so_far: &str) -> bool {
     HARMFUL.is_match(reply_so_far)
+}
+
+/// Whether the last `new_len` bytes of `reply_so_far` complete harmful content. Everything before
+/// them was already checked, so only a bounded tail is scanned: the per-token cost stays constant
+/// instead of growing with the reply.
+pub fn delta_completes_harm(reply_so_far: &str, new_len: usize) -> bool {
+    let mut start = reply_so_far.len().saturating_sub(new_len + LONGEST_MATCH);
+    while !reply_so_far.is_char_boundary(start) {
+        start -= 1;
+    }
+    HARMFUL.is_match(&reply_so_far[start..])
 }
 
 #[cfg(test)]
@@ -50,6 +65,20 @@ mod tests {
         ] {
             assert!(is_harmful(bad), "missed: {bad}");
         }
+    }
+
+    #[test]
+    fn a_harmful_phrase_split_across_deltas_is_caught_after_a_long_reply() {
+        use super::delta_completes_harm;
+        let mut reply = "Thank you for telling me how you feel. ".repeat(200);
+        for delta in ["You could ", "tie a ", "noose"] {
+            reply.push_str(delta);
+            if delta_completes_harm(&reply, delta.len()) {
+                assert_eq!(delta, "noose");
+                return;
+            }
+        }
+        panic!("the split phrase was not caught");
     }
 
     #[test]

@@ -68,8 +68,8 @@ pub struct ClinicalConfig {
     pub crisis_resources: Vec<CrisisResource>,
     /// Earlier patient messages given to the risk engine as context.
     pub risk_context_messages: u32,
-    /// Ask the configured model for a second opinion on ambiguous messages (never with the
-    /// offline responder, which is not a model).
+    /// Ask the configured model for a second opinion on ambiguous messages. The node sets this
+    /// false when the offline responder answers (it is not a model).
     pub llm_second_opinion: bool,
 }
 

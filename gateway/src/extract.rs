@@ -6,6 +6,7 @@ use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use healing_protocol::{ErrorCode, Role, User};
+use healing_storage::{Conversation, Store};
 
 use crate::api_error::ApiError;
 use crate::state::AppState;
@@ -17,6 +18,30 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
+    /// The patient's data is visible to the caller (the patient, or their care team); otherwise a
+    /// 404 with `not_found` as its message — the same answer as for a patient that does not
+    /// exist, so nothing leaks.
+    pub async fn require_view(&self, store: &dyn Store, patient_id: &str, not_found: &str) -> Result<(), ApiError> {
+        if store.can_view_patient(&self.user, patient_id).await? {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::NotFound, not_found))
+        }
+    }
+
+    /// A conversation the caller may read (see [`AuthUser::require_view`]).
+    pub async fn visible_conversation(
+        &self,
+        store: &dyn Store,
+        id: &str,
+        not_found: &str,
+    ) -> Result<Conversation, ApiError> {
+        let conversation =
+            store.conversation(id).await?.ok_or_else(|| ApiError::new(ErrorCode::NotFound, not_found))?;
+        self.require_view(store, &conversation.patient_id, not_found).await?;
+        Ok(conversation)
+    }
+
     /// 403 unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
         if roles.contains(&self.user.role) {

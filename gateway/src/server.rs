@@ -101,7 +101,7 @@ pub async fn run(
         ack_deadline_high: config.ack_deadline_high,
         ack_deadline_moderate: config.ack_deadline_moderate,
         sweep_interval: config.escalation_sweep,
-        llm_second_opinion: config.llm_second_opinion,
+        llm_second_opinion: config.llm_second_opinion && info.kind != "offline",
         crisis_resources: crisis_resources(&config)?,
         ..ClinicalConfig::default()
     });

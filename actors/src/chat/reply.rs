@@ -11,7 +11,7 @@ use healing_storage::NewMessage;
 use tokio::sync::oneshot;
 
 use crate::crisis::{CRISIS_RESPONSE, PAUSED_RESPONSE, SAFE_REPLACEMENT};
-use crate::output_guard::is_harmful;
+use crate::output_guard::delta_completes_harm;
 use crate::risk_detector::{Screened, screen};
 use crate::services::Services;
 
@@ -216,9 +216,9 @@ impl Reply {
                                 services.metrics.ai_first_token_seconds.observe(started.elapsed().as_secs_f64());
                             }
                             text.push_str(&delta);
-                            // The guard sees the whole reply so far, so a phrase split across
-                            // deltas is caught before its last piece is sent.
-                            if is_harmful(text) {
+                            // The guard sees the reply so far (a bounded tail of it), so a phrase
+                            // split across deltas is caught before its last piece is sent.
+                            if delta_completes_harm(text, delta.len()) {
                                 break 'stream Finish::Safety;
                             }
                             self.delta(delta);

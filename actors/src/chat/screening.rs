@@ -72,10 +72,7 @@ pub(super) async fn run(
     if let Err(e) = services.store.set_message_risk(&message.id, &screened.risk).await {
         tracing::warn!(message = %message.id, error = %e, "could not store the risk of a message");
     }
-    if services.clinical.llm_second_opinion
-        && services.llm.info().kind != "offline"
-        && second_opinion::is_ambiguous(level)
-    {
+    if services.clinical.llm_second_opinion && second_opinion::is_ambiguous(level) {
         // After the engine's alert, in its own task: a slow model never delays anything.
         actix::spawn(second_look(services.clone(), patient_id, message, context, screened.clone(), stored_at));
     }

@@ -247,8 +247,3 @@ impl WsSession {
         }
     }
 }
-
-/// Wraps a pushed frame for the hub.
-pub fn frame_bytes(frame: &ServerFrame) -> ByteString {
-    ByteString::from(frame.to_json())
-}

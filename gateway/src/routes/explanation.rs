@@ -24,10 +24,8 @@ pub async fn handle(
     if message.author != Author::Ai {
         return Err(hidden());
     }
-    let conversation = store.conversation(&message.conversation_id).await?.ok_or_else(hidden)?;
-    if !store.can_view_patient(&caller.user, &conversation.patient_id).await? {
-        return Err(hidden());
-    }
+    let conversation =
+        caller.visible_conversation(store.as_ref(), &message.conversation_id, "no AI reply with that id").await?;
     if caller.user.id != conversation.patient_id {
         crate::audit::record(
             &state,

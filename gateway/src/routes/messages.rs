@@ -30,11 +30,7 @@ pub async fn handle(
     }
     let store = &state.services.store;
     // Someone else's conversation and a missing one answer the same, so nothing leaks.
-    let hidden = || ApiError::new(ErrorCode::NotFound, "conversation not found");
-    let conversation = store.conversation(&conversation_id).await?.ok_or_else(hidden)?;
-    if !store.can_view_patient(&caller.user, &conversation.patient_id).await? {
-        return Err(hidden());
-    }
+    let conversation = caller.visible_conversation(store.as_ref(), &conversation_id, "conversation not found").await?;
     let messages = store.messages(&conversation_id, query.before_seq, limit).await?;
     if caller.user.id != conversation.patient_id {
         crate::audit::record(

@@ -2,9 +2,9 @@
 //! clinician/supervisor whose caseload/team holds the patient. Audited.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use healing_protocol::{ErrorCode, Role};
+use healing_protocol::Role;
 
-use crate::api_error::{ApiError, ApiResult};
+use crate::api_error::ApiResult;
 use crate::extract::AuthUser;
 use crate::state::AppState;
 
@@ -18,9 +18,7 @@ pub async fn handle(
     let patient_id = path.into_inner();
     let store = &state.services.store;
     // Not on the caller's caseload/team and non-existent answer the same, so nothing leaks.
-    if !store.can_view_patient(&caller.user, &patient_id).await? {
-        return Err(ApiError::new(ErrorCode::NotFound, "patient not found"));
-    }
+    caller.require_view(store.as_ref(), &patient_id, "patient not found").await?;
     let conversations = store.conversations_of(&patient_id).await?;
     crate::audit::record(
         &state,

@@ -3,9 +3,9 @@
 //! The patient's sessions get `conversation.resumed`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use healing_protocol::{ErrorCode, Role, ServerFrame};
+use healing_protocol::{Role, ServerFrame};
 
-use crate::api_error::{ApiError, ApiResult};
+use crate::api_error::ApiResult;
 use crate::extract::AuthUser;
 use crate::state::AppState;
 
@@ -18,11 +18,7 @@ pub async fn handle(
     caller.require(&[Role::Clinician, Role::Supervisor])?;
     let id = path.into_inner();
     let services = &state.services;
-    let hidden = || ApiError::new(ErrorCode::NotFound, "conversation not found");
-    let conversation = services.store.conversation(&id).await?.ok_or_else(hidden)?;
-    if !services.store.can_view_patient(&caller.user, &conversation.patient_id).await? {
-        return Err(hidden());
-    }
+    let conversation = caller.visible_conversation(services.store.as_ref(), &id, "conversation not found").await?;
     services.store.set_chat_paused(&id, false).await?;
     crate::audit::record(
         &state,
