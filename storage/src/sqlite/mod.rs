@@ -29,10 +29,9 @@ pub const DB_FILE: &str = "healing-space.db";
 /// How long a connection waits for another process holding the write lock (several gateway
 /// processes may share one embedded store).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Read connections: at most this many exist and run at once. Without the bound a burst of
-/// reads (thousands of sign-ins a second) opened a connection — with its own page cache — per
-/// concurrent read on as many blocking threads, and the process kept that memory (measured:
-/// ~100 KiB of RSS per idle session after a 15,000-session ramp).
+/// Read connections: at most this many exist and run at once. Without the bound, a burst of
+/// concurrent reads (a wave of `hello`s) opens one connection — with its own page cache — per
+/// concurrent read, on as many blocking threads.
 const READ_POOL: usize = 8;
 
 /// The embedded store. Cheap to clone through `Arc`.
