@@ -9,6 +9,8 @@
 //! - Every transition is a conditional update in the store, so an alert is escalated at most
 //!   once however many sweepers race for it.
 //! - Every state change is audited.
+//! - An alert's id is derived from its message and level, so screening the same message again
+//!   (after a crash, see `chat::rescreen`) finds the stored alert instead of raising a second.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,6 +21,8 @@ use healing_protocol::{
     Alert, AlertStatus, Escalation, EscalationReason, Message as ChatMessage, RiskLevel, Role, ServerFrame, User,
 };
 use healing_storage::{AuditEntry, Store};
+use sha2::{Digest, Sha256};
+use tokio::sync::oneshot;
 
 use crate::bus::Fanout;
 use crate::error::ServiceError;
@@ -48,6 +52,22 @@ pub struct Raise {
     pub screened: Screened,
     /// When the patient's message was stored (for the delivery-latency metric).
     pub stored_at: Instant,
+    /// Told whether the alert is durably stored (new, or found from an earlier raise).
+    pub stored: Option<oneshot::Sender<bool>>,
+}
+
+/// The id of the alert a message raises at a level: the same message screened twice at the same
+/// level names the same alert. (A UUID in form, version 8: derived, not random.)
+pub fn alert_id(message_id: &str, level: RiskLevel) -> String {
+    let digest = Sha256::new()
+        .chain_update(b"healing-space alert\0")
+        .chain_update(message_id)
+        .chain_update(b"\0")
+        .chain_update(level.as_str())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid().to_string()
 }
 
 /// `alert.ack` from a clinician (or a supervisor of the team). Answers the alert's state and
@@ -138,7 +158,8 @@ pub(crate) async fn audit(
 }
 
 impl Deps {
-    async fn raise(self, r: Raise) {
+    async fn raise(self, mut r: Raise) {
+        let stored = r.stored.take();
         let level = r.screened.risk.level;
         let now = Utc::now();
         let deadline = match level {
@@ -149,7 +170,7 @@ impl Deps {
         .and_then(|d| chrono::Duration::from_std(d).ok())
         .map(|d| now + d);
         let alert = Alert {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: alert_id(&r.message.id, level),
             patient_id: r.patient_id.clone(),
             patient_name: String::new(),
             conversation_id: r.message.conversation_id.clone(),
@@ -167,13 +188,26 @@ impl Deps {
         };
         // Stored (with its deadline) before anyone is told: if this fails, nobody is told
         // something the system does not remember — and the failure is loud.
-        let alert = match self.store.raise_alert(alert).await {
+        let raised = match self.store.raise_alert(alert).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(patient = %r.patient_id, level = level.as_str(), error = %e, "ALERT NOT STORED");
+                if let Some(tx) = stored {
+                    let _ = tx.send(false);
+                }
                 return;
             }
         };
+        if let Some(tx) = stored {
+            let _ = tx.send(true);
+        }
+        let alert = raised.alert;
+        if !raised.created {
+            // Raised before (this is a re-screening): the stored alert was pushed then, is sent
+            // to every clinician on connect, and its deadline is swept. Nothing to tell again.
+            tracing::info!(alert = %alert.id, "alert already stored; not raised again");
+            return;
+        }
         self.metrics.alerts.with_label_values(&[level.as_str()]).inc();
         let clinicians = self.store.clinicians_of(&r.patient_id).await.unwrap_or_else(|e| {
             tracing::error!(alert = %alert.id, error = %e, "could not load the patient's clinicians");

@@ -28,6 +28,8 @@ pub struct Metrics {
     pub llm_errors: IntCounterVec,
     pub rate_limited: IntCounter,
     pub slow_consumer_disconnects: IntCounter,
+    /// Patient messages screened late because a node stopped between acknowledging and screening.
+    pub rescreened: IntCounter,
     pub live_conversations: IntGauge,
 }
 
@@ -73,6 +75,11 @@ impl Metrics {
             llm_errors: counter_vec("healing_llm_errors_total", "Failed AI replies by kind", &["kind"]),
             rate_limited: IntCounter::new("healing_rate_limited_total", "Requests or frames refused by a rate limit")
                 .expect("valid counter"),
+            rescreened: IntCounter::new(
+                "healing_rescreened_messages_total",
+                "Patient messages found unscreened after a node stopped, and screened late",
+            )
+            .expect("valid counter"),
             slow_consumer_disconnects: IntCounter::new(
                 "healing_slow_consumer_disconnects_total",
                 "Sessions evicted because they stopped reading",
@@ -98,6 +105,7 @@ impl Metrics {
             Box::new(m.llm_errors.clone()),
             Box::new(m.rate_limited.clone()),
             Box::new(m.slow_consumer_disconnects.clone()),
+            Box::new(m.rescreened.clone()),
             Box::new(m.live_conversations.clone()),
         ] {
             r.register(c).expect("unique metric names");

@@ -71,6 +71,9 @@ pub struct ClinicalConfig {
     /// Ask the configured model for a second opinion on ambiguous messages. The node sets this
     /// false when the offline responder answers (it is not a model).
     pub llm_second_opinion: bool,
+    /// A patient message still unscreened this long after it was stored was left by a node that
+    /// stopped; it is screened again (`chat::rescreen`), and the store is swept this often.
+    pub rescreen_after: Duration,
 }
 
 impl Default for ClinicalConfig {
@@ -82,6 +85,7 @@ impl Default for ClinicalConfig {
             crisis_resources: crate::crisis::uk_resources(),
             risk_context_messages: 8,
             llm_second_opinion: true,
+            rescreen_after: Duration::from_secs(15),
         }
     }
 }

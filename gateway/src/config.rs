@@ -102,6 +102,12 @@ pub struct ServeConfig {
     #[arg(long, env = "HEALING_ESCALATION_SWEEP", default_value = "1s", value_parser = parse_duration)]
     pub escalation_sweep: Duration,
 
+    /// A patient message still unscreened this long after it was stored was left by a node that
+    /// stopped between acknowledging and screening it: screen it now. Also how often the store is
+    /// swept for such messages.
+    #[arg(long, env = "HEALING_RESCREEN_AFTER", default_value = "15s", value_parser = parse_duration)]
+    pub rescreen_after: Duration,
+
     /// JSON file of crisis resources shown to patients at risk (`[{"name","contact","available"}]`);
     /// UK services by default.
     #[arg(long, env = "HEALING_CRISIS_RESOURCES")]
@@ -191,6 +197,9 @@ impl ServeConfig {
         }
         if self.escalation_sweep < Duration::from_millis(50) || self.escalation_sweep > Duration::from_secs(60) {
             return Err("--escalation-sweep must be between 50ms and 60s".into());
+        }
+        if self.rescreen_after < Duration::from_secs(1) || self.rescreen_after > Duration::from_secs(3600) {
+            return Err("--rescreen-after must be between 1s and 1h".into());
         }
         if let Some(url) = &self.redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))

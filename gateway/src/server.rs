@@ -101,6 +101,7 @@ pub async fn run(
         ack_deadline_high: config.ack_deadline_high,
         ack_deadline_moderate: config.ack_deadline_moderate,
         sweep_interval: config.escalation_sweep,
+        rescreen_after: config.rescreen_after,
         llm_second_opinion: config.llm_second_opinion && info.kind != "offline",
         crisis_resources: crisis_resources(&config)?,
         ..ClinicalConfig::default()
@@ -126,6 +127,7 @@ pub async fn run(
         clinical,
         metrics,
     });
+    healing_actors::chat::rescreen::spawn_sweeper(&services);
     if let Bus::Redis(redis) = &bus {
         // When the bus returns after an outage, re-send from the store what other nodes' pushes
         // may have lost (alerts, escalations) to the staff connected here.

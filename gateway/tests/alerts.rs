@@ -219,3 +219,96 @@ async fn paused_chat_holds_until_a_clinician_resumes_it() {
     assert_eq!(last["meta"]["kind"], "model", "{last}");
     assert_eq!(normal.last().unwrap()["finish"], "stop");
 }
+
+/// The state a node leaves when it dies after acknowledging a patient message and before
+/// screening it: the message is stored, its risk unset, no alert raised. Written with the
+/// server stopped, straight into its store.
+async fn leave_unscreened(dir: &std::path::Path, patient: &Account, text: &str) -> healing_protocol::Message {
+    let store = healing_storage::SqliteStore::open(dir).unwrap();
+    let appended = healing_storage::Store::append_message(
+        &store,
+        healing_storage::NewMessage {
+            id: None,
+            patient_id: patient.id.clone(),
+            conversation_id: None,
+            client_msg_id: Some("acked-then-crashed".into()),
+            author: healing_protocol::Author::Patient,
+            text: text.into(),
+            risk: None,
+            finish: None,
+            meta: None,
+        },
+    )
+    .await
+    .unwrap();
+    appended.message
+}
+
+async fn stored_risk(s: &Server, token: &str, message: &healing_protocol::Message) -> Value {
+    let path = format!("/api/v1/conversations/{}/messages?limit=50", message.conversation_id);
+    let (status, h) = get(s, &path, Some(token)).await;
+    assert_eq!(status, 200, "{h}");
+    let m = h["messages"].as_array().unwrap().iter().find(|m| m["id"] == message.id.as_str()).unwrap().clone();
+    m["risk"].clone()
+}
+
+#[tokio::test]
+async fn a_message_left_unscreened_by_a_crash_is_screened_and_alerted_after_restart() {
+    let dir = temp_dir("alert-crash");
+    let args = ["--rescreen-after", "1s"];
+    let mut s = Server::start_in(&dir, &args, &[]);
+    let team = care_team(&s).await;
+    s.terminate();
+    let message = leave_unscreened(&dir, &team.patient, HIGH_RISK).await;
+
+    let s = Server::start_in(&dir, &args, &[]);
+    let (mut clin, _) = Ws::hello(&s, &team.clinician.token).await;
+    let alert = tokio::time::timeout(Duration::from_secs(15), next_of(&mut clin, "alert"))
+        .await
+        .expect("no alert for the message the crashed node never screened");
+    assert_eq!(alert["alert"]["message_id"], message.id.as_str());
+    assert_eq!(alert["alert"]["level"], "high");
+    // Screened means recorded: the sweep does not find it again.
+    let risk = stored_risk(&s, &team.patient.token, &message).await;
+    assert_eq!(risk["level"], "high", "{risk}");
+    let text = http().get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains("healing_rescreened_messages_total 1"), "{text}");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (_, open) = get(&s, "/api/v1/alerts", Some(&team.clinician.token)).await;
+    let same: Vec<&Value> =
+        open["alerts"].as_array().unwrap().iter().filter(|a| a["message_id"] == message.id.as_str()).collect();
+    assert_eq!(same.len(), 1, "alerted more than once: {open}");
+}
+
+#[tokio::test]
+async fn an_unscreened_earlier_message_is_screened_when_the_patient_writes_again() {
+    // The path every backend has (ScyllaDB cannot list unscreened messages): the next message's
+    // screening reads the earlier ones as context and notices the one never screened.
+    let dir = temp_dir("alert-crash");
+    let args = ["--rescreen-after", "1h"]; // the periodic sweep will not run during this test
+    let mut s = Server::start_in(&dir, &args, &[]);
+    let team = care_team(&s).await;
+    s.terminate();
+    let message = leave_unscreened(&dir, &team.patient, HIGH_RISK).await;
+    let db = rusqlite::Connection::open(dir.join(healing_storage::sqlite::DB_FILE)).unwrap();
+    // Two hours old: no screening of it can still be under way.
+    db.execute("UPDATE messages SET created_at = created_at - 7200000 WHERE id = ?1", [&message.id]).unwrap();
+    drop(db);
+
+    let s = Server::start_in(&dir, &args, &[]);
+    let (mut clin, _) = Ws::hello(&s, &team.clinician.token).await;
+    while let Some(f) = clin.try_recv(Duration::from_millis(500)).await {
+        assert_ne!(f["type"], "alert", "alerted before anything could notice: {f}");
+    }
+    let (mut pat, _) = Ws::hello(&s, &team.patient.token).await;
+    pat.send(json!({"type": "chat.send", "client_msg_id": "later", "conversation_id": message.conversation_id,
+                    "text": "sorry I went quiet, the app stopped working"}))
+        .await;
+    let alert = tokio::time::timeout(Duration::from_secs(10), next_of(&mut clin, "alert"))
+        .await
+        .expect("the unscreened earlier message raised no alert");
+    assert_eq!(alert["alert"]["message_id"], message.id.as_str());
+    assert_eq!(alert["alert"]["level"], "high");
+    let safety = tokio::time::timeout(Duration::from_secs(10), next_of(&mut pat, "safety")).await.unwrap();
+    assert_eq!(safety["level"], "high");
+}

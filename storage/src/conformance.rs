@@ -26,7 +26,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!($($head)*;
             users_are_unique_case_insensitively, tokens_expire_and_revoke, relationships_gate_viewing,
             messages_get_gapless_seqs, client_msg_id_is_idempotent, concurrent_sends_never_share_a_seq,
-            conversations_are_private, history_pages_backwards, alerts_transition_once,
+            conversations_are_private, history_pages_backwards, alerts_transition_once, raising_an_alert_again_stores_it_once,
             escalation_happens_once_under_races, escalations_claim_and_resolve, audit_log_appends);
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
@@ -264,7 +264,7 @@ pub async fn history_pages_backwards(s: Arc<dyn Store>) {
 pub async fn alerts_transition_once(s: Arc<dyn Store>) {
     let (p, c, sup) = care_team(&s).await;
     let m = s.append_message(patient_msg(&p, None, "a1", "risky")).await.unwrap().message;
-    let raised = s.raise_alert(alert_for(&p, &m.id, &m.conversation_id, Duration::minutes(2))).await.unwrap();
+    let raised = s.raise_alert(alert_for(&p, &m.id, &m.conversation_id, Duration::minutes(2))).await.unwrap().alert;
     assert_eq!(raised.patient_name, p.display_name);
     assert_eq!(raised.status, AlertStatus::Open);
     let q = |cl: Option<&User>, su: Option<&User>| AlertQuery {
@@ -287,11 +287,35 @@ pub async fn alerts_transition_once(s: Arc<dyn Store>) {
     assert!(esc.is_none(), "an acknowledged alert was escalated");
 }
 
+/// A re-screening after a crash raises the same alert id again: one alert, told once.
+pub async fn raising_an_alert_again_stores_it_once(s: Arc<dyn Store>) {
+    let (p, c, _sup) = care_team(&s).await;
+    let m = s.append_message(patient_msg(&p, None, "again-1", "risky")).await.unwrap().message;
+    let first = alert_for(&p, &m.id, &m.conversation_id, Duration::minutes(2));
+    let raised = s.raise_alert(first.clone()).await.unwrap();
+    assert!(raised.created);
+    let mut retry = first.clone();
+    retry.created_at = first.created_at + Duration::seconds(30);
+    retry.ack_deadline = Some(first.created_at + Duration::minutes(5));
+    retry.excerpt = "a different excerpt".into();
+    let again = s.raise_alert(retry).await.unwrap();
+    assert!(!again.created, "the same alert id was stored twice");
+    assert_eq!(again.alert.excerpt, raised.alert.excerpt, "a re-raise overwrote the stored alert");
+    assert_eq!(
+        again.alert.ack_deadline.map(|d| d.timestamp_millis()),
+        first.ack_deadline.map(|d| d.timestamp_millis())
+    );
+    let listed =
+        s.alerts(AlertQuery { clinician_id: Some(c.id.clone()), limit: 100, ..AlertQuery::default() }).await.unwrap();
+    assert_eq!(listed.iter().filter(|a| a.id == first.id).count(), 1, "{listed:?}");
+    assert_eq!(listed.len(), 1);
+}
+
 pub async fn escalation_happens_once_under_races(s: Arc<dyn Store>) {
     let (p, _c, sup) = care_team(&s).await;
     let m = s.append_message(patient_msg(&p, None, "r1", "risky")).await.unwrap().message;
-    let due = s.raise_alert(alert_for(&p, &m.id, &m.conversation_id, Duration::seconds(-1))).await.unwrap();
-    let later = s.raise_alert(alert_for(&p, &m.id, &m.conversation_id, Duration::minutes(10))).await.unwrap();
+    let due = s.raise_alert(alert_for(&p, &m.id, &m.conversation_id, Duration::seconds(-1))).await.unwrap().alert;
+    let later = s.raise_alert(alert_for(&p, &m.id, &m.conversation_id, Duration::minutes(10))).await.unwrap().alert;
     let listed = s.due_alerts(Utc::now(), 10).await.unwrap();
     assert_eq!(listed.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), vec![due.id.as_str()]);
     let mut tasks = Vec::new();
@@ -326,7 +350,7 @@ pub async fn escalation_happens_once_under_races(s: Arc<dyn Store>) {
 pub async fn escalations_claim_and_resolve(s: Arc<dyn Store>) {
     let (p, _c, sup) = care_team(&s).await;
     let m = s.append_message(patient_msg(&p, None, "e1", "risky")).await.unwrap().message;
-    let a = s.raise_alert(alert_for(&p, &m.id, &m.conversation_id, Duration::minutes(2))).await.unwrap();
+    let a = s.raise_alert(alert_for(&p, &m.id, &m.conversation_id, Duration::minutes(2))).await.unwrap().alert;
     let e = s.escalate_alert(&a.id, "esc-1", EscalationReason::NoClinicianOnline, Utc::now()).await.unwrap().unwrap();
     assert_eq!(e.reason, EscalationReason::NoClinicianOnline);
     let claimed = s.claim_escalation(&e.id, &sup.id, Utc::now()).await.unwrap().unwrap();

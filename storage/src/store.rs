@@ -51,6 +51,22 @@ pub struct Appended {
     pub new_conversation: bool,
 }
 
+/// The outcome of [`Store::raise_alert`].
+#[derive(Debug, Clone)]
+pub struct Raised {
+    pub alert: Alert,
+    /// False when an alert with this id was stored before (a retry or a re-screening): the stored
+    /// alert is returned unchanged, and nobody needs telling again.
+    pub created: bool,
+}
+
+/// A patient message whose screening never completed (its `risk` is unset).
+#[derive(Debug, Clone)]
+pub struct Unscreened {
+    pub patient_id: String,
+    pub message: Message,
+}
+
 /// A conversation and its owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conversation {
@@ -137,12 +153,21 @@ pub trait Store: Send + Sync + 'static {
     /// Messages oldest → newest: the `limit` latest with `seq < before_seq` (or the latest).
     async fn messages(&self, conversation_id: &str, before_seq: Option<i64>, limit: u32) -> Result<Vec<Message>>;
     async fn message(&self, id: &str) -> Result<Option<Message>>;
+    /// Records a message's screening. Callers set it only once any alert the screening called
+    /// for is stored, so a set risk means "screened, and acted on".
     async fn set_message_risk(&self, message_id: &str, risk: &Risk) -> Result<()>;
+    /// Patient messages created before `created_before` whose screening never completed, oldest
+    /// first: what a node that crashed between acknowledging a message and screening it leaves.
+    /// Backends that cannot find them without a scan answer an empty list (see docs/scylla.md);
+    /// a later message in the same conversation still re-screens them (its screening context).
+    async fn unscreened_messages(&self, created_before: Timestamp, limit: u32) -> Result<Vec<Unscreened>>;
     async fn set_chat_paused(&self, conversation_id: &str, paused: bool) -> Result<()>;
 
     // ---- alerts and escalations -----------------------------------------------------------
     /// Stores a new alert (status open). The alert's `patient_name` is filled from the account.
-    async fn raise_alert(&self, alert: Alert) -> Result<Alert>;
+    /// Idempotent on the alert id: raising an id that exists returns the stored alert with
+    /// `created: false`.
+    async fn raise_alert(&self, alert: Alert) -> Result<Raised>;
     async fn alert(&self, id: &str) -> Result<Option<Alert>>;
     async fn alerts(&self, query: AlertQuery) -> Result<Vec<Alert>>;
     /// open|escalated → acknowledged; `None` when already acknowledged or resolved. (A clinician

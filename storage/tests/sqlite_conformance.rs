@@ -65,3 +65,47 @@ fn audit_log_refuses_updates_and_deletes() {
     assert!(c.execute("UPDATE audit_log SET action = 'z'", []).is_err());
     assert!(c.execute("DELETE FROM audit_log", []).is_err());
 }
+
+/// What a crash between acknowledging and screening leaves is found again, and only that:
+/// screened messages, AI replies and messages newer than the cut-off are not listed.
+#[tokio::test]
+async fn unscreened_patient_messages_are_listed_until_screened() {
+    use healing_protocol::{Author, Risk, RiskLevel};
+    let s = SqliteStore::open(&temp_dir()).unwrap();
+    let u = s
+        .create_user(NewUser {
+            username: "unscreened".into(),
+            password_hash: "h".into(),
+            role: healing_protocol::Role::Patient,
+            display_name: "U".into(),
+        })
+        .await
+        .unwrap();
+    let send = |client: Option<&str>, author: Author, text: &str, conv: Option<String>| NewMessage {
+        id: None,
+        patient_id: u.id.clone(),
+        conversation_id: conv,
+        client_msg_id: client.map(str::to_owned),
+        author,
+        text: text.into(),
+        risk: None,
+        finish: None,
+        meta: None,
+    };
+    let first = s.append_message(send(Some("a"), Author::Patient, "first", None)).await.unwrap().message;
+    let conv = Some(first.conversation_id.clone());
+    let second = s.append_message(send(Some("b"), Author::Patient, "second", conv.clone())).await.unwrap().message;
+    s.append_message(send(None, Author::Ai, "a reply", conv.clone())).await.unwrap();
+    let cut = chrono::Utc::now() + chrono::Duration::seconds(1);
+    let listed = s.unscreened_messages(cut, 10).await.unwrap();
+    let ids: Vec<&str> = listed.iter().map(|u| u.message.id.as_str()).collect();
+    assert_eq!(ids, vec![first.id.as_str(), second.id.as_str()], "oldest first, patient messages only");
+    assert!(listed.iter().all(|x| x.patient_id == u.id));
+
+    let risk = Risk { level: RiskLevel::None, score: 0.0, reasons: vec![] };
+    s.set_message_risk(&first.id, &risk).await.unwrap();
+    let listed = s.unscreened_messages(cut, 10).await.unwrap();
+    assert_eq!(listed.iter().map(|u| u.message.id.as_str()).collect::<Vec<_>>(), vec![second.id.as_str()]);
+    let before_any = first.created_at - chrono::Duration::seconds(1);
+    assert!(s.unscreened_messages(before_any, 10).await.unwrap().is_empty(), "the cut-off was ignored");
+}

@@ -8,6 +8,7 @@
 
 mod directory;
 mod reply;
+pub mod rescreen;
 mod screening;
 
 use std::collections::VecDeque;

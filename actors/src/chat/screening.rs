@@ -5,6 +5,9 @@
 //! Order for a risky message: alert raised (stored, then pushed) and `safety` pushed to the
 //! patient → the reply for this message starts only after screening has finished, so the
 //! patient sees crisis resources before any AI text that answers it.
+//!
+//! A message's `risk` is written last, once any alert it called for is stored: an unset risk
+//! means "screening did not finish", which is what [`super::rescreen`] looks for after a crash.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,7 +16,7 @@ use actix::Addr;
 use healing_protocol::{Author, Message, Risk, RiskLevel, ServerFrame};
 use tokio::sync::oneshot;
 
-use super::{HighRisk, TherapyChat};
+use super::{HighRisk, TherapyChat, rescreen};
 use crate::alerts::Raise;
 use crate::crisis::safety_message;
 use crate::risk_detector::{Assess, Screened, screen};
@@ -28,35 +31,70 @@ pub(super) async fn run(
     chat: Addr<TherapyChat>,
     done: oneshot::Sender<Screened>,
 ) {
-    let context: Vec<String> = services
+    let earlier = earlier_patient_messages(&services, &message).await;
+    // A node that crashed after acknowledging an earlier message may never have screened it.
+    rescreen::left_behind(&services, &patient_id, &earlier);
+    let context: Vec<String> = earlier.into_iter().map(|m| m.text).collect();
+    let screened = assess(&services, &message.text, &context).await;
+    act_on(&services, &patient_id, &message, &screened, stored_at, Some(&chat)).await;
+    let level = screened.risk.level;
+    if services.clinical.llm_second_opinion && second_opinion::is_ambiguous(level) {
+        // After the engine's alert, in its own task: a slow model never delays anything.
+        actix::spawn(second_look(services.clone(), patient_id, message, context, screened.clone(), stored_at));
+    }
+    let _ = done.send(screened);
+}
+
+/// The patient's messages before `message` in its conversation, oldest first (the risk engine's
+/// context). A read failure gives no context rather than no screening.
+pub(super) async fn earlier_patient_messages(services: &Services, message: &Message) -> Vec<Message> {
+    services
         .store
         .messages(&message.conversation_id, Some(message.seq), services.clinical.risk_context_messages)
         .await
-        .map(|msgs| msgs.into_iter().filter(|m| m.author == Author::Patient).map(|m| m.text).collect())
-        .unwrap_or_default();
-    let screened = match services.risk.send(Assess { text: message.text.clone(), context: context.clone() }).await {
+        .map(|msgs| msgs.into_iter().filter(|m| m.author == Author::Patient).collect())
+        .unwrap_or_default()
+}
+
+pub(super) async fn assess(services: &Services, text: &str, context: &[String]) -> Screened {
+    let screened = match services.risk.send(Assess { text: text.to_owned(), context: context.to_vec() }).await {
         Ok(s) => s,
         // The detector pool is gone (shutting down): screen here rather than not at all.
-        Err(_) => screen(&message.text, &context),
+        Err(_) => screen(text, context),
     };
     let level = screened.risk.level;
     services.metrics.risk_assessments.with_label_values(&[level.as_str()]).inc();
     services.metrics.risk_assessment_seconds.observe(screened.seconds);
+    screened
+}
 
+/// Raises the alert and tells the patient what help there is, then records the screening.
+/// `chat` is the conversation's live actor, told to stop a streaming reply at high risk.
+pub(super) async fn act_on(
+    services: &Services,
+    patient_id: &str,
+    message: &Message,
+    screened: &Screened,
+    stored_at: Instant,
+    chat: Option<&Addr<TherapyChat>>,
+) {
+    let level = screened.risk.level;
     if level >= RiskLevel::Low {
+        let (stored_tx, stored_rx) = oneshot::channel();
         services.alerts.do_send(Raise {
-            patient_id: patient_id.clone(),
+            patient_id: patient_id.to_owned(),
             message: message.clone(),
             screened: screened.clone(),
             stored_at,
+            stored: Some(stored_tx),
         });
         let paused = level == RiskLevel::High;
-        if paused {
+        if paused && let Some(chat) = chat {
             // Stop any ordinary reply still streaming for an earlier message.
             chat.do_send(HighRisk);
         }
         services.push_to_user(
-            &patient_id,
+            patient_id,
             &ServerFrame::Safety {
                 level,
                 message: safety_message(level, paused),
@@ -68,15 +106,15 @@ pub(super) async fn run(
         if paused && let Err(e) = services.store.set_chat_paused(&message.conversation_id, true).await {
             tracing::error!(conversation = %message.conversation_id, error = %e, "could not pause the conversation");
         }
+        if !stored_rx.await.unwrap_or(false) {
+            // Leave the risk unset: the message stays "unscreened" and is screened again.
+            tracing::error!(message = %message.id, level = level.as_str(), "alert not stored; message left for re-screening");
+            return;
+        }
     }
     if let Err(e) = services.store.set_message_risk(&message.id, &screened.risk).await {
         tracing::warn!(message = %message.id, error = %e, "could not store the risk of a message");
     }
-    if services.clinical.llm_second_opinion && second_opinion::is_ambiguous(level) {
-        // After the engine's alert, in its own task: a slow model never delays anything.
-        actix::spawn(second_look(services.clone(), patient_id, message, context, screened.clone(), stored_at));
-    }
-    let _ = done.send(screened);
 }
 
 /// Raises a further alert when the model grades the message higher than the engine did.
@@ -102,6 +140,7 @@ async fn second_look(
         message: message.clone(),
         screened: raised,
         stored_at,
+        stored: None,
     });
     if opinion.level >= RiskLevel::Moderate {
         services.push_to_user(

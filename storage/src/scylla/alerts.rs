@@ -17,7 +17,7 @@ use super::plan::{self, deadline_bucket};
 use super::rows::{AlertRow, EscalationRow, StoredAlert, cql_ts, ms, to_json, unset};
 use super::{Cas, Inner, all_rows, cas_outcome, exec_err, first_row};
 use crate::error::{Result, StoreError};
-use crate::store::{AlertQuery, EscalationQuery};
+use crate::store::{AlertQuery, EscalationQuery, Raised};
 
 /// Index rows read per patient when listing (patients have few alerts; this only bounds a read).
 const INDEX_SCAN: i32 = 10_000;
@@ -62,7 +62,7 @@ impl Inner {
         }
     }
 
-    pub(crate) async fn raise_alert(&self, a: Alert) -> Result<Alert> {
+    pub(crate) async fn raise_alert(&self, a: Alert) -> Result<Raised> {
         if self.user(&a.patient_id).await?.is_none() {
             return Err(StoreError::Invalid("alert for an unknown patient".into()));
         }
@@ -99,20 +99,25 @@ impl Inner {
                 ),
             )
             .await;
-        // Not applied: the same id was raised before (a retry); the stored alert stands.
-        let serial = match cas_outcome("raise alert", r)? {
-            Cas::Applied | Cas::NotApplied => false,
+        // Not applied: the same id was raised before (a retry or a re-screening); the stored
+        // alert stands. Unknown but present: count it as new, since telling clinicians twice is
+        // safer than not at all.
+        let (serial, created) = match cas_outcome("raise alert", r)? {
+            Cas::Applied => (false, true),
+            Cas::NotApplied => (false, false),
             Cas::Unknown(e) => {
                 if self.stored_alert(&a.id, true).await?.is_none() {
                     return Err(e);
                 }
-                true
+                (true, true)
             }
         };
-        self.alert_named(&a.id, serial)
+        let alert = self
+            .alert_named(&a.id, serial)
             .await?
             .map(|s| s.alert)
-            .ok_or_else(|| StoreError::Internal("alert vanished after insert".into()))
+            .ok_or_else(|| StoreError::Internal("alert vanished after insert".into()))?;
+        Ok(Raised { alert, created })
     }
 
     /// The newest `limit` alerts of a patient (optionally of one status).
@@ -129,7 +134,10 @@ impl Inner {
             .run(&self.session, (patient_id.clone(), INDEX_SCAN))
             .await
             .map_err(|e| exec_err("list alerts", e))?;
-        let ids: Vec<(String,)> = all_rows(r)?;
+        let mut ids: Vec<(String,)> = all_rows(r)?;
+        // A re-raised alert id has a second index row (its raise time differs); list it once.
+        let mut seen = HashSet::new();
+        ids.retain(|(id,)| seen.insert(id.clone()));
         let mut out = Vec::new();
         for chunk in ids.chunks(FAN_OUT) {
             let found = try_join_all(chunk.iter().map(|(id,)| self.stored_alert(id, false))).await?;

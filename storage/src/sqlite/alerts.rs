@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::db_err;
 use super::rows::{from_ms, json, ms, to_json, word};
 use crate::error::{Result, StoreError};
-use crate::store::{AlertQuery, EscalationQuery};
+use crate::store::{AlertQuery, EscalationQuery, Raised};
 
 const ALERT_COLS: &str = "a.id, a.patient_id, u.display_name, a.conversation_id, a.message_id, a.level, a.score, \
      a.reasons, a.excerpt, a.status, a.created_at, a.ack_deadline, a.acknowledged_by, a.acknowledged_at, a.note";
@@ -52,26 +52,29 @@ fn escalation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Escalation> {
     })
 }
 
-pub fn raise_alert(c: &Connection, a: &Alert) -> Result<Alert> {
-    c.execute(
-        "INSERT INTO alerts (id, patient_id, conversation_id, message_id, level, score, reasons, excerpt, status,
+pub fn raise_alert(c: &Connection, a: &Alert) -> Result<Raised> {
+    let inserted = c
+        .execute(
+            "INSERT INTO alerts (id, patient_id, conversation_id, message_id, level, score, reasons, excerpt, status,
                              created_at, ack_deadline)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, ?10)",
-        params![
-            a.id,
-            a.patient_id,
-            a.conversation_id,
-            a.message_id,
-            a.level.as_str(),
-            f64::from(a.score),
-            to_json(&a.reasons),
-            a.excerpt,
-            ms(a.created_at),
-            a.ack_deadline.map(ms),
-        ],
-    )
-    .map_err(db_err)?;
-    alert(c, &a.id)?.ok_or_else(|| StoreError::Internal("alert vanished after insert".into()))
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, ?10)
+         ON CONFLICT (id) DO NOTHING",
+            params![
+                a.id,
+                a.patient_id,
+                a.conversation_id,
+                a.message_id,
+                a.level.as_str(),
+                f64::from(a.score),
+                to_json(&a.reasons),
+                a.excerpt,
+                ms(a.created_at),
+                a.ack_deadline.map(ms),
+            ],
+        )
+        .map_err(db_err)?;
+    let alert = alert(c, &a.id)?.ok_or_else(|| StoreError::Internal("alert vanished after insert".into()))?;
+    Ok(Raised { alert, created: inserted == 1 })
 }
 
 pub fn alert(c: &Connection, id: &str) -> Result<Option<Alert>> {

@@ -1,12 +1,12 @@
 //! Conversations and messages.
 
-use healing_protocol::{Author, ConversationSummary, Message, Risk};
+use healing_protocol::{Author, ConversationSummary, Message, Risk, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::db_err;
 use super::rows::{from_ms, json, ms, to_json, word};
 use crate::error::{Result, StoreError};
-use crate::store::{Appended, Conversation, NewMessage};
+use crate::store::{Appended, Conversation, NewMessage, Unscreened};
 
 const MSG_COLS: &str = "id, conversation_id, seq, author, text, created_at, risk, finish, meta";
 
@@ -162,6 +162,35 @@ pub fn message(c: &Connection, id: &str) -> Result<Option<Message>> {
 pub fn set_message_risk(c: &Connection, id: &str, risk: &Risk) -> Result<()> {
     let n = c.execute("UPDATE messages SET risk = ?2 WHERE id = ?1", params![id, to_json(risk)]).map_err(db_err)?;
     if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+pub fn unscreened_messages(c: &Connection, created_before: Timestamp, limit: u32) -> Result<Vec<Unscreened>> {
+    // Served by the partial index `messages_unscreened` (migration 0002): only unscreened rows.
+    let mut st = c
+        .prepare_cached(&format!(
+            "SELECT patient_id, {MSG_COLS} FROM messages
+             WHERE risk IS NULL AND author = 'patient' AND created_at < ?1
+             ORDER BY created_at LIMIT ?2"
+        ))
+        .map_err(db_err)?;
+    let rows = st
+        .query_map(params![ms(created_before), limit], |r| {
+            let patient_id: String = r.get(0)?;
+            let message = Message {
+                id: r.get(1)?,
+                conversation_id: r.get(2)?,
+                seq: r.get(3)?,
+                author: word(4, r.get(4)?, Author::parse)?,
+                text: r.get(5)?,
+                created_at: from_ms(r.get(6)?),
+                risk: json(7, r.get(7)?)?,
+                finish: r.get(8)?,
+                meta: json(9, r.get(9)?)?,
+            };
+            Ok(Unscreened { patient_id, message })
+        })
+        .map_err(db_err)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
 }
 
 pub fn set_chat_paused(c: &Connection, id: &str, paused: bool) -> Result<()> {

@@ -6,10 +6,13 @@ use rusqlite::Connection;
 use crate::error::{Result, StoreError};
 
 /// `(version, sql)` in ascending order.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../../migrations/sqlite/0002_unscreened_index.sql")),
+];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 1;
+pub const LATEST: i64 = 2;
 
 pub fn apply(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(

@@ -217,7 +217,10 @@ impl Store for SqliteStore {
         let id = conversation_id.to_owned();
         self.write(move |c| chat::set_chat_paused(c, &id, paused)).await
     }
-    async fn raise_alert(&self, alert: Alert) -> Result<Alert> {
+    async fn unscreened_messages(&self, created_before: Timestamp, limit: u32) -> Result<Vec<Unscreened>> {
+        self.read(move |c| chat::unscreened_messages(c, created_before, limit)).await
+    }
+    async fn raise_alert(&self, alert: Alert) -> Result<Raised> {
         self.write(move |c| alerts::raise_alert(c, &alert)).await
     }
     async fn alert(&self, id: &str) -> Result<Option<Alert>> {

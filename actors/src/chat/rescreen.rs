@@ -1,0 +1,80 @@
+//! Screening after a crash.
+//!
+//! A patient message is acknowledged once it is durable, and screened just after. A node that
+//! dies in between leaves a stored message nobody screened — and a risky one would never raise
+//! its alert. Such a message keeps its `risk` unset (screening writes it last), so it is found
+//! again two ways:
+//! - every node sweeps the store every `rescreen_after` for patient messages older than that
+//!   with no risk ([`spawn_sweeper`]; backends that cannot list them answer none), and
+//! - screening a new message looks at the earlier messages it reads as context anyway
+//!   ([`left_behind`]), which covers every backend as soon as the patient writes again.
+//!
+//! The age threshold keeps both away from messages whose screening is still under way. Alerts
+//! are named by message and level, so two nodes re-screening the same message store one alert
+//! and tell clinicians once.
+
+use std::sync::{Arc, Weak};
+use std::time::Instant;
+
+use healing_protocol::Message;
+use healing_storage::Unscreened;
+
+use super::screening;
+use crate::services::Services;
+
+/// Messages re-screened per sweep; the rest wait for the next one.
+const SWEEP_BATCH: u32 = 100;
+
+/// Starts the periodic sweep; it ends when the node's services are dropped.
+pub fn spawn_sweeper(services: &Arc<Services>) {
+    let weak: Weak<Services> = Arc::downgrade(services);
+    let period = services.clinical.rescreen_after;
+    actix::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(services) = weak.upgrade() else { return };
+            sweep(&services).await;
+        }
+    });
+}
+
+async fn sweep(services: &Arc<Services>) {
+    let cutoff = chrono::Utc::now() - age_threshold(services);
+    let found = match services.store.unscreened_messages(cutoff, SWEEP_BATCH).await {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = %e, "re-screening sweep could not read the store");
+            return;
+        }
+    };
+    for item in found {
+        one(services.clone(), item).await;
+    }
+}
+
+/// Re-screens, in the background, the `earlier` messages of a conversation that were never
+/// screened and are old enough that no screening can still be running for them.
+pub(super) fn left_behind(services: &Arc<Services>, patient_id: &str, earlier: &[Message]) {
+    let cutoff = chrono::Utc::now() - age_threshold(services);
+    for message in earlier.iter().filter(|m| m.risk.is_none() && m.created_at < cutoff) {
+        let item = Unscreened { patient_id: patient_id.to_owned(), message: message.clone() };
+        actix::spawn(one(services.clone(), item));
+    }
+}
+
+/// Screens one left-behind message and acts on it as if it had just arrived.
+async fn one(services: Arc<Services>, item: Unscreened) {
+    let Unscreened { patient_id, message } = item;
+    let context: Vec<String> =
+        screening::earlier_patient_messages(&services, &message).await.into_iter().map(|m| m.text).collect();
+    let screened = screening::assess(&services, &message.text, &context).await;
+    services.metrics.rescreened.inc();
+    tracing::warn!(message = %message.id, level = screened.risk.level.as_str(), "screened a message a stopped node left unscreened");
+    screening::act_on(&services, &patient_id, &message, &screened, Instant::now(), None).await;
+}
+
+fn age_threshold(services: &Services) -> chrono::Duration {
+    chrono::Duration::from_std(services.clinical.rescreen_after).unwrap_or(chrono::Duration::seconds(15))
+}
