@@ -163,6 +163,10 @@ pub async fn run(
                 )))
             .configure(crate::routes::configure)
     })
+    // Chat frames are small and latency-bound: without this, Nagle's algorithm holds a frame
+    // behind the previous one's delayed ACK (up to 40 ms on Linux), which was the slow tail of
+    // chat acks in docs/benchmarks.md (b). Set before `listen`, which reads it.
+    .tcp_nodelay(true)
     .listen(listener)?
     .disable_signals()
     .shutdown_timeout(config.shutdown_timeout.as_secs().max(1));
