@@ -10,7 +10,8 @@
 //!   once however many sweepers race for it.
 //! - Every state change is audited.
 //! - An alert's id is derived from its message and level, so screening the same message again
-//!   (after a crash, see `chat::rescreen`) finds the stored alert instead of raising a second.
+//!   (after a crash, see `chat::rescreen`) finds the stored alert instead of raising a second;
+//!   if that alert is still open it is pushed again under the same id.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -203,12 +204,16 @@ impl Deps {
         }
         let alert = raised.alert;
         if !raised.created {
-            // Raised before (this is a re-screening): the stored alert was pushed then, is sent
-            // to every clinician on connect, and its deadline is swept. Nothing to tell again.
-            tracing::info!(alert = %alert.id, "alert already stored; not raised again");
-            return;
+            // Raised before (a re-screening). If nobody has acted on it, the node that raised it
+            // may have died before telling anyone: tell again (clients key alerts by id, so a
+            // repeat changes nothing) and decide escalation again (a conditional update: once).
+            if alert.status != AlertStatus::Open {
+                return;
+            }
+            tracing::info!(alert = %alert.id, "alert already stored and still open; telling its clinicians again");
+        } else {
+            self.metrics.alerts.with_label_values(&[level.as_str()]).inc();
         }
-        self.metrics.alerts.with_label_values(&[level.as_str()]).inc();
         let clinicians = self.store.clinicians_of(&r.patient_id).await.unwrap_or_else(|e| {
             tracing::error!(alert = %alert.id, error = %e, "could not load the patient's clinicians");
             Vec::new()
@@ -216,15 +221,17 @@ impl Deps {
         self.fanout.to_users(&clinicians, &ServerFrame::Alert { alert: alert.clone() });
         self.metrics.alert_delivery_seconds.observe(r.stored_at.elapsed().as_secs_f64());
         tracing::info!(alert = %alert.id, level = level.as_str(), clinicians = clinicians.len(), "alert raised");
-        audit(
-            &self.store,
-            None,
-            "alert.raise",
-            format!("alert:{}", alert.id),
-            None,
-            Some(format!("level={}", level.as_str())),
-        )
-        .await;
+        if raised.created {
+            audit(
+                &self.store,
+                None,
+                "alert.raise",
+                format!("alert:{}", alert.id),
+                None,
+                Some(format!("level={}", level.as_str())),
+            )
+            .await;
+        }
         if level == RiskLevel::High {
             let online = self.fanout.any_online(&clinicians).await;
             let reason = if r.screened.imminent {

@@ -312,3 +312,53 @@ async fn an_unscreened_earlier_message_is_screened_when_the_patient_writes_again
     let safety = tokio::time::timeout(Duration::from_secs(10), next_of(&mut pat, "safety")).await.unwrap();
     assert_eq!(safety["level"], "high");
 }
+
+#[tokio::test]
+async fn an_alert_stored_but_never_acted_on_before_a_crash_is_acted_on_after_restart() {
+    // The node stored the alert, then died before pushing it or escalating it (and before
+    // recording the message's risk). Re-screening finds the same alert id: it is not stored
+    // twice, but what the dead node never did is done now — here, escalating a high alert at
+    // once because no clinician is online, instead of waiting out its 2-minute deadline.
+    let dir = temp_dir("alert-crash");
+    let args = ["--rescreen-after", "1s"];
+    let mut s = Server::start_in(&dir, &args, &[]);
+    let team = care_team(&s).await;
+    s.terminate();
+    let message = leave_unscreened(&dir, &team.patient, HIGH_RISK).await;
+    let store = healing_storage::SqliteStore::open(&dir).unwrap();
+    let now = chrono::Utc::now();
+    let stored = healing_storage::Store::raise_alert(
+        &store,
+        healing_protocol::Alert {
+            id: healing_actors::alerts::alert_id(&message.id, healing_protocol::RiskLevel::High),
+            patient_id: team.patient.id.clone(),
+            patient_name: String::new(),
+            conversation_id: message.conversation_id.clone(),
+            message_id: message.id.clone(),
+            level: healing_protocol::RiskLevel::High,
+            score: 0.9,
+            reasons: vec!["stored before the crash".into()],
+            excerpt: "stored before the crash".into(),
+            status: healing_protocol::AlertStatus::Open,
+            created_at: now,
+            ack_deadline: Some(now + chrono::Duration::minutes(2)),
+            acknowledged_by: None,
+            acknowledged_at: None,
+            note: None,
+        },
+    )
+    .await
+    .unwrap();
+    drop(store);
+
+    let s = Server::start_in(&dir, &args, &[]);
+    let (mut sup, _) = Ws::hello(&s, &team.supervisor.token).await;
+    let esc = tokio::time::timeout(Duration::from_secs(15), next_of(&mut sup, "escalation"))
+        .await
+        .expect("the stored high alert was not escalated although no clinician is online");
+    assert_eq!(esc["escalation"]["alert"]["id"], stored.alert.id.as_str());
+    assert_eq!(esc["escalation"]["reason"], "no_clinician_online");
+    let (_, all) = get(&s, "/api/v1/alerts", Some(&team.supervisor.token)).await;
+    let same = all["alerts"].as_array().unwrap().iter().filter(|a| a["message_id"] == message.id.as_str()).count();
+    assert_eq!(same, 1, "{all}");
+}

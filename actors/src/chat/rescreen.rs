@@ -10,8 +10,8 @@
 //!   ([`left_behind`]), which covers every backend as soon as the patient writes again.
 //!
 //! The age threshold keeps both away from messages whose screening is still under way. Alerts
-//! are named by message and level, so two nodes re-screening the same message store one alert
-//! and tell clinicians once.
+//! are named by message and level, so re-screening (by two nodes at once, even) stores one alert;
+//! if it is still open, it is pushed again under its id and its escalation decided again.
 
 use std::sync::{Arc, Weak};
 use std::time::Instant;
