@@ -220,9 +220,18 @@ async fn paused_chat_holds_until_a_clinician_resumes_it() {
     assert_eq!(normal.last().unwrap()["finish"], "stop");
 }
 
-/// The state a node leaves when it dies after acknowledging a patient message and before
-/// screening it: the message is stored, its risk unset, no alert raised. Written with the
-/// server stopped, straight into its store.
+/// A care team on a node that then died after acknowledging the patient's high-risk message and
+/// before screening it: the message is stored, its risk unset, no alert raised. Written with the
+/// server stopped, straight into its store. Returns the data directory to restart from.
+async fn crashed_after_acknowledging(args: &[&str]) -> (std::path::PathBuf, CareTeam, healing_protocol::Message) {
+    let dir = temp_dir("alert-crash");
+    let mut s = Server::start_in(&dir, args, &[]);
+    let team = care_team(&s).await;
+    s.terminate();
+    let message = leave_unscreened(&dir, &team.patient, HIGH_RISK).await;
+    (dir, team, message)
+}
+
 async fn leave_unscreened(dir: &std::path::Path, patient: &Account, text: &str) -> healing_protocol::Message {
     let store = healing_storage::SqliteStore::open(dir).unwrap();
     let appended = healing_storage::Store::append_message(
@@ -254,12 +263,8 @@ async fn stored_risk(s: &Server, token: &str, message: &healing_protocol::Messag
 
 #[tokio::test]
 async fn a_message_left_unscreened_by_a_crash_is_screened_and_alerted_after_restart() {
-    let dir = temp_dir("alert-crash");
     let args = ["--rescreen-after", "1s"];
-    let mut s = Server::start_in(&dir, &args, &[]);
-    let team = care_team(&s).await;
-    s.terminate();
-    let message = leave_unscreened(&dir, &team.patient, HIGH_RISK).await;
+    let (dir, team, message) = crashed_after_acknowledging(&args).await;
 
     let s = Server::start_in(&dir, &args, &[]);
     let (mut clin, _) = Ws::hello(&s, &team.clinician.token).await;
@@ -284,12 +289,8 @@ async fn a_message_left_unscreened_by_a_crash_is_screened_and_alerted_after_rest
 async fn an_unscreened_earlier_message_is_screened_when_the_patient_writes_again() {
     // The path every backend has (ScyllaDB cannot list unscreened messages): the next message's
     // screening reads the earlier ones as context and notices the one never screened.
-    let dir = temp_dir("alert-crash");
     let args = ["--rescreen-after", "1h"]; // the periodic sweep will not run during this test
-    let mut s = Server::start_in(&dir, &args, &[]);
-    let team = care_team(&s).await;
-    s.terminate();
-    let message = leave_unscreened(&dir, &team.patient, HIGH_RISK).await;
+    let (dir, team, message) = crashed_after_acknowledging(&args).await;
     let db = rusqlite::Connection::open(dir.join(healing_storage::sqlite::DB_FILE)).unwrap();
     // Two hours old: no screening of it can still be under way.
     db.execute("UPDATE messages SET created_at = created_at - 7200000 WHERE id = ?1", [&message.id]).unwrap();
@@ -330,12 +331,8 @@ async fn an_alert_stored_but_never_acted_on_before_a_crash_is_acted_on_after_res
     // recording the message's risk). Re-screening finds the same alert id: it is not stored
     // twice, but what the dead node never did is done now — here, escalating a high alert at
     // once because no clinician is online, instead of waiting out its 2-minute deadline.
-    let dir = temp_dir("alert-crash");
     let args = ["--rescreen-after", "1s"];
-    let mut s = Server::start_in(&dir, &args, &[]);
-    let team = care_team(&s).await;
-    s.terminate();
-    let message = leave_unscreened(&dir, &team.patient, HIGH_RISK).await;
+    let (dir, team, message) = crashed_after_acknowledging(&args).await;
     let store = healing_storage::SqliteStore::open(&dir).unwrap();
     let now = chrono::Utc::now();
     let stored = healing_storage::Store::raise_alert(
