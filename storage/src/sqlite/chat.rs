@@ -168,26 +168,14 @@ pub fn unscreened_messages(c: &Connection, created_before: Timestamp, limit: u32
     // Served by the partial index `messages_unscreened` (migration 0002): only unscreened rows.
     let mut st = c
         .prepare_cached(&format!(
-            "SELECT patient_id, {MSG_COLS} FROM messages
+            "SELECT {MSG_COLS}, patient_id FROM messages
              WHERE risk IS NULL AND author = 'patient' AND created_at < ?1
              ORDER BY created_at LIMIT ?2"
         ))
         .map_err(db_err)?;
     let rows = st
         .query_map(params![ms(created_before), limit], |r| {
-            let patient_id: String = r.get(0)?;
-            let message = Message {
-                id: r.get(1)?,
-                conversation_id: r.get(2)?,
-                seq: r.get(3)?,
-                author: word(4, r.get(4)?, Author::parse)?,
-                text: r.get(5)?,
-                created_at: from_ms(r.get(6)?),
-                risk: json(7, r.get(7)?)?,
-                finish: r.get(8)?,
-                meta: json(9, r.get(9)?)?,
-            };
-            Ok(Unscreened { patient_id, message })
+            Ok(Unscreened { message: message_row(r)?, patient_id: r.get(9)? })
         })
         .map_err(db_err)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
