@@ -278,6 +278,16 @@ async fn a_message_left_unscreened_by_a_crash_is_screened_and_alerted_after_rest
     assert_eq!(risk["level"], "high", "{risk}");
     let text = http().get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(text.contains("healing_rescreened_messages_total 1"), "{text}");
+    // Its delivery latency counts the time since it was stored, crash and restart included.
+    let delivery_sum: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("healing_alert_delivery_seconds_sum "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    assert!(
+        delivery_sum >= 1.0,
+        "alert delivery of a re-screened message counted from the re-screening: {delivery_sum}"
+    );
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let (_, open) = get(&s, "/api/v1/alerts", Some(&team.clinician.token)).await;
     let same: Vec<&Value> =

@@ -72,7 +72,11 @@ async fn one(services: Arc<Services>, item: Unscreened) {
     let screened = screening::assess(&services, &message.text, &context).await;
     services.metrics.rescreened.inc();
     tracing::warn!(message = %message.id, level = screened.risk.level.as_str(), "screened a message a stopped node left unscreened");
-    screening::act_on(&services, &patient_id, &message, &screened, Instant::now(), None).await;
+    // Delivery latency counts from when the message was stored, not from now: the delay the
+    // crash caused belongs in `healing_alert_delivery_seconds`.
+    let waited = (chrono::Utc::now() - message.created_at).to_std().unwrap_or_default();
+    let stored_at = Instant::now().checked_sub(waited).unwrap_or_else(Instant::now);
+    screening::act_on(&services, &patient_id, &message, &screened, stored_at, None).await;
 }
 
 fn age_threshold(services: &Services) -> chrono::Duration {
