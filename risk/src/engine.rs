@@ -12,9 +12,9 @@ use crate::timing::{When, when};
 use regex::Regex;
 use std::sync::LazyLock;
 
-#[cfg(not(feature = "rules-only"))]
+#[cfg(feature = "semantic")]
 const MODEL_LOW: &str = "Model: language typical of suicidal posts";
-#[cfg(not(feature = "rules-only"))]
+#[cfg(feature = "semantic")]
 const MODEL_HIGH: &str = "Model: language typical of high-risk posts";
 const THIRD_PARTY: &str = "Third party: someone else in imminent danger";
 const BEHAVIOUR_REMOTE: &str = "C-SSRS 6: suicidal behaviour more than 3 months ago";
@@ -323,12 +323,12 @@ fn score(level: Level, strength: usize) -> f32 {
 
 /// Assesses one patient message, with that patient's earlier messages as `context`.
 pub fn assess(text: &str, context: &[&str]) -> Assessment {
-    assess_with(text, context, cfg!(not(feature = "rules-only")))
+    assess_with(text, context, cfg!(feature = "semantic"))
 }
 
 /// [`assess`] with the trained model switched on or off (`use_model` has no effect when the
 /// crate is built with the `rules-only` feature).
-#[cfg_attr(feature = "rules-only", allow(unused_variables))]
+#[cfg_attr(not(feature = "semantic"), allow(unused_variables))]
 fn assess_with(text: &str, context: &[&str], use_model: bool) -> Assessment {
     let mut a = analyse(text);
     let ctx: Vec<Summary> = context.iter().map(|c| Summary { level: Some(analyse(c).level()) }).collect();
@@ -359,7 +359,7 @@ fn assess_with(text: &str, context: &[&str], use_model: bool) -> Assessment {
         reasons.push(Reason { item: esc.item, evidence: ev });
     }
     // The trained model may only raise the level (`final = max(rules, model)`), never lower it.
-    #[cfg(not(feature = "rules-only"))]
+    #[cfg(feature = "semantic")]
     if use_model
         && let Some(v) = crate::model::predict(text, level)
         && v.level > level
@@ -388,7 +388,7 @@ fn assess_with(text: &str, context: &[&str], use_model: bool) -> Assessment {
     Assessment { level, score: score(level, strength), reasons }
 }
 
-#[cfg(all(test, not(feature = "rules-only")))]
+#[cfg(all(test, feature = "semantic"))]
 mod model_tests {
     use super::*;
 

@@ -25,12 +25,15 @@
 #![cfg_attr(test, allow(clippy::expect_used, clippy::unwrap_used))]
 
 mod context;
+#[cfg(feature = "semantic")]
+pub mod encoder;
+mod unicode;
 mod engine;
 mod level;
 mod lexicon;
-#[cfg(not(feature = "rules-only"))]
+#[cfg(feature = "semantic")]
 mod model;
-#[cfg(not(feature = "rules-only"))]
+#[cfg(feature = "semantic")]
 #[rustfmt::skip]
 mod model_weights;
 mod negation;
@@ -42,4 +45,5 @@ pub mod cli;
 pub mod eval;
 
 pub use engine::assess;
+pub use unicode::fold as fold_for_model;
 pub use level::{Assessment, Level, Reason};

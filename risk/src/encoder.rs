@@ -1,0 +1,192 @@
+//! The sentence encoder: all-MiniLM-L6-v2 (a 6-layer BERT, 384 dimensions) run on the CPU with
+//! candle, mean-pooled and L2-normalised exactly as sentence-transformers does.
+//!
+//! The weights ship in the repository (`risk/model/`, int8 with one scale per row; see
+//! `risk/model/README.md` for source, licence and checksums) and are compiled into the binary, so
+//! nothing is fetched or looked up at run time. They are dequantised to f32 once, at load.
+
+use std::collections::HashMap;
+
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::{Embedding, LayerNorm, Linear};
+use tokenizers::{Tokenizer, TruncationParams};
+
+/// Width of an embedding.
+pub const DIM: usize = 384;
+/// Longest input in word pieces (sentence-transformers' `max_seq_length`); longer texts are cut.
+pub const MAX_TOKENS: usize = 256;
+
+const HEADS: usize = 12;
+const LAYERS: usize = 6;
+const EPS: f64 = 1e-12;
+
+static WEIGHTS: &[u8] = include_bytes!("../model/minilm-l6-int8.safetensors");
+static TOKENIZER: &[u8] = include_bytes!("../model/tokenizer.json");
+
+/// Why the encoder could not be built (only possible if the shipped files are damaged).
+#[derive(Debug, thiserror::Error)]
+pub enum EncoderError {
+    #[error("model weights: {0}")]
+    Weights(String),
+    #[error("tokenizer: {0}")]
+    Tokenizer(String),
+    #[error("tensor: {0}")]
+    Tensor(#[from] candle_core::Error),
+}
+
+struct Layer {
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    attn_out: Linear,
+    attn_norm: LayerNorm,
+    inter: Linear,
+    out: Linear,
+    out_norm: LayerNorm,
+}
+
+/// A loaded encoder. `embed` is `&self` and thread-safe.
+pub struct Encoder {
+    tokenizer: Tokenizer,
+    words: Embedding,
+    positions: Tensor,
+    token_type: Tensor,
+    norm: LayerNorm,
+    layers: Vec<Layer>,
+    device: Device,
+}
+
+impl Encoder {
+    /// The encoder compiled into this binary.
+    pub fn embedded() -> Result<Encoder, EncoderError> {
+        Encoder::from_bytes(WEIGHTS, TOKENIZER)
+    }
+
+    /// An encoder from a safetensors file (the shipped int8 format, or the upstream f32 file)
+    /// and a `tokenizer.json`.
+    pub fn from_bytes(weights: &[u8], tokenizer: &[u8]) -> Result<Encoder, EncoderError> {
+        let device = Device::Cpu;
+        let mut tensors = read_weights(weights, &device)?;
+        let mut take = |name: &str| tensors.remove(name).ok_or_else(|| EncoderError::Weights(format!("missing {name}")));
+        let linear = |w: Tensor, b: Tensor| Linear::new(w, Some(b));
+        let norm = |w: Tensor, b: Tensor| LayerNorm::new(w, b, EPS);
+
+        let words = Embedding::new(take("embeddings.word_embeddings.weight")?, DIM);
+        let positions = take("embeddings.position_embeddings.weight")?;
+        let token_type = take("embeddings.token_type_embeddings.weight")?.narrow(0, 0, 1)?;
+        let emb_norm = norm(take("embeddings.LayerNorm.weight")?, take("embeddings.LayerNorm.bias")?);
+        let mut layers = Vec::with_capacity(LAYERS);
+        for i in 0..LAYERS {
+            let p = format!("encoder.layer.{i}");
+            let mut lin = |n: &str| -> Result<Linear, EncoderError> {
+                Ok(linear(take(&format!("{p}.{n}.weight"))?, take(&format!("{p}.{n}.bias"))?))
+            };
+            let query = lin("attention.self.query")?;
+            let key = lin("attention.self.key")?;
+            let value = lin("attention.self.value")?;
+            let attn_out = lin("attention.output.dense")?;
+            let inter = lin("intermediate.dense")?;
+            let out = lin("output.dense")?;
+            let attn_norm = norm(
+                take(&format!("{p}.attention.output.LayerNorm.weight"))?,
+                take(&format!("{p}.attention.output.LayerNorm.bias"))?,
+            );
+            let out_norm =
+                norm(take(&format!("{p}.output.LayerNorm.weight"))?, take(&format!("{p}.output.LayerNorm.bias"))?);
+            layers.push(Layer { query, key, value, attn_out, attn_norm, inter, out, out_norm });
+        }
+
+        let mut tokenizer = Tokenizer::from_bytes(tokenizer).map_err(|e| EncoderError::Tokenizer(e.to_string()))?;
+        tokenizer
+            .with_truncation(Some(TruncationParams { max_length: MAX_TOKENS, ..Default::default() }))
+            .map_err(|e| EncoderError::Tokenizer(e.to_string()))?;
+        tokenizer.with_padding(None);
+        Ok(Encoder { tokenizer, words, positions, token_type, norm: emb_norm, layers, device })
+    }
+
+    /// Word-piece ids of `text` with `[CLS]` and `[SEP]`, cut at [`MAX_TOKENS`].
+    pub fn token_ids(&self, text: &str) -> Result<Vec<u32>, EncoderError> {
+        let enc = self.tokenizer.encode(text, true).map_err(|e| EncoderError::Tokenizer(e.to_string()))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// The unit-length sentence embedding of `text`.
+    pub fn embed(&self, text: &str) -> Result<Vec<f32>, EncoderError> {
+        let ids = self.token_ids(text)?;
+        let n = ids.len();
+        let ids = Tensor::from_vec(ids, (1, n), &self.device)?;
+        let mut x = self.words.forward(&ids)?;
+        x = x.broadcast_add(&self.positions.narrow(0, 0, n)?)?.broadcast_add(&self.token_type)?;
+        x = self.norm.forward(&x)?;
+        let head_dim = DIM / HEADS;
+        let scale = 1.0 / (head_dim as f64).sqrt();
+        for l in &self.layers {
+            let split = |t: Tensor| -> candle_core::Result<Tensor> {
+                t.reshape((1, n, HEADS, head_dim))?.transpose(1, 2)?.contiguous()
+            };
+            let q = split(l.query.forward(&x)?)?;
+            let k = split(l.key.forward(&x)?)?;
+            let v = split(l.value.forward(&x)?)?;
+            let scores = (q.matmul(&k.t()?)? * scale)?;
+            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+            let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((1, n, DIM))?;
+            let a = l.attn_norm.forward(&(l.attn_out.forward(&ctx)? + &x)?)?;
+            let h = l.inter.forward(&a)?.gelu_erf()?;
+            x = l.out_norm.forward(&(l.out.forward(&h)? + &a)?)?;
+        }
+        let mean = (x.sum(1)? / n as f64)?.squeeze(0)?;
+        let norm = mean.sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>()?.max(1e-12);
+        Ok((mean / norm as f64)?.to_vec1::<f32>()?)
+    }
+}
+
+/// Reads the tensors of a safetensors file: F32 as is; I8 matrices dequantised with their
+/// `<name>.scale` row scales.
+fn read_weights(bytes: &[u8], device: &Device) -> Result<HashMap<String, Tensor>, EncoderError> {
+    use safetensors::{Dtype, SafeTensors};
+    let st = SafeTensors::deserialize(bytes).map_err(|e| EncoderError::Weights(e.to_string()))?;
+    let f32s = |data: &[u8]| -> Vec<f32> {
+        data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    };
+    let mut out = HashMap::new();
+    for (name, view) in st.tensors() {
+        if name.ends_with(".scale") || name == "embeddings.position_ids" {
+            continue;
+        }
+        let shape = view.shape().to_vec();
+        let values = match view.dtype() {
+            Dtype::F32 => f32s(view.data()),
+            Dtype::I8 => {
+                let scale = st
+                    .tensor(&format!("{name}.scale"))
+                    .map_err(|e| EncoderError::Weights(format!("{name}.scale: {e}")))?;
+                let scale = f32s(scale.data());
+                let cols = shape.get(1).copied().unwrap_or(1).max(1);
+                view.data().iter().enumerate().map(|(i, &q)| f32::from(q as i8) * scale[i / cols]).collect()
+            }
+            other => return Err(EncoderError::Weights(format!("{name}: unsupported dtype {other:?}"))),
+        };
+        out.insert(name, Tensor::from_vec(values, shape, device)?.to_dtype(DType::F32)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cos(a: &[f32], b: &[f32]) -> f32 {
+        a.iter().zip(b).map(|(x, y)| x * y).sum()
+    }
+
+    #[test]
+    fn similar_sentences_are_closer_than_unrelated_ones() {
+        let e = Encoder::embedded().expect("encoder");
+        let a = e.embed("I have saved up my tablets to take them all").expect("embed");
+        let b = e.embed("I've been stockpiling my pills so I can overdose").expect("embed");
+        let c = e.embed("The weather in Leeds was lovely this afternoon").expect("embed");
+        assert_eq!(a.len(), DIM);
+        assert!((cos(&a, &a) - 1.0).abs() < 1e-4);
+        assert!(cos(&a, &b) > cos(&a, &c) + 0.2, "{} vs {}", cos(&a, &b), cos(&a, &c));
+    }
+}
