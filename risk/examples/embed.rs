@@ -4,11 +4,25 @@
 //! `risk/train/train_semantic.py` trains the heads on (the very code the detector runs, so the
 //! Rust detector and the training code see identical vectors). With two arguments, uses that
 //! safetensors file and tokenizer instead of the shipped ones (to compare int8 with upstream f32).
+//! With `--fold`, writes `{"id", "folded"}` only: the text as the detector reads it.
 #![allow(clippy::expect_used, reason = "development tool")]
 use std::io::{BufRead, Write};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--fold") {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for line in std::io::stdin().lock().lines() {
+            let line = line.expect("stdin");
+            if line.trim().is_empty() {
+                continue;
+            }
+            let v: serde_json::Value = serde_json::from_str(&line).expect("json line");
+            let folded = healing_risk::fold_for_model(v["text"].as_str().expect("text"));
+            writeln!(out, "{}", serde_json::json!({"id": v["id"], "folded": folded})).expect("stdout");
+        }
+        return;
+    }
     let enc = if args.len() == 2 {
         let w = std::fs::read(&args[0]).expect("weights");
         let t = std::fs::read(&args[1]).expect("tokenizer");

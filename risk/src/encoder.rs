@@ -67,7 +67,8 @@ impl Encoder {
     pub fn from_bytes(weights: &[u8], tokenizer: &[u8]) -> Result<Encoder, EncoderError> {
         let device = Device::Cpu;
         let mut tensors = read_weights(weights, &device)?;
-        let mut take = |name: &str| tensors.remove(name).ok_or_else(|| EncoderError::Weights(format!("missing {name}")));
+        let mut take =
+            |name: &str| tensors.remove(name).ok_or_else(|| EncoderError::Weights(format!("missing {name}")));
         let linear = |w: Tensor, b: Tensor| Linear::new(w, Some(b));
         let norm = |w: Tensor, b: Tensor| LayerNorm::new(w, b, EPS);
 

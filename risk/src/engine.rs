@@ -12,10 +12,6 @@ use crate::timing::{When, when};
 use regex::Regex;
 use std::sync::LazyLock;
 
-#[cfg(feature = "semantic")]
-const MODEL_LOW: &str = "Model: language typical of suicidal posts";
-#[cfg(feature = "semantic")]
-const MODEL_HIGH: &str = "Model: language typical of high-risk posts";
 const THIRD_PARTY: &str = "Third party: someone else in imminent danger";
 const BEHAVIOUR_REMOTE: &str = "C-SSRS 6: suicidal behaviour more than 3 months ago";
 const MAX_REASONS: usize = 8;
@@ -283,6 +279,12 @@ fn analyse(text: &str) -> Analysis<'_> {
 }
 
 /// Evidence: the sentence around the match in the patient's own words, at most 120 chars.
+/// At most [`MAX_EVIDENCE_CHARS`] of a sentence.
+#[cfg(feature = "semantic")]
+fn trim_evidence(s: &str) -> String {
+    s.chars().take(MAX_EVIDENCE_CHARS).collect()
+}
+
 fn evidence(norm: &Normalized<'_>, s: usize, e: usize) -> String {
     let t = norm.text.as_str();
     let seg_start = t[..s].rfind(['.', '!', '?', '\n']).map_or(0, |i| i + 1);
@@ -321,17 +323,30 @@ fn score(level: Level, strength: usize) -> f32 {
     (base + 0.24 * (1.0 - 0.6f32.powi(k))).clamp(0.0, 1.0)
 }
 
-/// Assesses one patient message, with that patient's earlier messages as `context`.
-pub fn assess(text: &str, context: &[&str]) -> Assessment {
-    assess_with(text, context, cfg!(feature = "semantic"))
+/// Loads the semantic detector now (it is otherwise loaded by the first [`assess`]); a node calls
+/// this at start so that a damaged model stops it there. Without the `semantic` feature: `Ok`.
+pub fn load() -> Result<(), String> {
+    #[cfg(feature = "semantic")]
+    crate::semantic::detector().map_err(str::to_string)?;
+    Ok(())
 }
 
-/// [`assess`] with the trained model switched on or off (`use_model` has no effect when the
-/// crate is built with the `rules-only` feature).
+/// Assesses one patient message, with that patient's earlier messages as `context`.
+///
+/// The text is folded first ([`crate::fold_for_model`]: invisible characters, lookalike letters,
+/// fullwidth forms, leet), then graded by the rules and — with the `semantic` feature — by the
+/// semantic detector; the level is the higher of the two (the model never lowers a level).
+pub fn assess(text: &str, context: &[&str]) -> Assessment {
+    assess_with(text, context, true)
+}
+
+/// [`assess`] with the semantic detector switched on or off (off: the rules alone).
 #[cfg_attr(not(feature = "semantic"), allow(unused_variables))]
 fn assess_with(text: &str, context: &[&str], use_model: bool) -> Assessment {
-    let mut a = analyse(text);
-    let ctx: Vec<Summary> = context.iter().map(|c| Summary { level: Some(analyse(c).level()) }).collect();
+    let folded = crate::unicode::fold(text);
+    let mut a = analyse(&folded);
+    let ctx: Vec<Summary> =
+        context.iter().map(|c| Summary { level: Some(analyse(&crate::unicode::fold(c)).level()) }).collect();
     let ctx_risky = ctx.iter().any(|s| s.level.is_some_and(|l| l >= Level::Low));
 
     // Ambiguous intent ("I'm going to do it tonight") counts only when corroborated by another
@@ -359,19 +374,17 @@ fn assess_with(text: &str, context: &[&str], use_model: bool) -> Assessment {
         reasons.push(Reason { item: esc.item, evidence: ev });
     }
     // The trained model may only raise the level (`final = max(rules, model)`), never lower it.
+    // If the detector could not be loaded (a damaged build; `load` stops a node for that), the
+    // rules stand alone.
     #[cfg(feature = "semantic")]
     if use_model
-        && let Some(v) = crate::model::predict(text, level)
+        && let Ok(det) = crate::semantic::detector()
+        && let Ok((v, emb)) = det.predict(&folded)
         && v.level > level
     {
         level = v.level;
-        reasons.insert(
-            0,
-            Reason {
-                item: if v.level == Level::High { MODEL_HIGH } else { MODEL_LOW },
-                evidence: v.features.join(", "),
-            },
-        );
+        let (item, sentence) = det.reason(text, v.level, &emb);
+        reasons.insert(0, Reason { item, evidence: trim_evidence(&sentence) });
     }
     let strength = a.hits.iter().filter(|h| h.level == level).count() + reasons.len();
     for h in &a.hits {
@@ -411,7 +424,6 @@ mod model_tests {
     #[test]
     fn long_idioms_and_negations_stay_none() {
         for t in LONG_NEGATIVES {
-            assert!(crate::model::tokens(t).len() >= crate::model_weights::MIN_WORDS, "too short: {t}");
             let a = assess(t, &[]);
             assert_eq!(a.level, Level::None, "{t}: {:?}", a.reason_strings());
         }
@@ -443,7 +455,7 @@ mod model_tests {
             assert!(both.level >= rules.level, "model lowered {t}");
             if both.level > rules.level {
                 raised += 1;
-                assert!(both.reasons[0].item.starts_with("Model: "), "{t}");
+                assert!(both.reasons[0].item.starts_with("Model"), "{t}");
                 assert!(!both.reasons[0].evidence.is_empty(), "{t}");
             } else {
                 assert_eq!(both, rules, "{t}");

@@ -116,7 +116,9 @@ fn spelled_runs(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
             while at_word_start && j < b.len() && b[j].is_ascii_alphabetic() {
                 letters += 1;
                 let next = j + 1;
-                if next + 1 < b.len() && matches!(b[next], b'.' | b'-' | b'*' | b'_' | b' ') && b[next + 1].is_ascii_alphabetic()
+                if next + 1 < b.len()
+                    && matches!(b[next], b'.' | b'-' | b'*' | b'_' | b' ')
+                    && b[next + 1].is_ascii_alphabetic()
                     && (next + 2 >= b.len() || !b[next + 2].is_ascii_alphanumeric())
                 {
                     j = next + 1;
