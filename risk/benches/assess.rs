@@ -1,4 +1,5 @@
-//! `cargo bench -p healing-risk`: throughput of `assess` on a ~40-word chat message.
+//! `cargo bench -p healing-risk --bench assess`: the full detector (rules + sentence encoder +
+//! heads) on a 15-word chat message, a 40-word message and a 250-word post.
 #![allow(clippy::expect_used, reason = "test code")]
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -7,9 +8,22 @@ const MSG: &str = "Honestly I don't know why I keep going. Work has been awful, 
 month and I've been thinking about how high the bridge near the station is. I haven't told anyone \
 because I don't want to worry them.";
 
+/// 15 words, the median chat message length of the project's data.
+const CHAT: &str = "I keep thinking everyone would be better off if I just wasn't around anymore";
+
+fn post() -> String {
+    let s = "I have been struggling for a long time now and most days I just go through the motions at \
+work and come home and lie on the bed staring at the ceiling until it is dark. ";
+    s.repeat(7)
+}
+
 fn bench(c: &mut Criterion) {
     let _ = healing_risk::assess("warm up", &[]);
     let mut g = c.benchmark_group("assess");
+    g.sample_size(20);
+    g.bench_function("chat_15_words", |b| b.iter(|| healing_risk::assess(black_box(CHAT), &[])));
+    let long = post();
+    g.bench_function("post_250_words", |b| b.iter(|| healing_risk::assess(black_box(&long), &[])));
     g.throughput(Throughput::Elements(1));
     g.bench_function("40_words", |b| b.iter(|| healing_risk::assess(black_box(MSG), &[])));
     g.bench_function("40_words_with_3_context", |b| {
