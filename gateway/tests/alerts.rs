@@ -273,22 +273,33 @@ async fn a_message_left_unscreened_by_a_crash_is_screened_and_alerted_after_rest
         .expect("no alert for the message the crashed node never screened");
     assert_eq!(alert["alert"]["message_id"], message.id.as_str());
     assert_eq!(alert["alert"]["level"], "high");
-    // Screened means recorded: the sweep does not find it again.
-    let risk = stored_risk(&s, &team.patient.token, &message).await;
+    // Screened means recorded: the risk is written just after the alert is pushed, so wait for it.
+    let risk = eventually(Duration::from_secs(10), || async {
+        let risk = stored_risk(&s, &team.patient.token, &message).await;
+        (risk["level"] == "high").then_some(risk)
+    })
+    .await
+    .expect("the screened message's risk was never recorded");
     assert_eq!(risk["level"], "high", "{risk}");
-    let text = http().get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = metrics_text(&s).await;
     assert!(text.contains("healing_rescreened_messages_total 1"), "{text}");
     // Its delivery latency counts the time since it was stored, crash and restart included.
-    let delivery_sum: f64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("healing_alert_delivery_seconds_sum "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap();
+    let delivery_sum: f64 = metric(&text, "healing_alert_delivery_seconds_sum").unwrap();
     assert!(
         delivery_sum >= 1.0,
         "alert delivery of a re-screened message counted from the re-screening: {delivery_sum}"
     );
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // Recorded means found no more: two further sweeps of the store complete without screening
+    // it again or raising a second alert.
+    let sweeps = metric(&text, "healing_rescreen_sweeps_total").unwrap();
+    eventually(Duration::from_secs(15), || async {
+        let now = metric(&metrics_text(&s).await, "healing_rescreen_sweeps_total").unwrap();
+        (now >= sweeps + 2.0).then_some(())
+    })
+    .await
+    .expect("the re-screening sweep stopped running");
+    let text = metrics_text(&s).await;
+    assert!(text.contains("healing_rescreened_messages_total 1"), "screened again after it was recorded: {text}");
     let (_, open) = get(&s, "/api/v1/alerts", Some(&team.clinician.token)).await;
     let same: Vec<&Value> =
         open["alerts"].as_array().unwrap().iter().filter(|a| a["message_id"] == message.id.as_str()).collect();
