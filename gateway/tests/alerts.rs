@@ -391,3 +391,92 @@ async fn an_alert_stored_but_never_acted_on_before_a_crash_is_acted_on_after_res
     let same = all["alerts"].as_array().unwrap().iter().filter(|a| a["message_id"] == message.id.as_str()).count();
     assert_eq!(same, 1, "{all}");
 }
+
+/// Stores alerts for the patient straight into a stopped node's store (the fast path: thousands
+/// of socket round trips would only slow the test): `acknowledged` alerts newer than one open
+/// alert raised an hour earlier. Returns the open alert's id.
+async fn open_alert_behind_acknowledged(dir: &std::path::Path, team: &CareTeam, acknowledged: usize) -> String {
+    use healing_protocol::{Alert, AlertStatus, RiskLevel};
+    use healing_storage::Store;
+    let message = leave_unscreened(dir, &team.patient, "an old message").await;
+    let store = std::sync::Arc::new(healing_storage::SqliteStore::open(dir).unwrap());
+    let alert = |age: chrono::Duration| {
+        let created_at = chrono::Utc::now() - age;
+        Alert {
+            id: uuid::Uuid::new_v4().to_string(),
+            patient_id: team.patient.id.clone(),
+            patient_name: String::new(),
+            conversation_id: message.conversation_id.clone(),
+            message_id: message.id.clone(),
+            level: RiskLevel::High,
+            score: 0.9,
+            reasons: vec!["stored by the test".into()],
+            excerpt: "an old message".into(),
+            status: AlertStatus::Open,
+            created_at,
+            // Far off, so the sweep leaves it open (escalated would be as unacknowledged).
+            ack_deadline: Some(chrono::Utc::now() + chrono::Duration::hours(1)),
+            acknowledged_by: None,
+            acknowledged_at: None,
+            note: None,
+        }
+    };
+    let open = store.raise_alert(alert(chrono::Duration::hours(1))).await.unwrap().alert.id;
+    // Concurrent writes share the store writer's commits.
+    for batch in 0..acknowledged.div_ceil(250) {
+        let n = 250.min(acknowledged - batch * 250);
+        let writes = (0..n).map(|i| {
+            let (store, a) =
+                (store.clone(), alert(chrono::Duration::minutes(30) - chrono::Duration::milliseconds(i as i64)));
+            let by = team.clinician.id.clone();
+            async move {
+                let id = store.raise_alert(a).await.unwrap().alert.id;
+                store.ack_alert(&id, &by, Some("seen"), chrono::Utc::now()).await.unwrap().unwrap();
+            }
+        });
+        futures_util::future::join_all(writes).await;
+    }
+    store.flush().await.unwrap();
+    open
+}
+
+#[tokio::test]
+async fn an_old_open_alert_behind_thousands_of_acknowledged_ones_is_shown_on_connect_and_in_the_caseload() {
+    let dir = temp_dir("alert-backlog");
+    let mut s = Server::start_in(&dir, &[], &[]);
+    let team = care_team(&s).await;
+    s.terminate();
+    let acknowledged = 2_000;
+    let open = open_alert_behind_acknowledged(&dir, &team, acknowledged).await;
+
+    let s = Server::start_in(&dir, &[], &[]);
+    // On connect, the clinician is handed the open alert, and no acknowledged one.
+    let (mut clin, _) = Ws::hello(&s, &team.clinician.token).await;
+    let alert = next_of(&mut clin, "alert").await;
+    assert_eq!(alert["alert"]["id"], open.as_str(), "{alert}");
+    assert_eq!(alert["alert"]["status"], "open");
+    // The caseload counts it.
+    let (status, caseload) = get(&s, "/api/v1/caseload", Some(&team.clinician.token)).await;
+    assert_eq!(status, 200, "{caseload}");
+    let row = caseload["patients"].as_array().unwrap().iter().find(|p| p["id"] == team.patient.id.as_str()).unwrap();
+    assert_eq!(row["open_alerts"], 1, "{row}");
+    assert_eq!(row["latest_risk"], "high", "{row}");
+    // The open list has it; the full list reaches it by paging, every alert once.
+    let (_, listed) = get(&s, "/api/v1/alerts?status=open", Some(&team.clinician.token)).await;
+    assert_eq!(listed["alerts"][0]["id"], open.as_str(), "{listed}");
+    let mut seen = std::collections::HashSet::new();
+    let mut path = "/api/v1/alerts?limit=1000".to_owned();
+    loop {
+        let (status, page) = get(&s, &path, Some(&team.clinician.token)).await;
+        assert_eq!(status, 200, "{page}");
+        for a in page["alerts"].as_array().unwrap() {
+            assert!(seen.insert(a["id"].as_str().unwrap().to_owned()), "listed twice: {a}");
+        }
+        let Some(next) = page["next_before"].as_str() else { break };
+        path = format!("/api/v1/alerts?limit=1000&before={next}");
+    }
+    assert_eq!(seen.len(), acknowledged + 1);
+    assert!(seen.contains(&open));
+    assert_eq!(get(&s, "/api/v1/alerts?before=nonsense", Some(&team.clinician.token)).await.0, 400);
+    assert_eq!(get(&s, "/api/v1/alerts?limit=0", Some(&team.clinician.token)).await.0, 400);
+}

@@ -16,6 +16,7 @@ mod logout;
 mod me;
 mod messages;
 mod metrics;
+mod paging;
 mod patient_conversations;
 mod register;
 mod resume;
