@@ -480,3 +480,77 @@ async fn an_old_open_alert_behind_thousands_of_acknowledged_ones_is_shown_on_con
     assert_eq!(get(&s, "/api/v1/alerts?before=nonsense", Some(&team.clinician.token)).await.0, 400);
     assert_eq!(get(&s, "/api/v1/alerts?limit=0", Some(&team.clinician.token)).await.0, 400);
 }
+
+#[tokio::test]
+async fn a_self_registered_patients_high_alert_reaches_the_duty_supervisor_at_once() {
+    let s = Server::start(&[]);
+    let admin = staff(&s, "Ada Admin", "admin").await;
+    let duty = staff(&s, "Dee Duty", "supervisor").await;
+    let off_duty = staff(&s, "Otto Off", "supervisor").await;
+    // One supervisor on duty from the command line, the other stays off duty.
+    let out = s.cli(&["team", "--duty", "--supervisor", &duty.username], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (mut duty_ws, _) = Ws::hello(&s, &duty.token).await;
+    let (mut off_ws, _) = Ws::hello(&s, &off_duty.token).await;
+
+    // Registered by themself: on nobody's caseload.
+    let lone = patient(&s, "Lone").await;
+    let (status, unassigned) = get(&s, "/api/v1/admin/unassigned-patients", Some(&admin.token)).await;
+    assert_eq!(status, 200, "{unassigned}");
+    let listed = unassigned["patients"].as_array().unwrap().iter().find(|p| p["id"] == lone.id.as_str()).cloned();
+    let listed = listed.expect("the self-registered patient is not listed as unassigned");
+    assert_eq!(listed["display_name"], "Lone");
+    assert!(listed["registered_at"].is_string(), "{listed}");
+    assert_eq!(get(&s, "/api/v1/admin/unassigned-patients", Some(&duty.token)).await.0, 403);
+
+    let (mut pat, _) = Ws::hello(&s, &lone.token).await;
+    send(&mut pat, HIGH_RISK).await;
+    let esc = next_of(&mut duty_ws, "escalation").await;
+    let e = &esc["escalation"];
+    assert_eq!(e["reason"], "no_care_team", "{esc}");
+    assert_eq!(e["alert"]["patient_id"], lone.id.as_str());
+    assert_eq!(e["alert"]["level"], "high");
+    // The patient still sees crisis resources first.
+    let frames = pat.recv_until("ai.end").await;
+    assert!(frames.iter().any(|f| f["type"] == "safety" && f["level"] == "high"), "{frames:?}");
+    assert!(off_ws.try_recv(Duration::from_millis(300)).await.is_none(), "escalation reached a supervisor off duty");
+
+    // The duty supervisor can read the patient's conversation, work the escalation, and finds
+    // it again on reconnect.
+    let conv = e["alert"]["conversation_id"].as_str().unwrap();
+    assert_eq!(get(&s, &format!("/api/v1/conversations/{conv}/messages"), Some(&duty.token)).await.0, 200);
+    assert_eq!(get(&s, &format!("/api/v1/conversations/{conv}/messages"), Some(&off_duty.token)).await.0, 404);
+    let (mut again, _) = Ws::hello(&s, &duty.token).await;
+    assert_eq!(next_of(&mut again, "escalation").await["escalation"]["id"], e["id"]);
+    duty_ws.send(json!({"type": "escalation.claim", "escalation_id": e["id"]})).await;
+    let claimed = next_of(&mut duty_ws, "escalation.updated").await;
+    assert_eq!(claimed["escalation"]["status"], "claimed");
+    assert_eq!(claimed["escalation"]["claimed_by"], duty.id.as_str());
+}
+
+#[tokio::test]
+async fn a_clinician_on_no_team_still_gets_the_alert_and_the_duty_supervisor_the_escalation() {
+    let s = Server::start(&[]);
+    let admin = staff(&s, "Ada Admin", "admin").await;
+    let duty = staff(&s, "Dee Duty", "supervisor").await;
+    let clinician = staff(&s, "Dr Solo", "clinician").await;
+    let pat = patient(&s, "Robin").await;
+    // Both through the admin API this time.
+    let (status, _) = post(&s, "/api/v1/admin/duty", Some(&admin.token), json!({"supervisor_id": duty.id})).await;
+    assert_eq!(status, 204);
+    let (status, _) = post(&s, "/api/v1/admin/duty", Some(&admin.token), json!({"supervisor_id": clinician.id})).await;
+    assert_eq!(status, 400, "a clinician was put on duty");
+    let (status, _) = post(&s, "/api/v1/admin/duty", Some(&duty.token), json!({"supervisor_id": duty.id})).await;
+    assert_eq!(status, 403);
+    let body = json!({"clinician_id": clinician.id, "patient_id": pat.id});
+    assert_eq!(post(&s, "/api/v1/admin/assignments", Some(&admin.token), body).await.0, 204);
+
+    let (mut clin, _) = Ws::hello(&s, &clinician.token).await;
+    let (mut duty_ws, _) = Ws::hello(&s, &duty.token).await;
+    let (mut pat_ws, _) = Ws::hello(&s, &pat.token).await;
+    send(&mut pat_ws, HIGH_RISK).await;
+    let alert = next_of(&mut clin, "alert").await;
+    let esc = next_of(&mut duty_ws, "escalation").await;
+    assert_eq!(esc["escalation"]["reason"], "no_care_team");
+    assert_eq!(esc["escalation"]["alert"]["id"], alert["alert"]["id"]);
+}

@@ -28,7 +28,8 @@ macro_rules! conformance_tests {
             messages_get_gapless_seqs, client_msg_id_is_idempotent, concurrent_sends_never_share_a_seq,
             conversations_are_private, history_pages_backwards, alerts_transition_once, raising_an_alert_again_stores_it_once,
             escalation_happens_once_under_races, escalations_claim_and_resolve, audit_log_appends,
-            closed_alerts_never_hide_an_open_one, escalation_lists_filter_and_page);
+            closed_alerts_never_hide_an_open_one, escalation_lists_filter_and_page,
+            duty_supervisors_cover_patients_with_no_care_team);
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
         $(
@@ -459,6 +460,46 @@ pub async fn escalation_lists_filter_and_page(s: Arc<dyn Store>) {
     }
     let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
     assert_eq!(seen, newest_first);
+}
+
+/// Duty supervisors see, and may act for, patients no team covers — and only those.
+pub async fn duty_supervisors_cover_patients_with_no_care_team(s: Arc<dyn Store>) {
+    let duty = user(&s, &format!("duty-{}", uuid::Uuid::new_v4()), Role::Supervisor).await;
+    let off_duty = user(&s, &format!("off-{}", uuid::Uuid::new_v4()), Role::Supervisor).await;
+    let lone = user(&s, &format!("lone-{}", uuid::Uuid::new_v4()), Role::Patient).await;
+    let clinician = user(&s, &format!("c-{}", uuid::Uuid::new_v4()), Role::Clinician).await;
+    assert!(matches!(s.add_duty_supervisor(&clinician.id).await, Err(StoreError::Invalid(_))));
+    s.add_duty_supervisor(&duty.id).await.unwrap();
+    s.add_duty_supervisor(&duty.id).await.unwrap();
+    assert!(s.duty_supervisors().await.unwrap().contains(&duty.id));
+    assert!(!s.duty_supervisors().await.unwrap().contains(&off_duty.id));
+    let unassigned = s.unassigned_patients(10_000).await.unwrap();
+    assert!(unassigned.iter().any(|u| u.id == lone.id), "a patient on no caseload is not listed");
+    assert!(unassigned.iter().all(|u| u.role == Role::Patient));
+    assert!(s.can_view_patient(&duty, &lone.id).await.unwrap());
+    assert!(!s.can_view_patient(&off_duty, &lone.id).await.unwrap());
+    assert!(!s.can_view_patient(&duty, &clinician.id).await.unwrap(), "duty covers patients, not staff");
+
+    let m = s.append_message(patient_msg(&lone, None, "lone-1", "risky")).await.unwrap().message;
+    let a = s.raise_alert(alert_for(&lone, &m.id, &m.conversation_id, Duration::minutes(2))).await.unwrap().alert;
+    let e = s.escalate_alert(&a.id, &format!("duty-{}", a.id), EscalationReason::NoCareTeam, Utc::now()).await;
+    let e = e.unwrap().unwrap();
+    assert_eq!(e.reason, EscalationReason::NoCareTeam);
+    let of =
+        |sup: &User| EscalationQuery { supervisor_id: Some(sup.id.clone()), limit: 10, ..EscalationQuery::default() };
+    let listed = s.escalations(EscalationQuery { unresolved: true, ..of(&duty) }).await.unwrap();
+    assert_eq!(listed.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), vec![e.id.as_str()]);
+    assert!(s.escalations(of(&off_duty)).await.unwrap().is_empty(), "escalation leaked to a supervisor off duty");
+
+    // On a caseload whose clinician is on no team: still no care team, still duty's.
+    s.assign(&clinician.id, &lone.id).await.unwrap();
+    assert!(!s.unassigned_patients(10_000).await.unwrap().iter().any(|u| u.id == lone.id));
+    assert!(s.can_view_patient(&duty, &lone.id).await.unwrap());
+    // A team takes the patient on: the duty supervisors step back.
+    s.add_to_team(&off_duty.id, &clinician.id).await.unwrap();
+    assert!(!s.can_view_patient(&duty, &lone.id).await.unwrap());
+    assert!(s.escalations(of(&duty)).await.unwrap().iter().all(|x| x.id != e.id));
+    assert_eq!(s.escalations(of(&off_duty)).await.unwrap().len(), 1);
 }
 
 pub async fn audit_log_appends(s: Arc<dyn Store>) {

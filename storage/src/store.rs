@@ -131,7 +131,8 @@ pub struct AlertQuery {
 /// Which escalations to list, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct EscalationQuery {
-    /// Only escalations of patients on the caseloads of this supervisor's team.
+    /// Only escalations of patients on the caseloads of this supervisor's team — and, when the
+    /// supervisor is on duty, of patients with no care team.
     pub supervisor_id: Option<String>,
     pub status: Option<EscalationStatus>,
     /// Only escalations not yet resolved: `open` or `claimed`. Filtered in the store.
@@ -184,8 +185,17 @@ pub trait Store: Send + Sync + 'static {
     /// The patients on a clinician's caseload.
     async fn caseload(&self, clinician_id: &str) -> Result<Vec<User>>;
     /// Whether `viewer` may read the patient's clinical data: the patient themself, a clinician
-    /// whose caseload holds them, or a supervisor whose team holds such a clinician.
+    /// whose caseload holds them, a supervisor whose team holds such a clinician, or a duty
+    /// supervisor when no team does (the patient has no care team).
     async fn can_view_patient(&self, viewer: &User, patient_id: &str) -> Result<bool>;
+    /// Puts a supervisor on duty (idempotent): duty supervisors cover every patient with no care
+    /// team — on no caseload, or whose clinicians are on no team. `Invalid` for other roles.
+    async fn add_duty_supervisor(&self, supervisor_id: &str) -> Result<()>;
+    /// Ids of the supervisors on duty, sorted.
+    async fn duty_supervisors(&self) -> Result<Vec<String>>;
+    /// Patients on no clinician's caseload, in order of registration (oldest first), at most
+    /// `limit`.
+    async fn unassigned_patients(&self, limit: u32) -> Result<Vec<User>>;
 
     // ---- conversations and messages -------------------------------------------------------
     /// Appends a message durably, assigning the next `seq`. Idempotent on

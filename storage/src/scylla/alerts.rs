@@ -14,6 +14,7 @@ use healing_protocol::{Alert, AlertStatus, Escalation, EscalationReason, Escalat
 use scylla::response::{PagingState, PagingStateResponse};
 use scylla::value::CqlTimestamp;
 
+use super::accounts::DUTY_SHARD;
 use super::cql::Stmt;
 use super::plan::{self, deadline_bucket};
 use super::rows::{AlertRow, EscalationRow, StoredAlert, cql_ts, ms, to_json, unset};
@@ -281,6 +282,14 @@ impl Inner {
                 }
             }
         }
+        // Covered by the duty supervisors when no team covers the patient: listed for them too.
+        if self.supervisors_of(patient_id.clone()).await?.is_empty() {
+            self.st
+                .duty_esc_insert
+                .run(&self.session, (DUTY_SHARD, cql_ts(now), escalation_id.clone()))
+                .await
+                .map_err(|e| exec_err("index escalation for duty", e))?;
+        }
         // 2. open → escalated, naming this escalation: at most one node wins.
         let r = self.st.alert_escalate.run(&self.session, (escalation_id.clone(), alert_id.clone())).await;
         let won = match cas_outcome("escalate alert", r)? {
@@ -362,7 +371,7 @@ impl Inner {
             return Err(StoreError::Invalid("the scylla store lists escalations per supervisor only".into()));
         };
         let limit = q.limit.clamp(1, 1000) as usize;
-        let patients = self.team_patient_ids(supervisor).await?;
+        let patients = self.team_patient_ids(supervisor.clone()).await?;
         let keep = |e: &Escalation| {
             q.status.is_none_or(|s| e.status == s)
                 && (!q.unresolved || e.status != EscalationStatus::Resolved)
@@ -393,9 +402,57 @@ impl Inner {
         }))
         .await?;
         let mut out: Vec<Escalation> = per.into_iter().flatten().collect();
+        if self.duty_supervisors().await?.contains(&supervisor) {
+            let mine: HashSet<String> = out.iter().map(|e| e.id.clone()).collect();
+            for e in self.duty_escalations(q, limit).await? {
+                if !mine.contains(&e.id) {
+                    out.push(e);
+                }
+            }
+        }
         out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
         out.truncate(limit);
         Ok(out)
+    }
+
+    /// The newest `limit` escalations of the duty supervisors (patients with no care team now)
+    /// that match the query's status filters and come after its cursor.
+    async fn duty_escalations(&self, q: &EscalationQuery, limit: usize) -> Result<Vec<Escalation>> {
+        let from = q.before.as_ref().map_or(CqlTimestamp(i64::MAX), |c| cql_ts(c.created_at));
+        let mut out = Vec::new();
+        let mut state = PagingState::start();
+        loop {
+            let (res, more) = self
+                .st
+                .duty_esc_from
+                .page(&self.session, (DUTY_SHARD, from), state)
+                .await
+                .map_err(|e| exec_err("list duty escalations", e))?;
+            let rows: Vec<(CqlTimestamp, String)> = all_rows(res)?;
+            for chunk in rows.chunks(FAN_OUT) {
+                let found = try_join_all(chunk.iter().map(|(_, id)| async move {
+                    let Some(e) = self.escalation(id).await? else { return Ok::<_, StoreError>(None) };
+                    let wanted = q.status.is_none_or(|s| e.status == s)
+                        && (!q.unresolved || e.status != EscalationStatus::Resolved)
+                        && q.before.as_ref().is_none_or(|c| c.precedes(e.created_at, &e.id));
+                    if !wanted || !self.supervisors_of(e.alert.patient_id.clone()).await?.is_empty() {
+                        return Ok(None);
+                    }
+                    Ok(Some(e))
+                }))
+                .await?;
+                for e in found.into_iter().flatten() {
+                    out.push(e);
+                    if out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            match more {
+                PagingStateResponse::HasMorePages { state: next } => state = next,
+                PagingStateResponse::NoMorePages => return Ok(out),
+            }
+        }
     }
 
     pub(crate) async fn claim_escalation(&self, id: String, by: String, now: Timestamp) -> Result<Option<Escalation>> {

@@ -200,6 +200,12 @@ statements! {
         "SELECT patient_id FROM caseloads_by_clinician WHERE clinician_id = ? AND patient_id = ?";
     patient_clinicians: (S,) = "SELECT clinician_id FROM caseloads_by_patient WHERE patient_id = ?";
     team_clinicians: (S,) = "SELECT clinician_id FROM teams_by_supervisor WHERE supervisor_id = ?";
+    duty_insert: (i32, S, Ts) = "INSERT INTO duty_supervisors (shard, supervisor_id, since) VALUES (?, ?, ?)";
+    duty_list: (i32,) = "SELECT supervisor_id FROM duty_supervisors WHERE shard = ?";
+    patient_registry_insert: (i32, Ts, S) =
+        "INSERT INTO patients_by_registration (shard, registered_at, id) VALUES (?, ?, ?)";
+    // Paged.
+    patient_registry_list: (i32,) = "SELECT registered_at, id FROM patients_by_registration WHERE shard = ?";
     clinician_supervisors: (S,) = "SELECT supervisor_id FROM teams_by_clinician WHERE clinician_id = ?";
 
     // ---- conversations and messages ----
@@ -287,6 +293,9 @@ statements! {
          IF status = ?";
     esc_delete: (S,) = "DELETE FROM escalations WHERE id = ? IF EXISTS";
     esc_index_insert: (S, Ts, S) = "INSERT INTO escalations_by_patient (patient_id, created_at, id) VALUES (?, ?, ?)";
+    duty_esc_insert: (i32, Ts, S) = "INSERT INTO escalations_for_duty (shard, created_at, id) VALUES (?, ?, ?)";
+    // Paged.
+    duty_esc_from: (i32, Ts) = "SELECT created_at, id FROM escalations_for_duty WHERE shard = ? AND created_at <= ?";
     esc_index_from: (S, Ts) =
         "SELECT created_at, id FROM escalations_by_patient WHERE patient_id = ? AND created_at <= ?";
     esc_index_delete: (S, Ts, S) =

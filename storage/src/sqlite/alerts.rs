@@ -189,9 +189,12 @@ pub fn escalations(c: &Connection, q: &EscalationQuery) -> Result<Vec<Escalation
     let mut args: Vec<Value> = Vec::new();
     if let Some(sup) = &q.supervisor_id {
         args.push(sup.clone().into());
+        let n = args.len();
+        // The team's patients; and, for a supervisor on duty, every patient with no care team.
         sql += &format!(
-            " AND e.patient_id IN (SELECT cl.patient_id FROM caseloads cl JOIN teams t ON t.clinician_id = cl.clinician_id WHERE t.supervisor_id = ?{})",
-            args.len()
+            " AND (e.patient_id IN (SELECT cl.patient_id FROM caseloads cl JOIN teams t ON t.clinician_id = cl.clinician_id WHERE t.supervisor_id = ?{n})
+               OR (EXISTS (SELECT 1 FROM duty_supervisors WHERE supervisor_id = ?{n})
+                   AND e.patient_id NOT IN (SELECT cl.patient_id FROM caseloads cl JOIN teams t ON t.clinician_id = cl.clinician_id)))"
         );
     }
     if let Some(s) = q.status {
