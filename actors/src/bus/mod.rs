@@ -35,6 +35,10 @@ pub trait Bus: Send + Sync + 'static {
     async fn healthy(&self) -> bool;
     /// `"in-process"` or `"redis"`.
     fn kind(&self) -> &'static str;
+    /// Why the bus is not working now, for `/readyz`; `None` while it works.
+    fn problem(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A single node: nothing to forward, nobody elsewhere.
