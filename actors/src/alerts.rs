@@ -21,11 +21,11 @@ use chrono::Utc;
 use healing_protocol::{
     Alert, AlertStatus, Escalation, EscalationReason, Message as ChatMessage, RiskLevel, Role, ServerFrame, User,
 };
-use healing_storage::{AuditEntry, Store};
+use healing_storage::{AuditEntry, Store, StoreError};
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
-use crate::bus::Fanout;
+use crate::bus::{Fanout, Presence};
 use crate::error::ServiceError;
 use crate::metrics::Metrics;
 use crate::risk_detector::Screened;
@@ -214,10 +214,17 @@ impl Deps {
         } else {
             self.metrics.alerts.with_label_values(&[level.as_str()]).inc();
         }
-        let clinicians = self.store.clinicians_of(&r.patient_id).await.unwrap_or_else(|e| {
-            tracing::error!(alert = %alert.id, error = %e, "could not load the patient's clinicians");
-            Vec::new()
-        });
+        // Who is told is read from the store, retried: a failed read is never taken for "nobody".
+        let team = match responsible(&self.store, &r.patient_id).await {
+            Ok(team) => team,
+            Err(e) => {
+                tracing::error!(alert = %alert.id, error = %e,
+                    "ALERT NOT ROUTED: could not read who is responsible for the patient; it stays open in the \
+                     store and reaches its clinicians on connect and its supervisors at its deadline");
+                return;
+            }
+        };
+        let clinicians = team.clinicians.clone();
         self.fanout.to_users(&clinicians, &ServerFrame::Alert { alert: alert.clone() });
         self.metrics.alert_delivery_seconds.observe(r.stored_at.elapsed().as_secs_f64());
         tracing::info!(alert = %alert.id, level = level.as_str(), clinicians = clinicians.len(), "alert raised");
@@ -232,19 +239,49 @@ impl Deps {
             )
             .await;
         }
-        if level == RiskLevel::High {
-            let online = self.fanout.any_online(&clinicians).await;
-            let reason = if r.screened.imminent {
+        let reason = if !team.care_team {
+            // Nobody's caseload, or no team behind it: the duty supervisors take it now.
+            if team.supervisors.is_empty() {
+                tracing::error!(alert = %alert.id, "NO ONE RESPONSIBLE: the patient has no care team and no supervisor is on duty");
+            }
+            Some(EscalationReason::NoCareTeam)
+        } else if level == RiskLevel::High {
+            if r.screened.imminent {
                 Some(EscalationReason::Imminent)
-            } else if !online {
+            } else if !self.clinician_online(&clinicians).await {
                 Some(EscalationReason::NoClinicianOnline)
             } else {
                 None
-            };
-            if let Some(reason) = reason {
-                self.escalate(alert, reason).await;
+            }
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.escalate(alert, reason).await;
+        }
+    }
+
+    /// Whether one of the clinicians is online anywhere. A presence answer the bus cannot give
+    /// now is asked again; only if it stays unknown is it taken as "offline" — the safe side,
+    /// since delivery to other nodes is failing too then.
+    async fn clinician_online(&self, clinicians: &[String]) -> bool {
+        let mut wait = RETRY_FIRST_WAIT;
+        for attempt in 1..=ROUTING_ATTEMPTS {
+            match self.fanout.presence(clinicians).await {
+                Presence::Online => return true,
+                Presence::Offline => return false,
+                Presence::Unknown if attempt < ROUTING_ATTEMPTS => {
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                Presence::Unknown => {}
             }
         }
+        tracing::warn!(
+            clinicians = clinicians.len(),
+            "presence unknown after retries (bus down); escalating to be safe"
+        );
+        false
     }
 
     async fn escalate(&self, alert: Alert, reason: EscalationReason) {
@@ -276,15 +313,21 @@ impl Deps {
     /// clinicians.
     async fn announce_escalation(&self, escalation: &Escalation) {
         let patient = &escalation.alert.patient_id;
-        let supervisors = self.store.supervisors_of(patient).await.unwrap_or_default();
+        let team = match responsible(&self.store, patient).await {
+            Ok(team) => team,
+            Err(e) => {
+                // Stored: supervisors receive it on connect (backlog) and when the bus recovers.
+                tracing::error!(escalation = %escalation.id, error = %e, "ESCALATION NOT PUSHED: could not read who covers the patient");
+                return;
+            }
+        };
         let frame = ServerFrame::Escalation { escalation: escalation.clone() };
-        self.fanout.to_users(&supervisors, &frame);
-        if supervisors.is_empty() {
-            tracing::warn!(escalation = %escalation.id, "escalation has no supervisor: the patient's clinicians are on no team");
+        self.fanout.to_users(&team.supervisors, &frame);
+        if team.supervisors.is_empty() {
+            tracing::error!(escalation = %escalation.id, "escalation has no supervisor: no team covers the patient and no supervisor is on duty");
         }
-        tracing::info!(escalation = %escalation.id, reason = escalation.reason.as_str(), supervisors = supervisors.len(), "escalation pushed");
-        let clinicians = self.store.clinicians_of(patient).await.unwrap_or_default();
-        self.fanout.to_users(&clinicians, &ServerFrame::AlertUpdated { alert: escalation.alert.clone() });
+        tracing::info!(escalation = %escalation.id, reason = escalation.reason.as_str(), supervisors = team.supervisors.len(), "escalation pushed");
+        self.fanout.to_users(&team.clinicians, &ServerFrame::AlertUpdated { alert: escalation.alert.clone() });
     }
 
     async fn sweep(self) {
@@ -314,8 +357,9 @@ impl Deps {
             return Ok((alert, false));
         };
         audit(&self.store, Some(&a.by), "alert.ack", format!("alert:{}", updated.id), a.remote, None).await;
-        let mut watchers = self.store.clinicians_of(&updated.patient_id).await?;
-        watchers.extend(self.store.supervisors_of(&updated.patient_id).await?);
+        let team = responsible(&self.store, &updated.patient_id).await?;
+        let mut watchers = team.clinicians;
+        watchers.extend(team.supervisors);
         self.fanout.to_users(&watchers, &ServerFrame::AlertUpdated { alert: updated.clone() });
         Ok((updated, true))
     }
@@ -353,9 +397,62 @@ impl Handler<Acknowledge> for AlertRouter {
 
 /// Re-announces an escalation whose state changed (claim/resolve), used by the supervisor desks.
 pub(crate) async fn announce_update(store: &Arc<dyn Store>, fanout: &Fanout, escalation: &Escalation) {
-    let patient = &escalation.alert.patient_id;
-    let supervisors = store.supervisors_of(patient).await.unwrap_or_default();
-    fanout.to_users(&supervisors, &ServerFrame::EscalationUpdated { escalation: escalation.clone() });
-    let clinicians = store.clinicians_of(patient).await.unwrap_or_default();
-    fanout.to_users(&clinicians, &ServerFrame::AlertUpdated { alert: escalation.alert.clone() });
+    let team = match responsible(store, &escalation.alert.patient_id).await {
+        Ok(team) => team,
+        Err(e) => {
+            tracing::error!(escalation = %escalation.id, error = %e, "escalation update not pushed: could not read who covers the patient");
+            return;
+        }
+    };
+    fanout.to_users(&team.supervisors, &ServerFrame::EscalationUpdated { escalation: escalation.clone() });
+    fanout.to_users(&team.clinicians, &ServerFrame::AlertUpdated { alert: escalation.alert.clone() });
+}
+
+/// Tries before a read that decides who is told gives up, and the first wait between tries
+/// (doubling: 50 + 100 + 200 ms).
+const ROUTING_ATTEMPTS: u32 = 4;
+const RETRY_FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Who is responsible for a patient (contract §4.3: someone always is).
+pub(crate) struct Responsible {
+    /// The clinicians whose caseload holds the patient.
+    pub clinicians: Vec<String>,
+    /// Who takes the patient's escalations: the supervisors of the clinicians' teams, or the
+    /// duty supervisors when there are none.
+    pub supervisors: Vec<String>,
+    /// False when the patient is on no caseload, or no team holds their clinicians.
+    pub care_team: bool,
+}
+
+/// Reads who is responsible for a patient, retrying transient store failures: an error is an
+/// error, never an empty list.
+pub(crate) async fn responsible(store: &Arc<dyn Store>, patient_id: &str) -> Result<Responsible, StoreError> {
+    let clinicians = retried("clinicians of patient", || store.clinicians_of(patient_id)).await?;
+    let team = retried("supervisors of patient", || store.supervisors_of(patient_id)).await?;
+    let care_team = !clinicians.is_empty() && !team.is_empty();
+    let supervisors =
+        if team.is_empty() { retried("duty supervisors", || store.duty_supervisors()).await? } else { team };
+    Ok(Responsible { clinicians, supervisors, care_team })
+}
+
+/// Runs a store read, retrying failures the store calls transient.
+async fn retried<T, F, Fut>(what: &str, mut read: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut wait = RETRY_FIRST_WAIT;
+    let mut attempt = 1;
+    loop {
+        match read().await {
+            Ok(v) => return Ok(v),
+            Err(e @ StoreError::Unavailable(_)) if attempt < ROUTING_ATTEMPTS => {
+                tracing::warn!(what, attempt, error = %e, "store read for routing failed; retrying");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use healing_protocol::{AlertStatus, Role, ServerFrame, User};
+use healing_protocol::{Alert, Role, ServerFrame, User};
 use healing_storage::{AlertQuery, Store};
 
 use crate::error::ServiceError;
@@ -16,12 +16,11 @@ use crate::supervision::backlog as open_escalations;
 /// The frames `user` should hold, oldest first.
 pub async fn frames_for(store: &Arc<dyn Store>, user: &User) -> Result<Vec<ServerFrame>, ServiceError> {
     Ok(match user.role {
-        // Not yet acknowledged: open, or escalated while nobody on the caseload answered.
-        Role::Clinician => store
-            .alerts(AlertQuery { clinician_id: Some(user.id.clone()), limit: 1000, ..AlertQuery::default() })
+        // Not yet acknowledged: open, or escalated while nobody on the caseload answered. Filtered
+        // in the store, so acknowledged alerts, however many, never push an open one out.
+        Role::Clinician => unacknowledged_alerts(store, &user.id)
             .await?
             .into_iter()
-            .filter(|a| matches!(a.status, AlertStatus::Open | AlertStatus::Escalated))
             .rev()
             .map(|alert| ServerFrame::Alert { alert })
             .collect(),
@@ -33,6 +32,22 @@ pub async fn frames_for(store: &Arc<dyn Store>, user: &User) -> Result<Vec<Serve
             .collect(),
         Role::Patient | Role::Admin => Vec::new(),
     })
+}
+
+/// Most items one backlog carries (newest first); a caseload with more open alerts than this
+/// has a bigger problem than a long list, and the REST lists page through all of them.
+pub const BACKLOG_LIMIT: u32 = 1000;
+
+/// Every alert of the clinician's caseload nobody has acknowledged yet, newest first.
+pub async fn unacknowledged_alerts(store: &Arc<dyn Store>, clinician_id: &str) -> Result<Vec<Alert>, ServiceError> {
+    Ok(store
+        .alerts(AlertQuery {
+            clinician_id: Some(clinician_id.to_owned()),
+            unacknowledged: true,
+            limit: BACKLOG_LIMIT,
+            ..AlertQuery::default()
+        })
+        .await?)
 }
 
 /// Re-sends the backlog to every clinician and supervisor connected to this node.

@@ -30,6 +30,8 @@ pub struct Metrics {
     pub slow_consumer_disconnects: IntCounter,
     /// Patient messages screened late because a node stopped between acknowledging and screening.
     pub rescreened: IntCounter,
+    /// Re-screening sweeps of the store completed (whatever they found).
+    pub rescreen_sweeps: IntCounter,
     pub live_conversations: IntGauge,
 }
 
@@ -80,6 +82,11 @@ impl Metrics {
                 "Patient messages found unscreened after a node stopped, and screened late",
             )
             .expect("valid counter"),
+            rescreen_sweeps: IntCounter::new(
+                "healing_rescreen_sweeps_total",
+                "Sweeps of the store for messages a stopped node left unscreened, completed",
+            )
+            .expect("valid counter"),
             slow_consumer_disconnects: IntCounter::new(
                 "healing_slow_consumer_disconnects_total",
                 "Sessions evicted because they stopped reading",
@@ -106,6 +113,7 @@ impl Metrics {
             Box::new(m.rate_limited.clone()),
             Box::new(m.slow_consumer_disconnects.clone()),
             Box::new(m.rescreened.clone()),
+            Box::new(m.rescreen_sweeps.clone()),
             Box::new(m.live_conversations.clone()),
         ] {
             r.register(c).expect("unique metric names");

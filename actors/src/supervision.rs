@@ -109,8 +109,12 @@ impl DeskDirectory {
 
 /// The escalations a supervisor should see on connect: every unresolved one of the team.
 pub async fn backlog(store: &Arc<dyn Store>, supervisor_id: &str) -> Result<Vec<Escalation>, ServiceError> {
-    let all = store
-        .escalations(EscalationQuery { supervisor_id: Some(supervisor_id.to_owned()), status: None, limit: 1000 })
-        .await?;
-    Ok(all.into_iter().filter(|e| e.status != EscalationStatus::Resolved).collect())
+    Ok(store
+        .escalations(EscalationQuery {
+            supervisor_id: Some(supervisor_id.to_owned()),
+            unresolved: true,
+            limit: crate::backlog::BACKLOG_LIMIT,
+            ..EscalationQuery::default()
+        })
+        .await?)
 }

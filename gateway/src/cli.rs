@@ -42,7 +42,8 @@ pub enum Command {
         #[arg(long)]
         patient: String,
     },
-    /// Put a clinician on a supervisor's team.
+    /// Put a clinician on a supervisor's team, or (`--duty`) put a supervisor on duty: duty
+    /// supervisors cover every patient with no care team.
     Team {
         #[command(flatten)]
         store: StoreArgs,
@@ -50,8 +51,11 @@ pub enum Command {
         #[arg(long)]
         supervisor: String,
         /// The clinician's username.
+        #[arg(long, required_unless_present = "duty", conflicts_with = "duty")]
+        clinician: Option<String>,
+        /// Put the supervisor on duty instead of giving them a clinician.
         #[arg(long)]
-        clinician: String,
+        duty: bool,
     },
 }
 
@@ -98,7 +102,10 @@ pub fn main() -> ExitCode {
         Command::User { action: UserCommand::Add { store, username, role, display_name } } => read_password()
             .and_then(|password| crate::commands::add_user(&store, username, &role, display_name, password)),
         Command::Assign { store, clinician, patient } => crate::commands::assign(&store, &clinician, &patient),
-        Command::Team { store, supervisor, clinician } => crate::commands::team(&store, &supervisor, &clinician),
+        Command::Team { store, supervisor, clinician, duty } => match clinician {
+            Some(clinician) if !duty => crate::commands::team(&store, &supervisor, &clinician),
+            _ => crate::commands::duty(&store, &supervisor),
+        },
         Command::Serve(_) | Command::Risk { .. } => Err(anyhow::anyhow!("handled above")),
     };
     match result {

@@ -71,3 +71,12 @@ pub fn team(store_args: &StoreArgs, supervisor: &str, clinician: &str) -> anyhow
         Ok(format!("{clinician} is now on {supervisor}'s team"))
     })
 }
+
+pub fn duty(store_args: &StoreArgs, supervisor: &str) -> anyhow::Result<String> {
+    runtime()?.block_on(async {
+        let store = open(store_args)?;
+        let s = find(&store, supervisor, Role::Supervisor).await?;
+        store.add_duty_supervisor(&s).await?;
+        Ok(format!("{supervisor} is now on duty: they cover every patient with no care team"))
+    })
+}

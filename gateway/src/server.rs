@@ -89,6 +89,7 @@ pub async fn run(
     // damaged build stops here rather than screening with the rules alone.
     healing_risk::load().map_err(|e| anyhow::anyhow!("loading the risk detector: {e}"))?;
     let llm = llm_provider(&config)?;
+    warn_if_no_duty_supervisor(&store).await;
     let realtime = RealtimeConfig {
         max_frame_bytes: config.max_frame_bytes,
         hello_timeout: config.hello_timeout,
@@ -211,6 +212,20 @@ pub async fn run(
     let _ = serving.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Contract §4.3: someone is always responsible. A patient with no care team is covered only by
+/// the duty supervisors, so a node with none says so loudly at start.
+async fn warn_if_no_duty_supervisor(store: &Arc<dyn Store>) {
+    match store.duty_supervisors().await {
+        Ok(duty) if duty.is_empty() => tracing::warn!(
+            "NO DUTY SUPERVISOR: alerts of patients on no caseload, or whose clinicians are on no team, reach \
+             no one. Put a supervisor on duty: `healing-space team --duty --supervisor USERNAME` or \
+             POST /api/v1/admin/duty"
+        ),
+        Ok(duty) => tracing::info!(duty_supervisors = duty.len(), "duty supervisors cover patients with no care team"),
+        Err(e) => tracing::warn!(error = %e, "could not read the duty supervisors at start"),
+    }
 }
 
 async fn shutdown_signal() {

@@ -199,3 +199,57 @@ async fn redis_outage_keeps_chat_working_and_delivers_the_alert_when_it_returns(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Waits until `/readyz` answers `status`; returns its body.
+async fn readiness_becomes(s: &Server, status: u16, within: Duration) -> Value {
+    eventually(within, || async {
+        let (got, body) = get(s, "/readyz", None).await;
+        (got == status).then_some(body)
+    })
+    .await
+    .unwrap_or_else(|| panic!("/readyz did not answer {status} within {within:?}"))
+}
+
+#[tokio::test]
+async fn nodes_started_while_redis_is_down_serve_chat_and_join_up_when_it_starts() {
+    // A port for Redis, but no Redis on it yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let dir = temp_dir("degraded");
+    let a = Server::start_in(&dir, &["--redis-url", &url], &[]);
+    let b = Server::start_in(&dir, &["--redis-url", &url], &[]);
+    let team = care_team(&a).await;
+
+    // Not ready, and saying why.
+    let (status, body) = get(&a, "/readyz", None).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["bus"]["status"], "error", "{body}");
+    assert!(body["reason"].as_str().unwrap_or("").contains("redis"), "{body}");
+
+    // Chat and alerts work on one node.
+    let (mut clin_a, _) = Ws::hello(&a, &team.clinician.token).await;
+    let (mut clin_b, _) = Ws::hello(&b, &team.clinician.token).await;
+    let (mut pat, _) = Ws::hello(&a, &team.patient.token).await;
+    let frames = chat(&mut pat, None, "hello, is anyone there?").await;
+    assert_eq!(frames[0]["type"], "chat.ack");
+    assert_eq!(frames.last().unwrap()["finish"], "stop");
+    send(&mut pat, HIGH_RISK).await;
+    let ack = next_of(&mut pat, "chat.ack").await;
+    let local = next_of(&mut clin_a, "alert").await;
+    assert_eq!(local["alert"]["message_id"], ack["message_id"]);
+
+    // Redis starts: both nodes become ready, and the node that missed the alert re-sends it to
+    // its staff from the store.
+    let mut redis = Redis { child: None, port };
+    redis.restart();
+    readiness_becomes(&a, 200, Duration::from_secs(20)).await;
+    readiness_becomes(&b, 200, Duration::from_secs(20)).await;
+    let resent = next_of_within(&mut clin_b, "alert", Duration::from_secs(15))
+        .await
+        .expect("the alert raised during the outage never reached the clinician's other node");
+    assert_eq!(resent["alert"]["id"], local["alert"]["id"]);
+
+    // From now on frames cross nodes: acknowledging on B updates the clinician's tab on A.
+    clin_b.send(json!({"type": "alert.ack", "alert_id": local["alert"]["id"]})).await;
+    assert_eq!(next_of(&mut clin_a, "alert.updated").await["alert"]["status"], "acknowledged");
+}

@@ -207,6 +207,9 @@ pub enum EscalationReason {
     AckTimeout,
     NoClinicianOnline,
     Imminent,
+    /// The patient is on no caseload, or their clinicians are on no team: the duty supervisors
+    /// were told at once (contract §4.3).
+    NoCareTeam,
 }
 
 impl EscalationReason {
@@ -215,6 +218,7 @@ impl EscalationReason {
             EscalationReason::AckTimeout => "ack_timeout",
             EscalationReason::NoClinicianOnline => "no_clinician_online",
             EscalationReason::Imminent => "imminent",
+            EscalationReason::NoCareTeam => "no_care_team",
         }
     }
 
@@ -223,6 +227,7 @@ impl EscalationReason {
             "ack_timeout" => Some(EscalationReason::AckTimeout),
             "no_clinician_online" => Some(EscalationReason::NoClinicianOnline),
             "imminent" => Some(EscalationReason::Imminent),
+            "no_care_team" => Some(EscalationReason::NoCareTeam),
             _ => None,
         }
     }

@@ -27,7 +27,9 @@ macro_rules! conformance_tests {
             users_are_unique_case_insensitively, tokens_expire_and_revoke, relationships_gate_viewing,
             messages_get_gapless_seqs, client_msg_id_is_idempotent, concurrent_sends_never_share_a_seq,
             conversations_are_private, history_pages_backwards, alerts_transition_once, raising_an_alert_again_stores_it_once,
-            escalation_happens_once_under_races, escalations_claim_and_resolve, audit_log_appends);
+            escalation_happens_once_under_races, escalations_claim_and_resolve, audit_log_appends,
+            closed_alerts_never_hide_an_open_one, escalation_lists_filter_and_page,
+            duty_supervisors_cover_patients_with_no_care_team);
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
         $(
@@ -273,6 +275,7 @@ pub async fn alerts_transition_once(s: Arc<dyn Store>) {
         patient_id: None,
         status: Some(AlertStatus::Open),
         limit: 100,
+        ..AlertQuery::default()
     };
     assert_eq!(s.alerts(q(Some(&c), None)).await.unwrap().len(), 1);
     assert_eq!(s.alerts(q(None, Some(&sup))).await.unwrap().len(), 1);
@@ -340,6 +343,7 @@ pub async fn escalation_happens_once_under_races(s: Arc<dyn Store>) {
             supervisor_id: Some(sup.id.clone()),
             status: Some(EscalationStatus::Open),
             limit: 10,
+            ..EscalationQuery::default()
         })
         .await
         .unwrap();
@@ -364,10 +368,138 @@ pub async fn escalations_claim_and_resolve(s: Arc<dyn Store>) {
     assert!(s.resolve_escalation(&e.id, &sup.id, "again", Utc::now()).await.unwrap().is_none());
     let other_sup = user(&s, "other-sup-esc", Role::Supervisor).await;
     let theirs = s
-        .escalations(EscalationQuery { supervisor_id: Some(other_sup.id.clone()), status: None, limit: 10 })
+        .escalations(EscalationQuery {
+            supervisor_id: Some(other_sup.id.clone()),
+            limit: 10,
+            ..EscalationQuery::default()
+        })
         .await
         .unwrap();
     assert!(theirs.is_empty(), "escalation leaked to another team");
+}
+
+/// One old open alert behind many newer acknowledged ones: the unacknowledged filter finds it
+/// whatever the limit, and paging with cursors walks every alert exactly once, newest first.
+pub async fn closed_alerts_never_hide_an_open_one(s: Arc<dyn Store>) {
+    let (p, c, sup) = care_team(&s).await;
+    let m = s.append_message(patient_msg(&p, None, "old-open", "risky")).await.unwrap().message;
+    let mut old = alert_for(&p, &m.id, &m.conversation_id, Duration::minutes(2));
+    old.created_at = Utc::now() - Duration::hours(1);
+    let old = s.raise_alert(old).await.unwrap().alert;
+    let mut closed = Vec::new();
+    for i in 0..12 {
+        let mut a = alert_for(&p, &m.id, &m.conversation_id, Duration::minutes(2));
+        // Pairs share a millisecond, so cursors must break ties by id.
+        a.created_at = Utc::now() - Duration::minutes(30) + Duration::seconds(i / 2);
+        let a = s.raise_alert(a).await.unwrap().alert;
+        s.ack_alert(&a.id, &c.id, None, Utc::now()).await.unwrap().unwrap();
+        closed.push(a.id);
+    }
+    let pending = |who: AlertQuery| AlertQuery { unacknowledged: true, limit: 5, ..who };
+    for q in [
+        pending(AlertQuery { clinician_id: Some(c.id.clone()), ..AlertQuery::default() }),
+        pending(AlertQuery { supervisor_id: Some(sup.id.clone()), ..AlertQuery::default() }),
+        pending(AlertQuery {
+            patient_id: Some(p.id.clone()),
+            clinician_id: Some(c.id.clone()),
+            ..AlertQuery::default()
+        }),
+    ] {
+        let found = s.alerts(q).await.unwrap();
+        assert_eq!(found.iter().map(|a| a.id.as_str()).collect::<Vec<_>>(), vec![old.id.as_str()]);
+    }
+    // Every alert, five at a time.
+    let mut seen: Vec<Alert> = Vec::new();
+    let mut before = None;
+    loop {
+        let page = s
+            .alerts(AlertQuery { clinician_id: Some(c.id.clone()), before, limit: 5, ..AlertQuery::default() })
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { break };
+        before = Some(PageCursor::after(last.created_at, &last.id));
+        seen.extend(page);
+        assert!(seen.len() <= 13, "paging repeated alerts: {seen:?}");
+    }
+    assert_eq!(seen.len(), 13);
+    let mut ids: Vec<&str> = seen.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids.last(), Some(&old.id.as_str()), "newest first: the old open alert comes last");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 13, "an alert was listed twice");
+    assert!(closed.iter().all(|id| ids.contains(&id.as_str())));
+    assert!(PageCursor::decode(&PageCursor::after(old.created_at, &old.id).encode()).is_some());
+}
+
+/// Resolved escalations never hide unresolved ones, and escalation lists page with cursors.
+pub async fn escalation_lists_filter_and_page(s: Arc<dyn Store>) {
+    let (p, _c, sup) = care_team(&s).await;
+    let m = s.append_message(patient_msg(&p, None, "esc-page", "risky")).await.unwrap().message;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let a = s.raise_alert(alert_for(&p, &m.id, &m.conversation_id, Duration::minutes(2))).await.unwrap().alert;
+        let at = Utc::now() - Duration::minutes(10 - i);
+        let e = s.escalate_alert(&a.id, &format!("esc-page-{i}-{}", a.id), EscalationReason::AckTimeout, at).await;
+        ids.push(e.unwrap().unwrap().id);
+    }
+    // The oldest stays open; the three newer are resolved.
+    for id in &ids[1..] {
+        s.resolve_escalation(id, &sup.id, "done", Utc::now()).await.unwrap().unwrap();
+    }
+    let team = || EscalationQuery { supervisor_id: Some(sup.id.clone()), ..EscalationQuery::default() };
+    let open = s.escalations(EscalationQuery { unresolved: true, limit: 1, ..team() }).await.unwrap();
+    assert_eq!(open.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), vec![ids[0].as_str()]);
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = s.escalations(EscalationQuery { before, limit: 1, ..team() }).await.unwrap();
+        let Some(last) = page.last() else { break };
+        before = Some(PageCursor::after(last.created_at, &last.id));
+        seen.extend(page.into_iter().map(|e| e.id));
+        assert!(seen.len() <= 4, "paging repeated escalations: {seen:?}");
+    }
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(seen, newest_first);
+}
+
+/// Duty supervisors see, and may act for, patients no team covers — and only those.
+pub async fn duty_supervisors_cover_patients_with_no_care_team(s: Arc<dyn Store>) {
+    let duty = user(&s, &format!("duty-{}", uuid::Uuid::new_v4()), Role::Supervisor).await;
+    let off_duty = user(&s, &format!("off-{}", uuid::Uuid::new_v4()), Role::Supervisor).await;
+    let lone = user(&s, &format!("lone-{}", uuid::Uuid::new_v4()), Role::Patient).await;
+    let clinician = user(&s, &format!("c-{}", uuid::Uuid::new_v4()), Role::Clinician).await;
+    assert!(matches!(s.add_duty_supervisor(&clinician.id).await, Err(StoreError::Invalid(_))));
+    s.add_duty_supervisor(&duty.id).await.unwrap();
+    s.add_duty_supervisor(&duty.id).await.unwrap();
+    assert!(s.duty_supervisors().await.unwrap().contains(&duty.id));
+    assert!(!s.duty_supervisors().await.unwrap().contains(&off_duty.id));
+    let unassigned = s.unassigned_patients(10_000).await.unwrap();
+    assert!(unassigned.iter().any(|u| u.id == lone.id), "a patient on no caseload is not listed");
+    assert!(unassigned.iter().all(|u| u.role == Role::Patient));
+    assert!(s.can_view_patient(&duty, &lone.id).await.unwrap());
+    assert!(!s.can_view_patient(&off_duty, &lone.id).await.unwrap());
+    assert!(!s.can_view_patient(&duty, &clinician.id).await.unwrap(), "duty covers patients, not staff");
+
+    let m = s.append_message(patient_msg(&lone, None, "lone-1", "risky")).await.unwrap().message;
+    let a = s.raise_alert(alert_for(&lone, &m.id, &m.conversation_id, Duration::minutes(2))).await.unwrap().alert;
+    let e = s.escalate_alert(&a.id, &format!("duty-{}", a.id), EscalationReason::NoCareTeam, Utc::now()).await;
+    let e = e.unwrap().unwrap();
+    assert_eq!(e.reason, EscalationReason::NoCareTeam);
+    let of =
+        |sup: &User| EscalationQuery { supervisor_id: Some(sup.id.clone()), limit: 10, ..EscalationQuery::default() };
+    let listed = s.escalations(EscalationQuery { unresolved: true, ..of(&duty) }).await.unwrap();
+    assert_eq!(listed.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), vec![e.id.as_str()]);
+    assert!(s.escalations(of(&off_duty)).await.unwrap().is_empty(), "escalation leaked to a supervisor off duty");
+
+    // On a caseload whose clinician is on no team: still no care team, still duty's.
+    s.assign(&clinician.id, &lone.id).await.unwrap();
+    assert!(!s.unassigned_patients(10_000).await.unwrap().iter().any(|u| u.id == lone.id));
+    assert!(s.can_view_patient(&duty, &lone.id).await.unwrap());
+    // A team takes the patient on: the duty supervisors step back.
+    s.add_to_team(&off_duty.id, &clinician.id).await.unwrap();
+    assert!(!s.can_view_patient(&duty, &lone.id).await.unwrap());
+    assert!(s.escalations(of(&duty)).await.unwrap().iter().all(|x| x.id != e.id));
+    assert_eq!(s.escalations(of(&off_duty)).await.unwrap().len(), 1);
 }
 
 pub async fn audit_log_appends(s: Arc<dyn Store>) {

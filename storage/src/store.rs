@@ -75,7 +75,42 @@ pub struct Conversation {
     pub summary: ConversationSummary,
 }
 
-/// Which alerts to list.
+/// Where the next page of a newest-first list (alerts, escalations) starts: just after this
+/// item. Lists are ordered by `created_at` descending, then `id` ascending, so a page continues
+/// with what is strictly older than `created_at`, or as old with a greater `id`. Items created
+/// while a client pages never shift a later page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageCursor {
+    pub created_at: Timestamp,
+    pub id: String,
+}
+
+impl PageCursor {
+    /// The cursor just after an item.
+    pub fn after(created_at: Timestamp, id: &str) -> PageCursor {
+        PageCursor { created_at, id: id.to_owned() }
+    }
+
+    /// The opaque text form handed to clients (`before=` on REST lists).
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.created_at.timestamp_millis(), self.id)
+    }
+
+    /// Parses [`PageCursor::encode`]'s form; `None` for anything else.
+    pub fn decode(text: &str) -> Option<PageCursor> {
+        let (ms, id) = text.split_once('_')?;
+        let created_at = chrono::DateTime::from_timestamp_millis(ms.parse().ok()?)?;
+        (!id.is_empty()).then(|| PageCursor { created_at, id: id.to_owned() })
+    }
+
+    /// Whether an item comes after this cursor in list order (belongs to the next page).
+    pub fn precedes(&self, created_at: Timestamp, id: &str) -> bool {
+        let (mine, theirs) = (self.created_at.timestamp_millis(), created_at.timestamp_millis());
+        theirs < mine || (theirs == mine && id > self.id.as_str())
+    }
+}
+
+/// Which alerts to list, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct AlertQuery {
     /// Only alerts of patients on this clinician's caseload.
@@ -85,15 +120,25 @@ pub struct AlertQuery {
     /// Only alerts of this patient.
     pub patient_id: Option<String>,
     pub status: Option<healing_protocol::AlertStatus>,
+    /// Only alerts nobody has acknowledged yet: `open` or `escalated` (what a clinician must
+    /// still see). Filtered in the store, so no number of closed alerts can hide one.
+    pub unacknowledged: bool,
+    /// Only alerts after this cursor (the next page).
+    pub before: Option<PageCursor>,
     pub limit: u32,
 }
 
-/// Which escalations to list.
+/// Which escalations to list, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct EscalationQuery {
-    /// Only escalations of patients on the caseloads of this supervisor's team.
+    /// Only escalations of patients on the caseloads of this supervisor's team — and, when the
+    /// supervisor is on duty, of patients with no care team.
     pub supervisor_id: Option<String>,
     pub status: Option<EscalationStatus>,
+    /// Only escalations not yet resolved: `open` or `claimed`. Filtered in the store.
+    pub unresolved: bool,
+    /// Only escalations after this cursor (the next page).
+    pub before: Option<PageCursor>,
     pub limit: u32,
 }
 
@@ -140,8 +185,17 @@ pub trait Store: Send + Sync + 'static {
     /// The patients on a clinician's caseload.
     async fn caseload(&self, clinician_id: &str) -> Result<Vec<User>>;
     /// Whether `viewer` may read the patient's clinical data: the patient themself, a clinician
-    /// whose caseload holds them, or a supervisor whose team holds such a clinician.
+    /// whose caseload holds them, a supervisor whose team holds such a clinician, or a duty
+    /// supervisor when no team does (the patient has no care team).
     async fn can_view_patient(&self, viewer: &User, patient_id: &str) -> Result<bool>;
+    /// Puts a supervisor on duty (idempotent): duty supervisors cover every patient with no care
+    /// team — on no caseload, or whose clinicians are on no team. `Invalid` for other roles.
+    async fn add_duty_supervisor(&self, supervisor_id: &str) -> Result<()>;
+    /// Ids of the supervisors on duty, sorted.
+    async fn duty_supervisors(&self) -> Result<Vec<String>>;
+    /// Patients on no clinician's caseload, in order of registration (oldest first), at most
+    /// `limit`.
+    async fn unassigned_patients(&self, limit: u32) -> Result<Vec<User>>;
 
     // ---- conversations and messages -------------------------------------------------------
     /// Appends a message durably, assigning the next `seq`. Idempotent on

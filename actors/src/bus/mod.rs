@@ -35,6 +35,10 @@ pub trait Bus: Send + Sync + 'static {
     async fn healthy(&self) -> bool;
     /// `"in-process"` or `"redis"`.
     fn kind(&self) -> &'static str;
+    /// Why the bus is not working now, for `/readyz`; `None` while it works.
+    fn problem(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A single node: nothing to forward, nobody elsewhere.
@@ -54,6 +58,15 @@ impl Bus for LocalBus {
     fn kind(&self) -> &'static str {
         "in-process"
     }
+}
+
+/// Whether someone is online, as far as this node can tell now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    Online,
+    Offline,
+    /// Not online here, and another node could not be asked (the bus is down or slow).
+    Unknown,
 }
 
 /// Pushes frames to users wherever they are connected.
@@ -80,18 +93,20 @@ impl Fanout {
         }
     }
 
-    /// Whether any of the users has a live session on any node. When other nodes cannot be asked
-    /// (bus down) this answers `false` unless one is online here: for escalation that is the
-    /// safe side — a supervisor is told at once rather than too late.
-    pub async fn any_online(&self, user_ids: &[String]) -> bool {
+    /// Whether any of the users has a live session on any node, or `Unknown` when none is
+    /// online here and another node could not be asked (so callers can ask again).
+    pub async fn presence(&self, user_ids: &[String]) -> Presence {
         if user_ids.iter().any(|u| self.hub.is_online(u)) {
-            return true;
+            return Presence::Online;
         }
+        let mut unknown = false;
         for u in user_ids {
-            if self.bus.online_elsewhere(u).await == Some(true) {
-                return true;
+            match self.bus.online_elsewhere(u).await {
+                Some(true) => return Presence::Online,
+                Some(false) => {}
+                None => unknown = true,
             }
         }
-        false
+        if unknown { Presence::Unknown } else { Presence::Offline }
     }
 }

@@ -64,6 +64,8 @@ struct Shared {
     /// Users with a session on this node (their channels are subscribed, their presence set).
     local_users: Mutex<HashSet<String>>,
     healthy: AtomicBool,
+    /// Why the bus is down, while it is.
+    problem: Mutex<Option<String>>,
     dropped: AtomicU64,
     /// Called when the bus comes back after an outage (re-send what other nodes may have missed).
     on_restored: OnceLock<Box<dyn Fn() + Send + Sync>>,
@@ -82,8 +84,11 @@ pub struct RedisBus {
 pub struct BusError(String);
 
 impl RedisBus {
-    /// Connects (failing fast if Redis is unreachable at start) and starts the bus's tasks.
-    /// Blocking: call before serving.
+    /// Starts the bus's tasks. A node starts even while Redis is unreachable: it then delivers
+    /// on this node only, reports itself not ready (`healthy` is false, [`Bus::problem`] says
+    /// why), keeps reconnecting with backoff, and on connecting re-sends what other nodes may
+    /// have missed (`on_restored`). Only a malformed URL is an error. Blocking: call before
+    /// serving.
     pub fn connect(url: &str, hub: Arc<Hub>) -> Result<RedisBus, BusError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -104,17 +109,21 @@ impl RedisBus {
         let pool =
             runtime.block_on(async { cfg.create_pool(Some(Runtime::Tokio1)) }).map_err(|e| BusError(e.to_string()))?;
         let client = redis::Client::open(url).map_err(|e| BusError(e.to_string()))?;
-        runtime.block_on(async {
-            let mut conn = pool.get().await.map_err(|e| BusError(format!("cannot reach {url}: {e}")))?;
-            let _: String = redis::cmd("PING").query_async(&mut *conn).await.map_err(|e| BusError(e.to_string()))?;
-            Ok::<_, BusError>(())
-        })?;
+        let reached = runtime.block_on(async {
+            let mut conn = pool.get().await.map_err(|e| format!("cannot reach {}: {e}", redacted(url)))?;
+            let _: String = redis::cmd("PING").query_async(&mut *conn).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(())
+        });
+        if let Err(e) = &reached {
+            tracing::error!(error = %e, "redis bus unreachable at start; delivering on this node only and retrying");
+        }
         let shared = Arc::new(Shared {
             node_id: uuid::Uuid::new_v4().to_string(),
             pool,
             hub,
             local_users: Mutex::new(HashSet::new()),
-            healthy: AtomicBool::new(true),
+            healthy: AtomicBool::new(reached.is_ok()),
+            problem: Mutex::new(reached.err()),
             dropped: AtomicU64::new(0),
             on_restored: OnceLock::new(),
         });
@@ -171,10 +180,7 @@ impl Bus for RedisBus {
     fn forward(&self, user_id: &str, frame: &ByteString) {
         let payload = format!("{}|{}", self.shared.node_id, frame);
         if self.outbox.try_send((channel(user_id), payload)).is_err() {
-            let n = self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-            if n.is_multiple_of(1000) {
-                tracing::warn!(dropped = n + 1, "redis bus outbox full; frames for other nodes dropped");
-            }
+            count_dropped(&self.shared);
         }
     }
 
@@ -233,10 +239,39 @@ impl Bus for RedisBus {
     fn kind(&self) -> &'static str {
         "redis"
     }
+
+    fn problem(&self) -> Option<String> {
+        if self.shared.healthy.load(Ordering::Acquire) {
+            return None;
+        }
+        let why = self.shared.problem.lock().clone().unwrap_or_else(|| "connection lost".into());
+        Some(format!("redis unreachable ({why}); delivering on this node only and reconnecting"))
+    }
+}
+
+/// The URL without its password, for logs.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+fn count_dropped(shared: &Shared) {
+    let n = shared.dropped.fetch_add(1, Ordering::Relaxed);
+    if n.is_multiple_of(1000) {
+        tracing::warn!(dropped = n + 1, "redis bus full or down; frames for other nodes dropped");
+    }
 }
 
 async fn publisher(shared: Arc<Shared>, mut rx: mpsc::Receiver<(String, String)>) {
     while let Some((channel, payload)) = rx.recv().await {
+        if !shared.healthy.load(Ordering::Acquire) {
+            // Down: waiting on the pool for each frame would only queue stale frames for when
+            // it returns. Other nodes re-read durable state then (`on_restored`).
+            count_dropped(&shared);
+            continue;
+        }
         let published = async {
             let mut c = shared.pool.get().await.map_err(|e| e.to_string())?;
             let _: i64 = c.publish(&channel, &payload).await.map_err(|e| e.to_string())?;
@@ -263,7 +298,9 @@ async fn heartbeat(shared: Arc<Shared>) {
 
 async fn subscriber(shared: Arc<Shared>, client: redis::Client, mut commands: mpsc::UnboundedReceiver<SubCommand>) {
     let mut backoff = Duration::from_millis(200);
-    let mut was_down = false;
+    // Unreachable at start counts as an outage: staff who connect meanwhile are re-sent their
+    // backlog when the bus comes up.
+    let mut was_down = !shared.healthy.load(Ordering::Acquire);
     loop {
         let pubsub = match client.get_async_pubsub().await {
             Ok(p) => p,
@@ -271,6 +308,7 @@ async fn subscriber(shared: Arc<Shared>, client: redis::Client, mut commands: mp
                 if shared.healthy.swap(false, Ordering::AcqRel) {
                     tracing::error!(error = %e, "redis bus down; delivering on this node only");
                 }
+                *shared.problem.lock() = Some(e.to_string());
                 was_down = true;
                 // Drain commands so the queue stays bounded; the local-user set is the truth.
                 while commands.try_recv().is_ok() {}
@@ -292,6 +330,7 @@ async fn subscriber(shared: Arc<Shared>, client: redis::Client, mut commands: mp
             continue;
         }
         backoff = Duration::from_millis(200);
+        *shared.problem.lock() = None;
         shared.healthy.store(true, Ordering::Release);
         if was_down {
             tracing::info!(users = users.len(), "redis bus restored");
@@ -346,6 +385,12 @@ fn deliver(shared: &Shared, channel_name: &str, payload: Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_stay_out_of_logs() {
+        assert_eq!(redacted("redis://:s3cret@cache:6379/0"), "redis://***@cache:6379/0");
+        assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
 
     #[test]
     fn keys_are_namespaced() {

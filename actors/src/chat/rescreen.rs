@@ -52,6 +52,7 @@ async fn sweep(services: &Arc<Services>) {
     for item in found {
         one(services.clone(), item).await;
     }
+    services.metrics.rescreen_sweeps.inc();
 }
 
 /// Re-screens, in the background, the `earlier` messages of a conversation that were never

@@ -1,4 +1,5 @@
-//! `GET /api/v1/alerts?status=open` — a clinician's caseload alerts, or a supervisor's team's.
+//! `GET /api/v1/alerts?status=open&before=&limit=` — a clinician's caseload alerts, or a
+//! supervisor's team's, newest first, a page at a time (`next_before` names the next page).
 //! Reading alerts is reading clinical data, so it is audited.
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -8,11 +9,14 @@ use serde::Deserialize;
 
 use crate::api_error::{ApiError, ApiResult};
 use crate::extract::AuthUser;
+use crate::routes::paging::Page;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct Query {
     status: Option<String>,
+    before: Option<String>,
+    limit: Option<u32>,
 }
 
 pub async fn handle(
@@ -28,7 +32,8 @@ pub async fn handle(
             ApiError::new(ErrorCode::InvalidRequest, "status must be open, acknowledged, escalated, resolved or all")
         })?),
     };
-    let mut q = AlertQuery { status, limit: 500, ..AlertQuery::default() };
+    let page = Page::parse(query.before.as_deref(), query.limit)?;
+    let mut q = AlertQuery { status, before: page.before.clone(), limit: page.limit, ..AlertQuery::default() };
     match caller.user.role {
         Role::Clinician => q.clinician_id = Some(caller.user.id.clone()),
         _ => q.supervisor_id = Some(caller.user.id.clone()),
@@ -44,5 +49,6 @@ pub async fn handle(
         Some(format!("{} alerts", alerts.len())),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "alerts": alerts })))
+    let next_before = page.next(alerts.len(), alerts.last().map(|a| (a.created_at, a.id.as_str())));
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "alerts": alerts, "next_before": next_before })))
 }

@@ -5,7 +5,7 @@
 //! Reading the caseload is reading clinical data, so it is audited.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use healing_protocol::{AlertStatus, Author, ErrorCode, RiskLevel, Role};
+use healing_protocol::{Author, ErrorCode, RiskLevel, Role};
 use healing_storage::AlertQuery;
 
 use crate::api_error::{ApiError, ApiResult};
@@ -34,16 +34,16 @@ pub async fn handle(req: HttpRequest, state: web::Data<AppState>, caller: AuthUs
                 latest_risk = risk.level;
             }
         }
-        let alerts = store
+        // Filtered in the store: acknowledged alerts, however many, never hide an open one.
+        let open = store
             .alerts(AlertQuery {
                 patient_id: Some(patient.id.clone()),
                 clinician_id: Some(caller.user.id.clone()),
+                unacknowledged: true,
                 limit: 1000,
                 ..AlertQuery::default()
             })
             .await?;
-        let open: Vec<_> =
-            alerts.iter().filter(|a| matches!(a.status, AlertStatus::Open | AlertStatus::Escalated)).collect();
         // An alert nobody has acknowledged yet keeps its level showing, whatever came after it.
         if let Some(highest_open) = open.iter().map(|a| a.level).max() {
             latest_risk = latest_risk.max(highest_open);

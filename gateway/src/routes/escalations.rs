@@ -1,4 +1,5 @@
-//! `GET /api/v1/escalations?status=open` — a supervisor's team's escalation queue. Audited.
+//! `GET /api/v1/escalations?status=open&before=&limit=` — a supervisor's team's escalation queue,
+//! newest first, a page at a time (`next_before` names the next page). Audited.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use healing_protocol::{ErrorCode, EscalationStatus, Role};
@@ -7,11 +8,14 @@ use serde::Deserialize;
 
 use crate::api_error::{ApiError, ApiResult};
 use crate::extract::AuthUser;
+use crate::routes::paging::Page;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct Query {
     status: Option<String>,
+    before: Option<String>,
+    limit: Option<u32>,
 }
 
 pub async fn handle(
@@ -28,8 +32,16 @@ pub async fn handle(
         })?),
     };
     let store = &state.services.store;
-    let escalations =
-        store.escalations(EscalationQuery { supervisor_id: Some(caller.user.id.clone()), status, limit: 500 }).await?;
+    let page = Page::parse(query.before.as_deref(), query.limit)?;
+    let escalations = store
+        .escalations(EscalationQuery {
+            supervisor_id: Some(caller.user.id.clone()),
+            status,
+            before: page.before.clone(),
+            limit: page.limit,
+            ..EscalationQuery::default()
+        })
+        .await?;
     crate::audit::record(
         &state,
         &req,
@@ -39,5 +51,6 @@ pub async fn handle(
         Some(format!("{} escalations", escalations.len())),
     )
     .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "escalations": escalations })))
+    let next_before = page.next(escalations.len(), escalations.last().map(|e| (e.created_at, e.id.as_str())));
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "escalations": escalations, "next_before": next_before })))
 }

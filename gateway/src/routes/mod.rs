@@ -3,7 +3,9 @@
 
 mod admin_assignments;
 mod admin_audit;
+mod admin_duty;
 mod admin_teams;
+mod admin_unassigned;
 mod admin_users;
 mod alerts;
 mod caseload;
@@ -16,6 +18,7 @@ mod logout;
 mod me;
 mod messages;
 mod metrics;
+mod paging;
 mod patient_conversations;
 mod register;
 mod resume;
@@ -34,6 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/admin/users", web::post().to(admin_users::handle))
             .route("/admin/assignments", web::post().to(admin_assignments::handle))
             .route("/admin/teams", web::post().to(admin_teams::handle))
+            .route("/admin/duty", web::post().to(admin_duty::handle))
+            .route("/admin/unassigned-patients", web::get().to(admin_unassigned::handle))
             .route("/admin/audit", web::get().to(admin_audit::handle))
             .route("/conversations", web::get().to(conversations::handle))
             .route("/conversations/{id}/messages", web::get().to(messages::handle))

@@ -319,3 +319,31 @@ pub async fn next_of(ws: &mut Ws, kind: &str) -> Value {
         }
     }
 }
+
+/// Polls `check` until it yields a value or `within` has passed (then `None`).
+pub async fn eventually<T, F, Fut>(within: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The Prometheus text a node serves on `/metrics`.
+pub async fn metrics_text(s: &Server) -> String {
+    http().get(s.url("/metrics")).send().await.unwrap().text().await.unwrap()
+}
+
+/// The value of an unlabelled series in Prometheus text.
+pub fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}

@@ -6,6 +6,7 @@ use futures_util::future::try_join_all;
 use healing_protocol::{Role, Timestamp, User};
 use scylla::errors::ExecutionError;
 use scylla::response::query_result::QueryResult;
+use scylla::response::{PagingState, PagingStateResponse};
 use scylla::value::CqlTimestamp;
 
 use super::rows::{UserRow, cql_ts, ms, now};
@@ -23,6 +24,14 @@ impl Inner {
             created_at: now(),
         };
         let key = user.username.to_lowercase();
+        if user.role == Role::Patient {
+            // Registry rows first, like every index: readers skip ids with no account.
+            self.st
+                .patient_registry_insert
+                .run(&self.session, (DUTY_SHARD, cql_ts(user.created_at), user.id.clone()))
+                .await
+                .map_err(|e| exec_err("register patient", e))?;
+        }
         // The account row first (under a fresh id nobody knows yet), then the username claim: a
         // claimed username therefore always names an existing account.
         self.st
@@ -208,13 +217,76 @@ impl Inner {
                 Ok(!self.ids(r, "caseload")?.is_empty())
             }
             Role::Supervisor => {
-                let team = self.ids(self.st.team_clinicians.run(&self.session, (viewer.id,)).await, "team")?;
+                let team = self.ids(self.st.team_clinicians.run(&self.session, (viewer.id.clone(),)).await, "team")?;
                 let team: BTreeSet<String> = team.into_iter().collect();
-                Ok(self.clinicians_of(patient_id).await?.iter().any(|c| team.contains(c)))
+                if self.clinicians_of(patient_id.clone()).await?.iter().any(|c| team.contains(c)) {
+                    return Ok(true);
+                }
+                // A duty supervisor covers a patient with no care team.
+                Ok(self.duty_supervisors().await?.contains(&viewer.id)
+                    && self.role_of(&patient_id).await? == Some(Role::Patient)
+                    && self.supervisors_of(patient_id).await?.is_empty())
             }
         }
     }
 }
+
+impl Inner {
+    pub(crate) async fn add_duty_supervisor(&self, supervisor_id: String) -> Result<()> {
+        if self.role_of(&supervisor_id).await? != Some(Role::Supervisor) {
+            return Err(StoreError::Invalid("supervisor_id is not a supervisor".into()));
+        }
+        self.st
+            .duty_insert
+            .run(&self.session, (DUTY_SHARD, supervisor_id, cql_ts(now())))
+            .await
+            .map_err(|e| exec_err("add duty supervisor", e))?;
+        Ok(())
+    }
+
+    /// Clustering order is the id, so these come sorted.
+    pub(crate) async fn duty_supervisors(&self) -> Result<Vec<String>> {
+        self.ids(self.st.duty_list.run(&self.session, (DUTY_SHARD,)).await, "duty supervisors")
+    }
+
+    /// Walks the patient registry page by page until `limit` patients on no caseload are found.
+    pub(crate) async fn unassigned_patients(&self, limit: u32) -> Result<Vec<User>> {
+        let limit = limit.clamp(1, 10_000) as usize;
+        let mut out = Vec::new();
+        let mut state = PagingState::start();
+        loop {
+            let (res, more) = self
+                .st
+                .patient_registry_list
+                .page(&self.session, (DUTY_SHARD,), state)
+                .await
+                .map_err(|e| exec_err("list patients", e))?;
+            let rows: Vec<(CqlTimestamp, String)> = all_rows(res)?;
+            for chunk in rows.chunks(32) {
+                let found = try_join_all(chunk.iter().map(|(_, id)| async move {
+                    let Some(user) = self.user(id).await? else { return Ok::<_, StoreError>(None) };
+                    let unassigned = user.role == Role::Patient && self.clinicians_of(id.clone()).await?.is_empty();
+                    Ok(unassigned.then_some(user))
+                }))
+                .await?;
+                for user in found.into_iter().flatten() {
+                    out.push(user);
+                    if out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            match more {
+                PagingStateResponse::HasMorePages { state: next } => state = next,
+                PagingStateResponse::NoMorePages => return Ok(out),
+            }
+        }
+    }
+}
+
+/// The one partition of the small cluster-wide lists (duty supervisors, their escalations, the
+/// patient registry).
+pub(crate) const DUTY_SHARD: i32 = 0;
 
 /// `user_id, expires_at, revoked_at, TTL(user_id)`.
 type TokenRow = (Option<String>, Option<CqlTimestamp>, Option<CqlTimestamp>, Option<i32>);

@@ -11,16 +11,17 @@ use std::time::Instant;
 
 use futures_util::future::try_join_all;
 use healing_protocol::{Alert, AlertStatus, Escalation, EscalationReason, EscalationStatus, Timestamp};
+use scylla::response::{PagingState, PagingStateResponse};
 use scylla::value::CqlTimestamp;
 
+use super::accounts::DUTY_SHARD;
+use super::cql::Stmt;
 use super::plan::{self, deadline_bucket};
 use super::rows::{AlertRow, EscalationRow, StoredAlert, cql_ts, ms, to_json, unset};
 use super::{Cas, Inner, all_rows, cas_outcome, exec_err, first_row};
 use crate::error::{Result, StoreError};
-use crate::store::{AlertQuery, EscalationQuery, Raised};
+use crate::store::{AlertQuery, EscalationQuery, PageCursor, Raised};
 
-/// Index rows read per patient when listing (patients have few alerts; this only bounds a read).
-const INDEX_SCAN: i32 = 10_000;
 /// Deadline index rows read per bucket per sweep.
 const DEADLINE_SCAN: i32 = 5_000;
 /// Concurrent point reads when joining index rows to their records.
@@ -120,49 +121,75 @@ impl Inner {
         Ok(Raised { alert, created })
     }
 
-    /// The newest `limit` alerts of a patient (optionally of one status).
-    async fn patient_alerts(
+    /// One page of a per-patient index (`alert_index_from`, `esc_index_from`), newest first,
+    /// from the cursor's time on: the ids, and where the next page starts if there is one.
+    async fn index_page(
         &self,
-        patient_id: String,
-        status: Option<AlertStatus>,
-        limit: usize,
-    ) -> Result<Vec<Alert>> {
-        let Some(patient) = self.user(&patient_id).await? else { return Ok(Vec::new()) };
-        let r = self
-            .st
-            .alert_index_list
-            .run(&self.session, (patient_id.clone(), INDEX_SCAN))
+        stmt: &Stmt<(String, CqlTimestamp)>,
+        patient_id: &str,
+        before: Option<&PageCursor>,
+        state: PagingState,
+    ) -> Result<(Vec<String>, Option<PagingState>)> {
+        let from = before.map_or(CqlTimestamp(i64::MAX), |c| cql_ts(c.created_at));
+        let (res, more) = stmt
+            .page(&self.session, (patient_id.to_owned(), from), state)
             .await
-            .map_err(|e| exec_err("list alerts", e))?;
-        let mut ids: Vec<(String,)> = all_rows(r)?;
+            .map_err(|e| exec_err("list index", e))?;
+        let rows: Vec<(CqlTimestamp, String)> = all_rows(res)?;
+        let next = match more {
+            PagingStateResponse::HasMorePages { state } => Some(state),
+            PagingStateResponse::NoMorePages => None,
+        };
+        Ok((rows.into_iter().map(|(_, id)| id).collect(), next))
+    }
+
+    /// The newest `limit` alerts of a patient that match the query's status filters and come
+    /// after its cursor. Reads the patient's index page by page until the page is full or the
+    /// index ends, so no number of closed alerts in front can hide an open one.
+    async fn patient_alerts(&self, patient_id: String, q: &AlertQuery, limit: usize) -> Result<Vec<Alert>> {
+        let Some(patient) = self.user(&patient_id).await? else { return Ok(Vec::new()) };
+        let keep = |a: &Alert| {
+            a.patient_id == patient_id
+                && q.status.is_none_or(|s| a.status == s)
+                && (!q.unacknowledged || matches!(a.status, AlertStatus::Open | AlertStatus::Escalated))
+                && q.before.as_ref().is_none_or(|c| c.precedes(a.created_at, &a.id))
+        };
         // A re-raised alert id has a second index row (its raise time differs); list it once.
         let mut seen = HashSet::new();
-        ids.retain(|(id,)| seen.insert(id.clone()));
         let mut out = Vec::new();
-        for chunk in ids.chunks(FAN_OUT) {
-            let found = try_join_all(chunk.iter().map(|(id,)| self.stored_alert(id, false))).await?;
-            for mut a in found.into_iter().flatten().map(|s| s.alert) {
-                if a.patient_id == patient_id && status.is_none_or(|s| a.status == s) {
-                    a.patient_name = patient.display_name.clone();
-                    out.push(a);
-                    if out.len() >= limit {
-                        return Ok(out);
+        let mut state = PagingState::start();
+        loop {
+            let (mut ids, next) =
+                self.index_page(&self.st.alert_index_from, &patient_id, q.before.as_ref(), state).await?;
+            ids.retain(|id| seen.insert(id.clone()));
+            for chunk in ids.chunks(FAN_OUT) {
+                let found = try_join_all(chunk.iter().map(|id| self.stored_alert(id, false))).await?;
+                for mut a in found.into_iter().flatten().map(|s| s.alert) {
+                    if keep(&a) {
+                        a.patient_name = patient.display_name.clone();
+                        out.push(a);
+                        if out.len() >= limit {
+                            return Ok(out);
+                        }
                     }
                 }
             }
+            match next {
+                Some(s) => state = s,
+                None => return Ok(out),
+            }
         }
-        Ok(out)
     }
 
-    pub(crate) async fn alerts(&self, q: AlertQuery) -> Result<Vec<Alert>> {
+    pub(crate) async fn alerts(&self, mut q: AlertQuery) -> Result<Vec<Alert>> {
         let mut patients = None;
-        if let Some(c) = q.clinician_id {
+        if let Some(c) = q.clinician_id.take() {
             patients = intersect(patients, self.caseload_ids(c).await?.into_iter().collect());
         }
-        if let Some(s) = q.supervisor_id {
+        if let Some(s) = q.supervisor_id.take() {
             patients = intersect(patients, self.team_patient_ids(s).await?);
         }
-        if let Some(p) = q.patient_id {
+        if let Some(p) = q.patient_id.take() {
             patients = intersect(patients, BTreeSet::from([p]));
         }
         let Some(patients) = patients else {
@@ -171,7 +198,7 @@ impl Inner {
             ));
         };
         let limit = q.limit.clamp(1, 1000) as usize;
-        let per = try_join_all(patients.into_iter().map(|p| self.patient_alerts(p, q.status, limit))).await?;
+        let per = try_join_all(patients.into_iter().map(|p| self.patient_alerts(p, &q, limit))).await?;
         let mut out: Vec<Alert> = per.into_iter().flatten().collect();
         out.sort_by(by_newest);
         out.truncate(limit);
@@ -255,6 +282,14 @@ impl Inner {
                 }
             }
         }
+        // Covered by the duty supervisors when no team covers the patient: listed for them too.
+        if self.supervisors_of(patient_id.clone()).await?.is_empty() {
+            self.st
+                .duty_esc_insert
+                .run(&self.session, (DUTY_SHARD, cql_ts(now), escalation_id.clone()))
+                .await
+                .map_err(|e| exec_err("index escalation for duty", e))?;
+        }
         // 2. open → escalated, naming this escalation: at most one node wins.
         let r = self.st.alert_escalate.run(&self.session, (escalation_id.clone(), alert_id.clone())).await;
         let won = match cas_outcome("escalate alert", r)? {
@@ -331,39 +366,93 @@ impl Inner {
         row.into_escalation(alert)
     }
 
-    pub(crate) async fn escalations(&self, q: EscalationQuery) -> Result<Vec<Escalation>> {
-        let Some(supervisor) = q.supervisor_id else {
+    pub(crate) async fn escalations(&self, mut q: EscalationQuery) -> Result<Vec<Escalation>> {
+        let Some(supervisor) = q.supervisor_id.take() else {
             return Err(StoreError::Invalid("the scylla store lists escalations per supervisor only".into()));
         };
         let limit = q.limit.clamp(1, 1000) as usize;
-        let patients = self.team_patient_ids(supervisor).await?;
+        let patients = self.team_patient_ids(supervisor.clone()).await?;
+        let keep = |e: &Escalation| {
+            q.status.is_none_or(|s| e.status == s)
+                && (!q.unresolved || e.status != EscalationStatus::Resolved)
+                && q.before.as_ref().is_none_or(|c| c.precedes(e.created_at, &e.id))
+        };
+        let (q, keep) = (&q, &keep);
         let per = try_join_all(patients.into_iter().map(|p| async move {
-            let r = self
-                .st
-                .esc_index_list
-                .run(&self.session, (p, INDEX_SCAN))
-                .await
-                .map_err(|e| exec_err("list escalations", e))?;
-            let ids: Vec<(String,)> = all_rows(r)?;
             let mut out = Vec::new();
-            for chunk in ids.chunks(FAN_OUT) {
-                let found = try_join_all(chunk.iter().map(|(id,)| self.escalation(id))).await?;
-                for e in found.into_iter().flatten() {
-                    if q.status.is_none_or(|s| e.status == s) {
-                        out.push(e);
-                        if out.len() >= limit {
-                            return Ok::<_, StoreError>(out);
+            let mut state = PagingState::start();
+            loop {
+                let (ids, next) = self.index_page(&self.st.esc_index_from, &p, q.before.as_ref(), state).await?;
+                for chunk in ids.chunks(FAN_OUT) {
+                    let found = try_join_all(chunk.iter().map(|id| self.escalation(id))).await?;
+                    for e in found.into_iter().flatten() {
+                        if keep(&e) {
+                            out.push(e);
+                            if out.len() >= limit {
+                                return Ok::<_, StoreError>(out);
+                            }
                         }
                     }
                 }
+                match next {
+                    Some(s) => state = s,
+                    None => return Ok(out),
+                }
             }
-            Ok(out)
         }))
         .await?;
         let mut out: Vec<Escalation> = per.into_iter().flatten().collect();
+        if self.duty_supervisors().await?.contains(&supervisor) {
+            let mine: HashSet<String> = out.iter().map(|e| e.id.clone()).collect();
+            for e in self.duty_escalations(q, limit).await? {
+                if !mine.contains(&e.id) {
+                    out.push(e);
+                }
+            }
+        }
         out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.id.cmp(&b.id)));
         out.truncate(limit);
         Ok(out)
+    }
+
+    /// The newest `limit` escalations of the duty supervisors (patients with no care team now)
+    /// that match the query's status filters and come after its cursor.
+    async fn duty_escalations(&self, q: &EscalationQuery, limit: usize) -> Result<Vec<Escalation>> {
+        let from = q.before.as_ref().map_or(CqlTimestamp(i64::MAX), |c| cql_ts(c.created_at));
+        let mut out = Vec::new();
+        let mut state = PagingState::start();
+        loop {
+            let (res, more) = self
+                .st
+                .duty_esc_from
+                .page(&self.session, (DUTY_SHARD, from), state)
+                .await
+                .map_err(|e| exec_err("list duty escalations", e))?;
+            let rows: Vec<(CqlTimestamp, String)> = all_rows(res)?;
+            for chunk in rows.chunks(FAN_OUT) {
+                let found = try_join_all(chunk.iter().map(|(_, id)| async move {
+                    let Some(e) = self.escalation(id).await? else { return Ok::<_, StoreError>(None) };
+                    let wanted = q.status.is_none_or(|s| e.status == s)
+                        && (!q.unresolved || e.status != EscalationStatus::Resolved)
+                        && q.before.as_ref().is_none_or(|c| c.precedes(e.created_at, &e.id));
+                    if !wanted || !self.supervisors_of(e.alert.patient_id.clone()).await?.is_empty() {
+                        return Ok(None);
+                    }
+                    Ok(Some(e))
+                }))
+                .await?;
+                for e in found.into_iter().flatten() {
+                    out.push(e);
+                    if out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            match more {
+                PagingStateResponse::HasMorePages { state: next } => state = next,
+                PagingStateResponse::NoMorePages => return Ok(out),
+            }
+        }
     }
 
     pub(crate) async fn claim_escalation(&self, id: String, by: String, now: Timestamp) -> Result<Option<Escalation>> {

@@ -10,6 +10,7 @@ use std::marker::PhantomData;
 use scylla::client::session::Session;
 use scylla::errors::ExecutionError;
 use scylla::response::query_result::QueryResult;
+use scylla::response::{PagingState, PagingStateResponse};
 use scylla::serialize::row::SerializeRow;
 use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
@@ -26,6 +27,17 @@ pub struct Stmt<V> {
 impl<V: SerializeRow> Stmt<V> {
     pub async fn run(&self, session: &Session, values: V) -> Result<QueryResult, ExecutionError> {
         session.execute_unpaged(&self.prepared, values).await
+    }
+
+    /// One page of the result (the statement's page size), from `state` on; the response says
+    /// where the next page starts, if there is one.
+    pub async fn page(
+        &self,
+        session: &Session,
+        values: V,
+        state: PagingState,
+    ) -> Result<(QueryResult, PagingStateResponse), ExecutionError> {
+        session.execute_single_page(&self.prepared, values, state).await
     }
 }
 
@@ -188,6 +200,12 @@ statements! {
         "SELECT patient_id FROM caseloads_by_clinician WHERE clinician_id = ? AND patient_id = ?";
     patient_clinicians: (S,) = "SELECT clinician_id FROM caseloads_by_patient WHERE patient_id = ?";
     team_clinicians: (S,) = "SELECT clinician_id FROM teams_by_supervisor WHERE supervisor_id = ?";
+    duty_insert: (i32, S, Ts) = "INSERT INTO duty_supervisors (shard, supervisor_id, since) VALUES (?, ?, ?)";
+    duty_list: (i32,) = "SELECT supervisor_id FROM duty_supervisors WHERE shard = ?";
+    patient_registry_insert: (i32, Ts, S) =
+        "INSERT INTO patients_by_registration (shard, registered_at, id) VALUES (?, ?, ?)";
+    // Paged.
+    patient_registry_list: (i32,) = "SELECT registered_at, id FROM patients_by_registration WHERE shard = ?";
     clinician_supervisors: (S,) = "SELECT supervisor_id FROM teams_by_clinician WHERE clinician_id = ?";
 
     // ---- conversations and messages ----
@@ -249,7 +267,10 @@ statements! {
     alert_escalate: (S, S) = "UPDATE alerts SET status = 'escalated', escalation_id = ? WHERE id = ? IF status = 'open'";
     alert_resolve: (S, S) = "UPDATE alerts SET status = 'resolved' WHERE id = ? IF status = ?";
     alert_index_insert: (S, Ts, S) = "INSERT INTO alerts_by_patient (patient_id, created_at, id) VALUES (?, ?, ?)";
-    alert_index_list: (S, i32) = "SELECT id FROM alerts_by_patient WHERE patient_id = ? LIMIT ?";
+    // Paged (see `Stmt::page`): a list reads on until it has filled its page, however many
+    // closed alerts come first.
+    alert_index_from: (S, Ts) =
+        "SELECT created_at, id FROM alerts_by_patient WHERE patient_id = ? AND created_at <= ?";
     deadline_insert: (i32, Ts, S, i32) =
         "INSERT INTO alerts_by_deadline (bucket, deadline, id) VALUES (?, ?, ?) USING TTL ?";
     deadline_due: (i32, Ts, i32) =
@@ -272,7 +293,11 @@ statements! {
          IF status = ?";
     esc_delete: (S,) = "DELETE FROM escalations WHERE id = ? IF EXISTS";
     esc_index_insert: (S, Ts, S) = "INSERT INTO escalations_by_patient (patient_id, created_at, id) VALUES (?, ?, ?)";
-    esc_index_list: (S, i32) = "SELECT id FROM escalations_by_patient WHERE patient_id = ? LIMIT ?";
+    duty_esc_insert: (i32, Ts, S) = "INSERT INTO escalations_for_duty (shard, created_at, id) VALUES (?, ?, ?)";
+    // Paged.
+    duty_esc_from: (i32, Ts) = "SELECT created_at, id FROM escalations_for_duty WHERE shard = ? AND created_at <= ?";
+    esc_index_from: (S, Ts) =
+        "SELECT created_at, id FROM escalations_by_patient WHERE patient_id = ? AND created_at <= ?";
     esc_index_delete: (S, Ts, S) =
         "DELETE FROM escalations_by_patient WHERE patient_id = ? AND created_at = ? AND id = ?";
 

@@ -376,6 +376,16 @@ impl Store for ScyllaStore {
         let (v, p) = (viewer.clone(), patient_id.to_owned());
         self.run(move |i| async move { i.can_view_patient(v, p).await }).await
     }
+    async fn add_duty_supervisor(&self, supervisor_id: &str) -> Result<()> {
+        let s = supervisor_id.to_owned();
+        self.run(move |i| async move { i.add_duty_supervisor(s).await }).await
+    }
+    async fn duty_supervisors(&self) -> Result<Vec<String>> {
+        self.run(move |i| async move { i.duty_supervisors().await }).await
+    }
+    async fn unassigned_patients(&self, limit: u32) -> Result<Vec<User>> {
+        self.run(move |i| async move { i.unassigned_patients(limit).await }).await
+    }
     async fn append_message(&self, message: NewMessage) -> Result<Appended> {
         self.run(move |i| async move { i.append_message(message).await }).await
     }

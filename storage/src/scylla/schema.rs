@@ -17,10 +17,13 @@ use super::{Replication, ScyllaConfig, exec_err};
 use crate::error::{Result, StoreError};
 
 /// `(version, cql)` in ascending order.
-pub const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../../migrations/scylla/0001_init.cql"))];
+pub const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../../migrations/scylla/0001_init.cql")),
+    (2, include_str!("../../migrations/scylla/0002_duty_supervisors.cql")),
+];
 
 /// The newest schema version this build knows.
-pub const LATEST: i32 = 1;
+pub const LATEST: i32 = 2;
 
 /// A claim this old without `applied_at` is considered abandoned.
 const STALE_CLAIM: Duration = Duration::from_secs(60);

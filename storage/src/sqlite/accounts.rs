@@ -162,8 +162,43 @@ pub fn can_view_patient(c: &Connection, viewer: &User, patient_id: &str) -> Resu
         Role::Clinician => "SELECT EXISTS (SELECT 1 FROM caseloads WHERE clinician_id = ?1 AND patient_id = ?2)",
         Role::Supervisor => {
             "SELECT EXISTS (SELECT 1 FROM teams t JOIN caseloads cl ON cl.clinician_id = t.clinician_id
-             WHERE t.supervisor_id = ?1 AND cl.patient_id = ?2)"
+             WHERE t.supervisor_id = ?1 AND cl.patient_id = ?2)
+             OR (EXISTS (SELECT 1 FROM duty_supervisors WHERE supervisor_id = ?1)
+                 AND EXISTS (SELECT 1 FROM users WHERE id = ?2 AND role = 'patient')
+                 AND NOT EXISTS (SELECT 1 FROM teams t JOIN caseloads cl ON cl.clinician_id = t.clinician_id
+                                 WHERE cl.patient_id = ?2))"
         }
     };
     c.query_row(sql, params![viewer.id, patient_id], |r| r.get::<_, bool>(0)).map_err(db_err)
+}
+
+pub fn add_duty_supervisor(c: &Connection, supervisor_id: &str) -> Result<()> {
+    if role_of(c, supervisor_id)? != Some(Role::Supervisor) {
+        return Err(StoreError::Invalid("supervisor_id is not a supervisor".into()));
+    }
+    c.execute(
+        "INSERT INTO duty_supervisors (supervisor_id, since) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        params![supervisor_id, ms(chrono::Utc::now())],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub fn duty_supervisors(c: &Connection) -> Result<Vec<String>> {
+    let mut st =
+        c.prepare_cached("SELECT supervisor_id FROM duty_supervisors ORDER BY supervisor_id").map_err(db_err)?;
+    let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(db_err)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+}
+
+pub fn unassigned_patients(c: &Connection, limit: u32) -> Result<Vec<User>> {
+    let mut st = c
+        .prepare_cached(
+            "SELECT u.id, u.username, u.role, u.display_name, u.created_at FROM users u
+             WHERE u.role = 'patient' AND NOT EXISTS (SELECT 1 FROM caseloads cl WHERE cl.patient_id = u.id)
+             ORDER BY u.created_at, u.id LIMIT ?1",
+        )
+        .map_err(db_err)?;
+    let rows = st.query_map(params![limit.clamp(1, 10_000)], user_row).map_err(db_err)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
 }

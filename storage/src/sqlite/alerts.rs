@@ -2,12 +2,13 @@
 //! expected state, so a transition is applied once even when several nodes race for it.
 
 use healing_protocol::{Alert, AlertStatus, Escalation, EscalationReason, EscalationStatus, RiskLevel, Timestamp};
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::db_err;
 use super::rows::{from_ms, json, ms, to_json, word};
 use crate::error::{Result, StoreError};
-use crate::store::{AlertQuery, EscalationQuery, Raised};
+use crate::store::{AlertQuery, EscalationQuery, PageCursor, Raised};
 
 const ALERT_COLS: &str = "a.id, a.patient_id, u.display_name, a.conversation_id, a.message_id, a.level, a.score, \
      a.reasons, a.excerpt, a.status, a.created_at, a.ack_deadline, a.acknowledged_by, a.acknowledged_at, a.note";
@@ -85,30 +86,45 @@ pub fn alert(c: &Connection, id: &str) -> Result<Option<Alert>> {
 
 pub fn alerts(c: &Connection, q: &AlertQuery) -> Result<Vec<Alert>> {
     let mut sql = format!("SELECT {ALERT_COLS} FROM {ALERT_FROM} WHERE 1 = 1");
-    let mut args: Vec<String> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
     if let Some(cl) = &q.clinician_id {
-        args.push(cl.clone());
+        args.push(cl.clone().into());
         sql += &format!(" AND a.patient_id IN (SELECT patient_id FROM caseloads WHERE clinician_id = ?{})", args.len());
     }
     if let Some(sup) = &q.supervisor_id {
-        args.push(sup.clone());
+        args.push(sup.clone().into());
         sql += &format!(
             " AND a.patient_id IN (SELECT cl.patient_id FROM caseloads cl JOIN teams t ON t.clinician_id = cl.clinician_id WHERE t.supervisor_id = ?{})",
             args.len()
         );
     }
     if let Some(p) = &q.patient_id {
-        args.push(p.clone());
+        args.push(p.clone().into());
         sql += &format!(" AND a.patient_id = ?{}", args.len());
     }
     if let Some(s) = q.status {
-        args.push(s.as_str().to_owned());
+        args.push(s.as_str().to_owned().into());
         sql += &format!(" AND a.status = ?{}", args.len());
+    }
+    if q.unacknowledged {
+        sql += " AND a.status IN ('open', 'escalated')";
+    }
+    if let Some(cursor) = &q.before {
+        sql += &after_cursor("a", cursor, &mut args);
     }
     sql += &format!(" ORDER BY a.created_at DESC, a.id LIMIT {}", q.limit.clamp(1, 1000));
     let mut st = c.prepare_cached(&sql).map_err(db_err)?;
     let rows = st.query_map(rusqlite::params_from_iter(args.iter()), alert_row).map_err(db_err)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)
+}
+
+/// `AND` the rows of table alias `t` that come after `cursor` in newest-first order.
+fn after_cursor(t: &str, cursor: &PageCursor, args: &mut Vec<Value>) -> String {
+    args.push(ms(cursor.created_at).into());
+    let at = args.len();
+    args.push(cursor.id.clone().into());
+    let id = args.len();
+    format!(" AND ({t}.created_at < ?{at} OR ({t}.created_at = ?{at} AND {t}.id > ?{id}))")
 }
 
 pub fn ack_alert(c: &Connection, id: &str, by: &str, note: Option<&str>, now: Timestamp) -> Result<Option<Alert>> {
@@ -170,17 +186,26 @@ pub fn escalation(c: &Connection, id: &str) -> Result<Option<Escalation>> {
 
 pub fn escalations(c: &Connection, q: &EscalationQuery) -> Result<Vec<Escalation>> {
     let mut sql = format!("{} WHERE 1 = 1", esc_select());
-    let mut args: Vec<String> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
     if let Some(sup) = &q.supervisor_id {
-        args.push(sup.clone());
+        args.push(sup.clone().into());
+        let n = args.len();
+        // The team's patients; and, for a supervisor on duty, every patient with no care team.
         sql += &format!(
-            " AND e.patient_id IN (SELECT cl.patient_id FROM caseloads cl JOIN teams t ON t.clinician_id = cl.clinician_id WHERE t.supervisor_id = ?{})",
-            args.len()
+            " AND (e.patient_id IN (SELECT cl.patient_id FROM caseloads cl JOIN teams t ON t.clinician_id = cl.clinician_id WHERE t.supervisor_id = ?{n})
+               OR (EXISTS (SELECT 1 FROM duty_supervisors WHERE supervisor_id = ?{n})
+                   AND e.patient_id NOT IN (SELECT cl.patient_id FROM caseloads cl JOIN teams t ON t.clinician_id = cl.clinician_id)))"
         );
     }
     if let Some(s) = q.status {
-        args.push(s.as_str().to_owned());
+        args.push(s.as_str().to_owned().into());
         sql += &format!(" AND e.status = ?{}", args.len());
+    }
+    if q.unresolved {
+        sql += " AND e.status IN ('open', 'claimed')";
+    }
+    if let Some(cursor) = &q.before {
+        sql += &after_cursor("e", cursor, &mut args);
     }
     sql += &format!(" ORDER BY e.created_at DESC, e.id LIMIT {}", q.limit.clamp(1, 1000));
     let mut st = c.prepare_cached(&sql).map_err(db_err)?;

@@ -9,10 +9,12 @@ use crate::error::{Result, StoreError};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../../migrations/sqlite/0002_unscreened_index.sql")),
+    (3, include_str!("../../migrations/sqlite/0003_pending_indexes.sql")),
+    (4, include_str!("../../migrations/sqlite/0004_duty_supervisors.sql")),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 4;
 
 pub fn apply(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(

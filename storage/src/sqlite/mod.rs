@@ -190,6 +190,16 @@ impl Store for SqliteStore {
         let (v, p) = (viewer.clone(), patient_id.to_owned());
         self.read(move |c| accounts::can_view_patient(c, &v, &p)).await
     }
+    async fn add_duty_supervisor(&self, supervisor_id: &str) -> Result<()> {
+        let s = supervisor_id.to_owned();
+        self.write(move |c| accounts::add_duty_supervisor(c, &s)).await
+    }
+    async fn duty_supervisors(&self) -> Result<Vec<String>> {
+        self.read(accounts::duty_supervisors).await
+    }
+    async fn unassigned_patients(&self, limit: u32) -> Result<Vec<User>> {
+        self.read(move |c| accounts::unassigned_patients(c, limit)).await
+    }
     async fn append_message(&self, message: NewMessage) -> Result<Appended> {
         self.write(move |c| chat::append_message(c, &message)).await
     }
