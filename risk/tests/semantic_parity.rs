@@ -16,8 +16,8 @@ fn rust_detector_matches_the_training_code() {
         let text = v["text"].as_str().unwrap();
         let want: Vec<f64> = v["scores"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
         let (got, _) = det.predict(&healing_risk::fold_for_model(text)).expect("predict");
-        for k in 0..3 {
-            assert!((got.scores[k] - want[k]).abs() < 2e-3, "{text}: head {k} {} vs python {}", got.scores[k], want[k]);
+        for (k, (g, w)) in got.scores.iter().zip(&want).enumerate() {
+            assert!((g - w).abs() < 2e-3, "{text}: head {k} {g} vs python {w}");
         }
         assert_eq!(got.level.as_str(), v["model"].as_str().unwrap(), "{text}");
         n += 1;
