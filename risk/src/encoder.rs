@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{Embedding, LayerNorm, Linear};
+use candle_nn::{Embedding, LayerNorm};
 use tokenizers::{Tokenizer, TruncationParams};
 
 /// Width of an embedding.
@@ -34,14 +34,29 @@ pub enum EncoderError {
     Tensor(#[from] candle_core::Error),
 }
 
+/// A dense layer on a 2-D input: the weight is transposed once at load, so every product is a
+/// plain contiguous `(n, in) × (in, out)` matrix multiplication.
+struct Dense {
+    w_t: Tensor,
+    b: Tensor,
+}
+
+impl Dense {
+    fn new(w: Tensor, b: Tensor) -> Result<Dense, EncoderError> {
+        Ok(Dense { w_t: w.t()?.contiguous()?, b })
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        x.matmul(&self.w_t)?.broadcast_add(&self.b)
+    }
+}
+
 struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
-    attn_out: Linear,
+    qkv: Dense,
+    attn_out: Dense,
     attn_norm: LayerNorm,
-    inter: Linear,
-    out: Linear,
+    inter: Dense,
+    out: Dense,
     out_norm: LayerNorm,
 }
 
@@ -69,7 +84,6 @@ impl Encoder {
         let mut tensors = read_weights(weights, &device)?;
         let mut take =
             |name: &str| tensors.remove(name).ok_or_else(|| EncoderError::Weights(format!("missing {name}")));
-        let linear = |w: Tensor, b: Tensor| Linear::new(w, Some(b));
         let norm = |w: Tensor, b: Tensor| LayerNorm::new(w, b, EPS);
 
         let words = Embedding::new(take("embeddings.word_embeddings.weight")?, DIM);
@@ -79,12 +93,18 @@ impl Encoder {
         let mut layers = Vec::with_capacity(LAYERS);
         for i in 0..LAYERS {
             let p = format!("encoder.layer.{i}");
-            let mut lin = |n: &str| -> Result<Linear, EncoderError> {
-                Ok(linear(take(&format!("{p}.{n}.weight"))?, take(&format!("{p}.{n}.bias"))?))
+            let mut wb = |n: &str| -> Result<(Tensor, Tensor), EncoderError> {
+                Ok((take(&format!("{p}.{n}.weight"))?, take(&format!("{p}.{n}.bias"))?))
             };
-            let query = lin("attention.self.query")?;
-            let key = lin("attention.self.key")?;
-            let value = lin("attention.self.value")?;
+            // Query, key and value in one product: their weights stacked along the output axis.
+            let (qw, qb) = wb("attention.self.query")?;
+            let (kw, kb) = wb("attention.self.key")?;
+            let (vw, vb) = wb("attention.self.value")?;
+            let qkv = Dense::new(Tensor::cat(&[qw, kw, vw], 0)?, Tensor::cat(&[qb, kb, vb], 0)?)?;
+            let mut lin = |n: &str| -> Result<Dense, EncoderError> {
+                let (w, b) = wb(n)?;
+                Dense::new(w, b)
+            };
             let attn_out = lin("attention.output.dense")?;
             let inter = lin("intermediate.dense")?;
             let out = lin("output.dense")?;
@@ -94,7 +114,7 @@ impl Encoder {
             );
             let out_norm =
                 norm(take(&format!("{p}.output.LayerNorm.weight"))?, take(&format!("{p}.output.LayerNorm.bias"))?);
-            layers.push(Layer { query, key, value, attn_out, attn_norm, inter, out, out_norm });
+            layers.push(Layer { qkv, attn_out, attn_norm, inter, out, out_norm });
         }
 
         let mut tokenizer = Tokenizer::from_bytes(tokenizer).map_err(|e| EncoderError::Tokenizer(e.to_string()))?;
@@ -115,27 +135,26 @@ impl Encoder {
     pub fn embed(&self, text: &str) -> Result<Vec<f32>, EncoderError> {
         let ids = self.token_ids(text)?;
         let n = ids.len();
-        let ids = Tensor::from_vec(ids, (1, n), &self.device)?;
-        let mut x = self.words.forward(&ids)?;
-        x = x.broadcast_add(&self.positions.narrow(0, 0, n)?)?.broadcast_add(&self.token_type)?;
+        let ids = Tensor::from_vec(ids, n, &self.device)?;
+        let mut x = self.words.forward(&ids)?; // (n, DIM)
+        x = x.add(&self.positions.narrow(0, 0, n)?)?.broadcast_add(&self.token_type)?;
         x = self.norm.forward(&x)?;
         let head_dim = DIM / HEADS;
         let scale = 1.0 / (head_dim as f64).sqrt();
         for l in &self.layers {
-            let split = |t: Tensor| -> candle_core::Result<Tensor> {
-                t.reshape((1, n, HEADS, head_dim))?.transpose(1, 2)?.contiguous()
+            let qkv = l.qkv.forward(&x)?; // (n, 3 * DIM)
+            let heads = |i: usize| -> candle_core::Result<Tensor> {
+                qkv.narrow(1, i * DIM, DIM)?.reshape((n, HEADS, head_dim))?.transpose(0, 1)?.contiguous()
             };
-            let q = split(l.query.forward(&x)?)?;
-            let k = split(l.key.forward(&x)?)?;
-            let v = split(l.value.forward(&x)?)?;
+            let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?); // (HEADS, n, head_dim)
             let scores = (q.matmul(&k.t()?)? * scale)?;
             let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-            let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((1, n, DIM))?;
+            let ctx = probs.matmul(&v)?.transpose(0, 1)?.reshape((n, DIM))?;
             let a = l.attn_norm.forward(&(l.attn_out.forward(&ctx)? + &x)?)?;
             let h = l.inter.forward(&a)?.gelu_erf()?;
             x = l.out_norm.forward(&(l.out.forward(&h)? + &a)?)?;
         }
-        let mean = (x.sum(1)? / n as f64)?.squeeze(0)?;
+        let mean = (x.sum(0)? / n as f64)?;
         let norm = mean.sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>()?.max(1e-12);
         Ok((mean / norm as f64)?.to_vec1::<f32>()?)
     }
