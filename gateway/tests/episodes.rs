@@ -1,0 +1,169 @@
+//! Risk episodes (contract §4.2): one open alert per patient, updated by later risky messages
+//! rather than repeated; a message with no risk of its own raises nothing; a high-risk message
+//! pauses the AI for the patient, new conversations included, until a clinician resumes it.
+//!
+//! "Nothing was raised" is shown by a condition, never a sleep: clinicians' frames are pushed in
+//! the order the patient's messages were screened, and each message is screened before its reply
+//! ends, so every frame an ordinary message could cause arrives before the `alert.updated` of a
+//! risky message sent after its reply.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+
+/// Graded moderate by the engine on its own (a wish to be dead, no plan).
+const MODERATE_RISK: &str = "honestly I wish I could go to sleep and never wake up";
+/// Ordinary messages with no risk of their own.
+const ORDINARY: [&str; 3] =
+    ["thanks, that helps a bit", "I had pasta for dinner and watched a film", "my sister is visiting on Sunday"];
+
+fn ack_of(frames: &[Value]) -> &Value {
+    frames.iter().find(|f| f["type"] == "chat.ack").expect("no chat.ack")
+}
+
+fn kinds(frames: &[Value]) -> Vec<&str> {
+    frames.iter().map(|f| f["type"].as_str().unwrap()).collect()
+}
+
+/// Clinician frames up to the first `alert.updated` (inclusive); panics on an `alert` frame.
+async fn until_update_without_new_alert(clin: &mut Ws) -> Value {
+    loop {
+        let f = clin.recv().await;
+        assert_ne!(f["type"], "alert", "a new alert was raised inside an open episode: {f}");
+        if f["type"] == "alert.updated" {
+            return f;
+        }
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn after_a_high_alert_ordinary_messages_raise_nothing_and_a_risky_one_updates_it() {
+    let s = Server::start(&[]);
+    let team = care_team(&s).await;
+    let (mut clin, _) = Ws::hello(&s, &team.clinician.token).await;
+    let (mut pat, _) = Ws::hello(&s, &team.patient.token).await;
+
+    let first = chat(&mut pat, None, HIGH_RISK).await;
+    let conv = ack_of(&first)["conversation_id"].as_str().unwrap().to_owned();
+    let m1 = ack_of(&first)["message_id"].as_str().unwrap().to_owned();
+    let alert = next_of(&mut clin, "alert").await["alert"].clone();
+    assert_eq!(alert["level"], "high");
+    assert_eq!(strings(&alert["message_ids"]), vec![m1.clone()]);
+    assert!(alert["updated_at"].is_string(), "{alert}");
+
+    // Three ordinary messages: no safety frame for the patient, nothing for the clinician.
+    for text in ORDINARY {
+        let frames = chat(&mut pat, Some(&conv), text).await;
+        assert!(!kinds(&frames).contains(&"safety"), "{text}: {:?}", kinds(&frames));
+    }
+    let (_, h) = get(&s, &format!("/api/v1/conversations/{conv}/messages"), Some(&team.patient.token)).await;
+    for m in h["messages"].as_array().unwrap().iter().filter(|m| m["author"] == "patient").skip(1) {
+        assert_eq!(m["risk"]["level"], "none", "graded by its context: {m}");
+    }
+
+    // A second risky message, in another conversation, updates the open alert.
+    let second = chat(&mut pat, None, MODERATE_RISK).await;
+    let conv2 = ack_of(&second)["conversation_id"].as_str().unwrap().to_owned();
+    assert_ne!(conv2, conv);
+    let m2 = ack_of(&second)["message_id"].as_str().unwrap().to_owned();
+    let updated = until_update_without_new_alert(&mut clin).await["alert"].clone();
+    assert_eq!(updated["id"], alert["id"]);
+    assert_eq!(updated["level"], "high", "an episode's level never falls");
+    assert_eq!(updated["status"], "open");
+    assert_eq!(strings(&updated["message_ids"]), vec![m1, m2]);
+    let reasons = strings(&updated["reasons"]);
+    assert!(reasons.len() > strings(&alert["reasons"]).len(), "new evidence added: {reasons:?}");
+    let mut dedup = reasons.clone();
+    dedup.dedup();
+    assert_eq!(dedup.len(), reasons.len());
+
+    let (_, open) = get(&s, "/api/v1/alerts?status=open", Some(&team.clinician.token)).await;
+    let open = open["alerts"].as_array().unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["message_ids"].as_array().unwrap().len(), 2);
+
+    // Acknowledged, the episode is closed: the next risky message raises a new alert.
+    clin.send(json!({"type": "alert.ack", "alert_id": alert["id"]})).await;
+    assert_eq!(next_of(&mut clin, "alert.updated").await["alert"]["status"], "acknowledged");
+    let third = chat(&mut pat, Some(&conv2), MODERATE_RISK).await;
+    let m3 = ack_of(&third)["message_id"].as_str().unwrap().to_owned();
+    let fresh = next_of(&mut clin, "alert").await["alert"].clone();
+    assert_ne!(fresh["id"], alert["id"]);
+    assert_eq!(strings(&fresh["message_ids"]), vec![m3]);
+}
+
+#[tokio::test]
+async fn moderate_then_high_raises_the_level_and_restarts_the_deadline() {
+    let s = Server::start(&["--ack-deadline-moderate", "15m", "--ack-deadline-high", "2m"]);
+    let team = care_team(&s).await;
+    let (mut clin, _) = Ws::hello(&s, &team.clinician.token).await;
+    let (mut pat, _) = Ws::hello(&s, &team.patient.token).await;
+
+    let first = chat(&mut pat, None, MODERATE_RISK).await;
+    let conv = ack_of(&first)["conversation_id"].as_str().unwrap().to_owned();
+    let alert = next_of(&mut clin, "alert").await["alert"].clone();
+    assert_eq!(alert["level"], "moderate");
+    let moderate_deadline = ts(&alert["ack_deadline"]);
+
+    let second = chat(&mut pat, Some(&conv), HIGH_RISK).await;
+    let m2 = ack_of(&second)["message_id"].as_str().unwrap().to_owned();
+    let updated = until_update_without_new_alert(&mut clin).await["alert"].clone();
+    assert_eq!(updated["id"], alert["id"]);
+    assert_eq!(updated["level"], "high");
+    assert_eq!(strings(&updated["message_ids"]).last(), Some(&m2));
+    let high_deadline = ts(&updated["ack_deadline"]);
+    let since_update = (high_deadline - ts(&updated["updated_at"])).num_seconds();
+    assert!(high_deadline < moderate_deadline, "{high_deadline} vs {moderate_deadline}");
+    assert!((115..=125).contains(&since_update), "deadline restarted from the high deadline: {since_update}s");
+    assert_eq!(second.iter().find(|f| f["type"] == "safety").unwrap()["chat_paused"], true);
+}
+
+#[tokio::test]
+async fn a_new_conversation_after_a_high_risk_message_stays_paused_across_a_restart() {
+    let dir = temp_dir("episode-pause");
+    let mut s = Server::start_in(&dir, &[], &[]);
+    let team = care_team(&s).await;
+    let (mut clin, _) = Ws::hello(&s, &team.clinician.token).await;
+    let (mut pat, _) = Ws::hello(&s, &team.patient.token).await;
+    let first = chat(&mut pat, None, HIGH_RISK).await;
+    let conv = ack_of(&first)["conversation_id"].as_str().unwrap().to_owned();
+    next_of(&mut clin, "alert").await;
+
+    let held = chat(&mut pat, None, "can we talk about something else?").await;
+    let conv2 = ack_of(&held)["conversation_id"].as_str().unwrap().to_owned();
+    assert_ne!(conv2, conv);
+    assert!(streamed_text(&held).contains("paused"), "a new conversation bypassed the pause: {}", streamed_text(&held));
+    let (_, list) = get(&s, "/api/v1/conversations", Some(&team.patient.token)).await;
+    assert!(list.to_string().contains("\"chat_paused\":true"), "{list}");
+
+    // The pause is stored: a restarted node still holds the patient's new conversations.
+    drop((clin, pat));
+    s.terminate();
+    let s = Server::start_in(&dir, &[], &[]);
+    let (mut pat, _) = Ws::hello(&s, &team.patient.token).await;
+    let held = chat(&mut pat, None, "hello again").await;
+    assert!(streamed_text(&held).contains("paused"), "after a restart: {}", streamed_text(&held));
+
+    // A clinician resumes the patient: every paused conversation is told, chat works again.
+    let (status, _) =
+        post(&s, &format!("/api/v1/conversations/{conv}/resume"), Some(&team.clinician.token), json!({})).await;
+    assert_eq!(status, 204);
+    let mut resumed = Vec::new();
+    while resumed.len() < 3 {
+        resumed.push(next_of(&mut pat, "conversation.resumed").await["conversation_id"].as_str().unwrap().to_owned());
+    }
+    assert!(resumed.contains(&conv) && resumed.contains(&conv2), "{resumed:?}");
+    let normal = chat(&mut pat, None, "thanks, I talked to Dr Lee and feel a bit calmer").await;
+    assert!(!streamed_text(&normal).contains("Our chat is paused"), "{}", streamed_text(&normal));
+    assert_eq!(normal.last().unwrap()["finish"], "stop");
+}
+
+fn ts(v: &Value) -> chrono::DateTime<chrono::Utc> {
+    v.as_str().unwrap().parse().unwrap()
+}
