@@ -13,8 +13,8 @@ mod common;
 use common::*;
 use serde_json::{Value, json};
 
-/// Graded moderate by the engine on its own (a wish to be dead, no plan).
-const MODERATE_RISK: &str = "honestly I wish I could go to sleep and never wake up";
+/// Graded moderate by the engine on its own (thoughts of a method, no plan or timing).
+const MODERATE_RISK: &str = "I think about suicide every day and I have been looking up ways to do it";
 /// Ordinary messages with no risk of their own.
 const ORDINARY: [&str; 3] =
     ["thanks, that helps a bit", "I had pasta for dinner and watched a film", "my sister is visiting on Sunday"];
