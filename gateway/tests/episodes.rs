@@ -10,6 +10,9 @@
 
 mod common;
 
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
 use common::*;
 use serde_json::{Value, json};
 
@@ -162,6 +165,88 @@ async fn a_new_conversation_after_a_high_risk_message_stays_paused_across_a_rest
     let normal = chat(&mut pat, None, "thanks, I talked to Dr Lee and feel a bit calmer").await;
     assert!(!streamed_text(&normal).contains("Our chat is paused"), "{}", streamed_text(&normal));
     assert_eq!(normal.last().unwrap()["finish"], "stop");
+}
+
+/// A `redis-server` on a free port for the two-node case (as in `two_nodes.rs`).
+struct Redis {
+    child: Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is required for the two-node tests (apt-get install redis-server)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Redis { child, port }
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn two_nodes_screening_one_patient_at_once_keep_one_episode_and_one_pause() {
+    let redis = Redis::start();
+    let dir = temp_dir("episode-nodes");
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let a = Server::start_in(&dir, &["--redis-url", &url], &[]);
+    let b = Server::start_in(&dir, &["--redis-url", &url], &[]);
+    let team = care_team(&a).await;
+    let (mut clin, _) = Ws::hello(&a, &team.clinician.token).await;
+    let (mut on_a, _) = Ws::hello(&a, &team.patient.token).await;
+    let (mut on_b, _) = Ws::hello(&b, &team.patient.token).await;
+
+    // Two risky messages of one patient, in two conversations, screened on two nodes at once.
+    on_a.send(json!({"type": "chat.send", "client_msg_id": "nodes-1", "text": HIGH_RISK})).await;
+    on_b.send(json!({"type": "chat.send", "client_msg_id": "nodes-2", "text": MODERATE_RISK})).await;
+    let mut ids = Vec::new();
+    for ws in [&mut on_a, &mut on_b] {
+        let ack = next_of(ws, "chat.ack").await;
+        ids.push(ack["message_id"].as_str().unwrap().to_owned());
+    }
+    // Every frame either node pushes to the clinician, until the episode holds both messages.
+    let mut raised = Vec::new();
+    let mut latest = Value::Null;
+    while raised.is_empty() || latest["message_ids"].as_array().is_none_or(|m| m.len() < 2) {
+        let f = clin.recv().await;
+        match f["type"].as_str() {
+            Some("alert") => raised.push(f["alert"].clone()),
+            Some("alert.updated") => latest = f["alert"].clone(),
+            _ => {}
+        }
+        if latest.is_null() && raised.last().is_some_and(|r| r["message_ids"].as_array().unwrap().len() == 2) {
+            latest = raised.last().unwrap().clone();
+        }
+    }
+    assert!(raised.iter().all(|r| r["id"] == raised[0]["id"]), "two alerts for one episode: {raised:?}");
+    let mut got = strings(&latest["message_ids"]);
+    got.sort();
+    ids.sort();
+    assert_eq!(got, ids, "a message id was lost or repeated");
+    assert_eq!(latest["level"], "high");
+    let (_, open) = get(&b, "/api/v1/alerts?status=open", Some(&team.clinician.token)).await;
+    assert_eq!(open["alerts"].as_array().unwrap().len(), 1, "{open}");
+
+    // The high-risk message on node A paused the patient on node B too, new conversations included.
+    // (Both replies stream to every session of the patient: wait for both to end.)
+    on_b.recv_until("ai.end").await;
+    on_b.recv_until("ai.end").await;
+    let held = chat(&mut on_b, None, "can we talk about my week?").await;
+    assert!(streamed_text(&held).contains("paused"), "node B ignored the pause: {}", streamed_text(&held));
 }
 
 fn ts(v: &Value) -> chrono::DateTime<chrono::Utc> {
