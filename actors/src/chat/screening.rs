@@ -93,9 +93,13 @@ pub(super) async fn act_on(
             stored: Some(stored_tx),
         });
         let paused = level == RiskLevel::High;
-        if paused && let Some(chat) = chat {
-            // Stop any ordinary reply still streaming for an earlier message.
-            chat.do_send(HighRisk);
+        if paused {
+            // Stop any ordinary reply still streaming for an earlier message, in this
+            // conversation and in the patient's others on this node.
+            if let Some(chat) = chat {
+                chat.do_send(HighRisk);
+            }
+            services.chats.high_risk(patient_id);
         }
         services.push_to_user(
             patient_id,
