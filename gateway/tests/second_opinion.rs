@@ -65,7 +65,8 @@ async fn a_lower_second_opinion_changes_nothing() {
     pat.send(json!({"type": "chat.send", "client_msg_id": "1", "text": "I keep thinking about which bridge I would jump from"}))
         .await;
     let alerts = alerts_within(&mut clin, Duration::from_secs(3)).await;
-    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    // One alert; any update of it (its escalation: this patient has no care team) keeps its level.
+    assert!(alerts.iter().all(|a| a["id"] == alerts[0]["id"] && a["level"] == alerts[0]["level"]), "{alerts:?}");
     assert!(matches!(alerts[0]["level"].as_str(), Some("moderate" | "high")));
     let conv = alerts[0]["conversation_id"].as_str().unwrap();
     let (_, h) = get(&s, &format!("/api/v1/conversations/{conv}/messages"), Some(&p.token)).await;
