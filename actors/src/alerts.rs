@@ -12,6 +12,10 @@
 //! - An alert's id is derived from its message and level, so screening the same message again
 //!   (after a crash, see `chat::rescreen`) finds the stored alert instead of raising a second;
 //!   if that alert is still open it is pushed again under the same id.
+//! - Risk episodes (contract §4.2): while the patient has an unacknowledged alert, a further risky
+//!   message updates it (`alert.updated`) instead of raising another. The store does the fold
+//!   atomically (`Store::record_risk`), and knows which alert holds each message, so a
+//!   re-screening never appends a message twice.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,7 +25,7 @@ use chrono::Utc;
 use healing_protocol::{
     Alert, AlertStatus, Escalation, EscalationReason, Message as ChatMessage, RiskLevel, Role, ServerFrame, User,
 };
-use healing_storage::{AuditEntry, Store, StoreError};
+use healing_storage::{AuditEntry, EpisodeChange, Raised, Store, StoreError};
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
@@ -186,10 +190,13 @@ impl Deps {
             acknowledged_by: None,
             acknowledged_at: None,
             note: None,
+            message_ids: vec![r.message.id.clone()],
+            updated_at: Some(now),
         };
         // Stored (with its deadline) before anyone is told: if this fails, nobody is told
-        // something the system does not remember — and the failure is loud.
-        let raised = match self.store.raise_alert(alert).await {
+        // something the system does not remember — and the failure is loud. While the patient
+        // has an unacknowledged alert, the store folds this message into it (one episode).
+        let recorded = match self.store.record_risk(alert, r.message.created_at).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(patient = %r.patient_id, level = level.as_str(), error = %e, "ALERT NOT STORED");
@@ -202,6 +209,10 @@ impl Deps {
         if let Some(tx) = stored {
             let _ = tx.send(true);
         }
+        if let EpisodeChange::Updated { previous } = recorded.change {
+            return self.episode_updated(recorded.alert, previous, &r).await;
+        }
+        let raised = Raised { created: recorded.change == EpisodeChange::Raised, alert: recorded.alert };
         let alert = raised.alert;
         if !raised.created {
             // Raised before (a re-screening). If nobody has acted on it, the node that raised it
@@ -282,6 +293,60 @@ impl Deps {
             "presence unknown after retries (bus down); escalating to be safe"
         );
         false
+    }
+
+    /// A later risky message updated the patient's open episode: everyone who saw the alert is
+    /// told, and a message that is high risk decides immediate escalation exactly as a new high
+    /// alert would (an escalated alert is not escalated again).
+    async fn episode_updated(&self, alert: Alert, previous: RiskLevel, r: &Raise) {
+        let evidence = r.screened.risk.level;
+        self.metrics.alert_updates.with_label_values(&[alert.level.as_str()]).inc();
+        // Who is told is read from the store, retried: a failed read is never taken for "nobody".
+        let team = match responsible(&self.store, &r.patient_id).await {
+            Ok(team) => team,
+            Err(e) => {
+                tracing::error!(alert = %alert.id, error = %e,
+                    "ALERT UPDATE NOT ROUTED: could not read who is responsible for the patient; the stored alert \
+                     reaches its clinicians on connect and its supervisors at its deadline");
+                return;
+            }
+        };
+        let mut watchers = team.clinicians.clone();
+        if alert.status == AlertStatus::Escalated {
+            watchers.extend(team.supervisors.iter().cloned());
+        }
+        self.fanout.to_users(&watchers, &ServerFrame::AlertUpdated { alert: alert.clone() });
+        self.metrics.alert_delivery_seconds.observe(r.stored_at.elapsed().as_secs_f64());
+        tracing::info!(alert = %alert.id, from = previous.as_str(), to = alert.level.as_str(), message = %r.message.id,
+            messages = alert.message_ids.len(), "risk episode updated");
+        audit(
+            &self.store,
+            None,
+            "alert.update",
+            format!("alert:{}", alert.id),
+            None,
+            Some(format!("level={} message={}", alert.level.as_str(), r.message.id)),
+        )
+        .await;
+        if alert.status != AlertStatus::Open {
+            return; // already escalated: it stays with the supervisors
+        }
+        let reason = if !team.care_team {
+            Some(EscalationReason::NoCareTeam)
+        } else if evidence == RiskLevel::High {
+            if r.screened.imminent {
+                Some(EscalationReason::Imminent)
+            } else if !self.clinician_online(&team.clinicians).await {
+                Some(EscalationReason::NoClinicianOnline)
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.escalate(alert, reason).await;
+        }
     }
 
     async fn escalate(&self, alert: Alert, reason: EscalationReason) {

@@ -21,6 +21,8 @@ pub struct Metrics {
     pub risk_assessments: IntCounterVec,
     pub risk_assessment_seconds: Histogram,
     pub alerts: IntCounterVec,
+    /// Open alerts updated by a later risky message of the same patient (risk episodes).
+    pub alert_updates: IntCounterVec,
     pub alert_delivery_seconds: Histogram,
     pub escalations: IntCounterVec,
     pub open_escalations: IntGauge,
@@ -58,6 +60,11 @@ impl Metrics {
             risk_assessments: counter_vec("healing_risk_assessments_total", "Risk assessments by level", &["level"]),
             risk_assessment_seconds: histogram("healing_risk_assessment_seconds", "Time to assess one message"),
             alerts: counter_vec("healing_alerts_total", "Alerts raised by level", &["level"]),
+            alert_updates: counter_vec(
+                "healing_alert_updates_total",
+                "Open alerts updated by a later risky message (risk episodes), by level after the update",
+                &["level"],
+            ),
             alert_delivery_seconds: histogram(
                 "healing_alert_delivery_seconds",
                 "Patient message stored to alert pushed",
@@ -105,6 +112,7 @@ impl Metrics {
             Box::new(m.risk_assessments.clone()),
             Box::new(m.risk_assessment_seconds.clone()),
             Box::new(m.alerts.clone()),
+            Box::new(m.alert_updates.clone()),
             Box::new(m.alert_delivery_seconds.clone()),
             Box::new(m.escalations.clone()),
             Box::new(m.open_escalations.clone()),
@@ -130,6 +138,7 @@ impl Metrics {
         }
         for level in ["low", "moderate", "high"] {
             m.alerts.with_label_values(&[level]);
+            m.alert_updates.with_label_values(&[level]);
         }
         for reason in ["ack_timeout", "no_clinician_online", "imminent"] {
             m.escalations.with_label_values(&[reason]);

@@ -47,10 +47,21 @@ pub fn level_of(level: healing_risk::Level) -> RiskLevel {
 }
 
 /// Runs the engine (also used directly where no actor system is running).
+///
+/// A message that carries no risk of its own raises nothing, whatever came before it (contract
+/// §4.2): when the earlier turns lift a message above `none`, the message is graded again on
+/// its own, and if that gives `none` the message is `none`. A message with some risk of its own
+/// keeps the (possibly higher) grade its context gives it.
 pub fn screen(text: &str, context: &[String]) -> Screened {
     let started = std::time::Instant::now();
     let ctx: Vec<&str> = context.iter().map(String::as_str).collect();
-    let a = healing_risk::assess(text, &ctx);
+    let mut a = healing_risk::assess(text, &ctx);
+    if a.level != healing_risk::Level::None && !ctx.is_empty() {
+        let own = healing_risk::assess(text, &[]);
+        if own.level == healing_risk::Level::None {
+            a = own;
+        }
+    }
     Screened {
         imminent: a.level == healing_risk::Level::High && a.reasons.iter().any(|r| r.item == ATTEMPT_IN_PROGRESS),
         risk: Risk { level: level_of(a.level), score: a.score, reasons: a.reason_strings() },
@@ -82,5 +93,16 @@ mod tests {
         assert_eq!(s.risk.level, RiskLevel::High);
         assert!(s.imminent, "{:?}", s.risk.reasons);
         assert!(!s.risk.reasons.is_empty());
+    }
+
+    #[test]
+    fn a_message_without_risk_of_its_own_is_none_whatever_came_before() {
+        let context = vec!["I want to die, I have the pills here and I'm going to take them tonight".to_owned()];
+        for text in ["thanks, that helps a bit", "ok", "I had pasta for dinner"] {
+            let s = screen(text, &context);
+            assert_eq!(s.risk.level, RiskLevel::None, "{text}: {:?}", s.risk.reasons);
+        }
+        // A message with risk of its own is still graded (context may raise it).
+        assert!(screen("I just want it all to end", &context).risk.level >= RiskLevel::Low);
     }
 }

@@ -374,6 +374,8 @@ async fn an_alert_stored_but_never_acted_on_before_a_crash_is_acted_on_after_res
             acknowledged_by: None,
             acknowledged_at: None,
             note: None,
+            message_ids: vec![message.id.clone()],
+            updated_at: Some(now),
         },
     )
     .await
@@ -419,6 +421,8 @@ async fn open_alert_behind_acknowledged(dir: &std::path::Path, team: &CareTeam, 
             acknowledged_by: None,
             acknowledged_at: None,
             note: None,
+            message_ids: vec![message.id.clone()],
+            updated_at: Some(created_at),
         }
     };
     let open = store.raise_alert(alert(chrono::Duration::hours(1))).await.unwrap().alert.id;

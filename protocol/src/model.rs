@@ -198,6 +198,13 @@ pub struct Alert {
     pub acknowledged_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub note: Option<String>,
+    /// Every message of the alert's risk episode, oldest first (contract §4.2): the message that
+    /// raised it, then each later risky message of the patient that updated it.
+    #[serde(default)]
+    pub message_ids: Vec<String>,
+    /// When the episode last changed (its raise, or the latest message that updated it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub updated_at: Option<Timestamp>,
 }
 
 /// Why an alert became an escalation.

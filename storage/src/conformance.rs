@@ -8,7 +8,9 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use healing_protocol::{Alert, AlertStatus, Author, EscalationReason, EscalationStatus, RiskLevel, Role, User};
+use healing_protocol::{
+    Alert, AlertStatus, Author, EscalationReason, EscalationStatus, Message, RiskLevel, Role, User,
+};
 
 use crate::StoreError;
 use crate::store::*;
@@ -29,7 +31,8 @@ macro_rules! conformance_tests {
             conversations_are_private, history_pages_backwards, alerts_transition_once, raising_an_alert_again_stores_it_once,
             escalation_happens_once_under_races, escalations_claim_and_resolve, audit_log_appends,
             closed_alerts_never_hide_an_open_one, escalation_lists_filter_and_page,
-            duty_supervisors_cover_patients_with_no_care_team);
+            duty_supervisors_cover_patients_with_no_care_team,
+            risk_episodes_take_later_messages, concurrent_risk_opens_one_episode, patient_pause_covers_new_conversations);
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
         $(
@@ -102,6 +105,8 @@ fn alert_for(patient: &User, message_id: &str, conversation_id: &str, deadline_i
         acknowledged_by: None,
         acknowledged_at: None,
         note: None,
+        message_ids: vec![message_id.into()],
+        updated_at: Some(now),
     }
 }
 
@@ -521,4 +526,166 @@ pub async fn audit_log_appends(s: Arc<dyn Store>) {
     let about = s.audit_log(Some("patient:0"), 10).await.unwrap();
     assert_eq!(about.len(), 2);
     assert_eq!(about[0].actor_role, Some(Role::Clinician));
+}
+
+/// The evidence a screened message brings (what the alert router passes to `record_risk`).
+fn evidence(patient: &User, m: &Message, level: RiskLevel, reason: &str, deadline_in: Option<Duration>) -> Alert {
+    let mut a = alert_for(patient, &m.id, &m.conversation_id, Duration::zero());
+    a.id = format!("{}-{}", m.id, level.as_str());
+    a.level = level;
+    a.score = match level {
+        RiskLevel::High => 0.9,
+        RiskLevel::Moderate => 0.6,
+        _ => 0.3,
+    };
+    a.reasons = vec![reason.to_owned()];
+    a.ack_deadline = deadline_in.map(|d| a.created_at + d);
+    a
+}
+
+pub async fn risk_episodes_take_later_messages(s: Arc<dyn Store>) {
+    let (p, c, _sup) = care_team(&s).await;
+    let m1 = s.append_message(patient_msg(&p, None, "ep-1", "hopeless")).await.unwrap().message;
+    let m2 = s.append_message(patient_msg(&p, None, "ep-2", "other conversation")).await.unwrap().message;
+    let m3 = s.append_message(patient_msg(&p, Some(&m1.conversation_id), "ep-3", "a plan")).await.unwrap().message;
+    assert_ne!(m1.conversation_id, m2.conversation_id);
+
+    let moderate = evidence(&p, &m1, RiskLevel::Moderate, "C-SSRS 2: wish to be dead", Some(Duration::minutes(15)));
+    let first = s.record_risk(moderate.clone(), m1.created_at).await.unwrap();
+    assert_eq!(first.change, EpisodeChange::Raised);
+    assert_eq!(first.alert.message_ids, vec![m1.id.clone()]);
+    let first_deadline = first.alert.ack_deadline.unwrap();
+
+    // Re-screening the same message changes nothing.
+    let again = s.record_risk(moderate, m1.created_at).await.unwrap();
+    assert_eq!(again.change, EpisodeChange::Unchanged);
+    assert_eq!(again.alert.id, first.alert.id);
+    assert_eq!(again.alert.message_ids, vec![m1.id.clone()]);
+
+    // A risky message in another conversation joins the episode.
+    let second = s
+        .record_risk(evidence(&p, &m2, RiskLevel::Low, "C-SSRS 2: wish to be dead", None), m2.created_at)
+        .await
+        .unwrap();
+    assert_eq!(second.change, EpisodeChange::Updated { previous: RiskLevel::Moderate });
+    assert_eq!(second.alert.id, first.alert.id);
+    assert_eq!(second.alert.level, RiskLevel::Moderate, "never falls");
+    assert_eq!(second.alert.message_ids, vec![m1.id.clone(), m2.id.clone()]);
+    assert_eq!(second.alert.reasons, vec!["C-SSRS 2: wish to be dead".to_owned()], "reasons deduplicated");
+    assert_eq!(second.alert.ack_deadline, Some(first_deadline), "no rise, same deadline");
+
+    // A rise to high restarts the deadline from the high deadline.
+    let high = evidence(&p, &m3, RiskLevel::High, "C-SSRS 5: plan", Some(Duration::minutes(2)));
+    let third = s.record_risk(high.clone(), m3.created_at).await.unwrap();
+    assert_eq!(third.change, EpisodeChange::Updated { previous: RiskLevel::Moderate });
+    assert_eq!(third.alert.level, RiskLevel::High);
+    assert_eq!(third.alert.message_ids, vec![m1.id.clone(), m2.id.clone(), m3.id.clone()]);
+    assert_eq!(third.alert.reasons, vec!["C-SSRS 2: wish to be dead".to_owned(), "C-SSRS 5: plan".to_owned()]);
+    let d = third.alert.ack_deadline.unwrap();
+    assert!(d < first_deadline, "restarted from the high deadline: {d} vs {first_deadline}");
+    assert!((d - high.ack_deadline.unwrap()).num_milliseconds().abs() < 5, "{d}");
+    assert!(third.alert.updated_at.unwrap() >= first.alert.updated_at.unwrap());
+
+    // The stored alert reads back the same, and is the only open one.
+    let stored = s.alert(&first.alert.id).await.unwrap().unwrap();
+    assert_eq!(stored.message_ids, third.alert.message_ids);
+    assert_eq!(stored.level, RiskLevel::High);
+    let open = s
+        .alerts(AlertQuery {
+            patient_id: Some(p.id.clone()),
+            status: Some(AlertStatus::Open),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1);
+
+    // Re-screening an earlier message of the episode appends nothing.
+    let again = s.record_risk(high, m3.created_at).await.unwrap();
+    assert_eq!(again.change, EpisodeChange::Unchanged);
+    assert_eq!(again.alert.message_ids.len(), 3);
+
+    // Once acknowledged, the next risky message starts a new episode.
+    s.ack_alert(&first.alert.id, &c.id, None, Utc::now()).await.unwrap().unwrap();
+    let m4 = s.append_message(patient_msg(&p, Some(&m2.conversation_id), "ep-4", "again")).await.unwrap().message;
+    let next = s
+        .record_risk(
+            evidence(&p, &m4, RiskLevel::Moderate, "C-SSRS 3: thoughts", Some(Duration::minutes(15))),
+            m4.created_at,
+        )
+        .await
+        .unwrap();
+    assert_eq!(next.change, EpisodeChange::Raised);
+    assert_ne!(next.alert.id, first.alert.id);
+    assert_eq!(next.alert.message_ids, vec![m4.id.clone()]);
+    let closed = s.alert(&first.alert.id).await.unwrap().unwrap();
+    assert_eq!(closed.message_ids.len(), 3, "an acknowledged episode takes nothing more");
+}
+
+pub async fn concurrent_risk_opens_one_episode(s: Arc<dyn Store>) {
+    let (p, _c, _sup) = care_team(&s).await;
+    let mut messages = Vec::new();
+    for i in 0..6 {
+        let conv = if i % 2 == 0 { None } else { messages.last().map(|m: &Message| m.conversation_id.clone()) };
+        let m =
+            s.append_message(patient_msg(&p, conv.as_deref(), &format!("race-{i}"), "risky")).await.unwrap().message;
+        messages.push(m);
+    }
+    let tasks: Vec<_> = messages
+        .iter()
+        .map(|m| {
+            let (s, ev, at) = (
+                s.clone(),
+                evidence(&p, m, RiskLevel::Moderate, "C-SSRS 3: thoughts", Some(Duration::minutes(15))),
+                m.created_at,
+            );
+            tokio::spawn(async move { s.record_risk(ev, at).await.unwrap() })
+        })
+        .collect();
+    let mut raised = 0;
+    for t in tasks {
+        if t.await.unwrap().change == EpisodeChange::Raised {
+            raised += 1;
+        }
+    }
+    assert_eq!(raised, 1, "one episode for one patient");
+    let open = s
+        .alerts(AlertQuery {
+            patient_id: Some(p.id.clone()),
+            status: Some(AlertStatus::Open),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(open.len(), 1);
+    let mut ids = open[0].message_ids.clone();
+    assert_eq!(ids.len(), messages.len(), "no message id lost or repeated: {ids:?}");
+    ids.sort();
+    let mut want: Vec<String> = messages.iter().map(|m| m.id.clone()).collect();
+    want.sort();
+    assert_eq!(ids, want);
+}
+
+pub async fn patient_pause_covers_new_conversations(s: Arc<dyn Store>) {
+    let (p, _c, _sup) = care_team(&s).await;
+    let a = s.append_message(patient_msg(&p, None, "pause-1", "hi")).await.unwrap().message;
+    assert!(!s.patient_paused(&p.id).await.unwrap());
+    let changed = s.set_patient_paused(&p.id, true).await.unwrap();
+    assert_eq!(changed, vec![a.conversation_id.clone()]);
+    assert!(s.patient_paused(&p.id).await.unwrap());
+    assert!(s.conversation(&a.conversation_id).await.unwrap().unwrap().summary.chat_paused);
+    let b = s.append_message(patient_msg(&p, None, "pause-2", "new one")).await.unwrap();
+    assert!(b.new_conversation);
+    assert!(s.conversation(&b.message.conversation_id).await.unwrap().unwrap().summary.chat_paused, "starts paused");
+    let mut resumed = s.set_patient_paused(&p.id, false).await.unwrap();
+    resumed.sort();
+    let mut want = vec![a.conversation_id.clone(), b.message.conversation_id.clone()];
+    want.sort();
+    assert_eq!(resumed, want);
+    assert!(!s.patient_paused(&p.id).await.unwrap());
+    assert!(!s.conversation(&b.message.conversation_id).await.unwrap().unwrap().summary.chat_paused);
+    let c = s.append_message(patient_msg(&p, None, "pause-3", "after")).await.unwrap().message;
+    assert!(!s.conversation(&c.conversation_id).await.unwrap().unwrap().summary.chat_paused);
 }

@@ -1,8 +1,8 @@
 //! The storage trait and its records.
 
 use healing_protocol::{
-    Alert, Author, ConversationSummary, Escalation, EscalationReason, EscalationStatus, Message, Risk, Role, Timestamp,
-    User,
+    Alert, Author, ConversationSummary, Escalation, EscalationReason, EscalationStatus, Message, Risk, RiskLevel, Role,
+    Timestamp, User,
 };
 
 use crate::error::Result;
@@ -58,6 +58,54 @@ pub struct Raised {
     /// False when an alert with this id was stored before (a retry or a re-screening): the stored
     /// alert is returned unchanged, and nobody needs telling again.
     pub created: bool,
+}
+
+/// What [`Store::record_risk`] did with a risky message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpisodeChange {
+    /// The patient had no unacknowledged alert: this message raised a new one.
+    Raised,
+    /// The patient's unacknowledged alert took the message (or, for a message it already holds,
+    /// a higher grade or new reasons). `previous` is the alert's level before.
+    Updated { previous: RiskLevel },
+    /// Nothing changed: the message is already in an alert with this evidence (a re-screening),
+    /// or in an alert somebody has acknowledged since.
+    Unchanged,
+}
+
+/// The outcome of [`Store::record_risk`]: the alert as stored after the change.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub alert: Alert,
+    pub change: EpisodeChange,
+}
+
+/// Folds new evidence into an episode's alert: `level` and `score` only rise, `reasons` gain what
+/// is new (deduplicated, in order), and a rise in level restarts `ack_deadline` from the new
+/// level's deadline (never later than a deadline already running). `None` when the evidence adds
+/// nothing. `message_ids` and `updated_at` are the caller's to set.
+pub fn merge_evidence(episode: &Alert, evidence: &Alert) -> Option<Alert> {
+    let mut out = episode.clone();
+    let mut changed = false;
+    if evidence.level > episode.level {
+        out.level = evidence.level;
+        out.ack_deadline = match (episode.ack_deadline, evidence.ack_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => b.or(a),
+        };
+        changed = true;
+    }
+    if evidence.score > out.score {
+        out.score = evidence.score;
+        changed = true;
+    }
+    for r in &evidence.reasons {
+        if !out.reasons.contains(r) {
+            out.reasons.push(r.clone());
+            changed = true;
+        }
+    }
+    changed.then_some(out)
 }
 
 /// A patient message whose screening never completed (its `risk` is unset).
@@ -216,12 +264,29 @@ pub trait Store: Send + Sync + 'static {
     /// a later message in the same conversation still re-screens them (its screening context).
     async fn unscreened_messages(&self, created_before: Timestamp, limit: u32) -> Result<Vec<Unscreened>>;
     async fn set_chat_paused(&self, conversation_id: &str, paused: bool) -> Result<()>;
+    /// Pauses (or resumes) the AI for a patient (contract §4.2): every conversation of theirs,
+    /// and every conversation they start while paused. Durable. Answers the ids of the
+    /// conversations whose `chat_paused` this changed.
+    async fn set_patient_paused(&self, patient_id: &str, paused: bool) -> Result<Vec<String>>;
+    /// Whether the AI is paused for the patient (see [`Store::set_patient_paused`]).
+    async fn patient_paused(&self, patient_id: &str) -> Result<bool>;
 
     // ---- alerts and escalations -----------------------------------------------------------
     /// Stores a new alert (status open). The alert's `patient_name` is filled from the account.
     /// Idempotent on the alert id: raising an id that exists returns the stored alert with
     /// `created: false`.
     async fn raise_alert(&self, alert: Alert) -> Result<Raised>;
+    /// Records a risky patient message in the patient's risk episode (contract §4.2), as one
+    /// atomic step, so two nodes screening two messages of one patient at once can neither
+    /// open two alerts nor lose a message id:
+    /// - the message is already in an alert (a re-screening): that alert takes only a higher
+    ///   grade or new reasons, and only while unacknowledged; its `message_ids` never repeat;
+    /// - else, when the patient has an unacknowledged (`open` or `escalated`) alert, it is
+    ///   updated ([`merge_evidence`]) and gains the message id;
+    /// - else `evidence` (a new alert, id derived from the message and level) is stored, open.
+    ///
+    /// `message_at` is when the message was written (`message_ids` are oldest first).
+    async fn record_risk(&self, evidence: Alert, message_at: Timestamp) -> Result<Recorded>;
     async fn alert(&self, id: &str) -> Result<Option<Alert>>;
     async fn alerts(&self, query: AlertQuery) -> Result<Vec<Alert>>;
     /// open|escalated → acknowledged; `None` when already acknowledged or resolved. (A clinician

@@ -14,12 +14,13 @@ use actix::{Actor, Addr};
 use healing_protocol::Message;
 use parking_lot::Mutex;
 
-use super::{Cancel, PatientMessage, Shutdown, TherapyChat};
+use super::{Cancel, HighRisk, PatientMessage, Shutdown, TherapyChat};
 use crate::services::Services;
 
 struct Entry {
     addr: Addr<TherapyChat>,
     undelivered: Arc<AtomicUsize>,
+    patient_id: String,
 }
 
 #[derive(Default)]
@@ -48,10 +49,19 @@ impl ChatDirectory {
                 undelivered.clone(),
             )
             .start();
-            Entry { addr, undelivered }
+            Entry { addr, undelivered, patient_id: patient_id.to_owned() }
         });
         entry.undelivered.fetch_add(1, Ordering::AcqRel);
         entry.addr.do_send(PatientMessage { message, stored_at });
+    }
+
+    /// A high-risk message pauses the AI for the patient: stops any ordinary reply still
+    /// streaming in any of their conversations live on this node.
+    pub fn high_risk(&self, patient_id: &str) {
+        let inner = self.inner.lock();
+        for entry in inner.by_conversation.values().filter(|e| e.patient_id == patient_id) {
+            entry.addr.do_send(HighRisk);
+        }
     }
 
     /// Asks the conversation streaming `message_id` to stop, if the caller owns it.

@@ -79,6 +79,8 @@ impl Reply {
             }
         }
         let screened = screened.unwrap_or_else(|| screen(&self.prompt.text, &[]));
+        // Paused for this conversation, or for the patient (a high-risk message in any of their
+        // conversations pauses them all, new ones included, until a clinician resumes it).
         let paused = screened.risk.level == RiskLevel::High
             || services
                 .store
@@ -86,7 +88,8 @@ impl Reply {
                 .await
                 .map(|c| c.is_some_and(|c| c.summary.chat_paused))
                 // If we cannot tell, behave as paused: a holding reply is safe, chat may not be.
-                .unwrap_or(true);
+                .unwrap_or(true)
+            || services.store.patient_paused(&self.patient_id).await.unwrap_or(true);
 
         self.push(&ServerFrame::AiStart {
             conversation_id: self.conversation_id.clone(),

@@ -6,6 +6,10 @@
 //! patient → the reply for this message starts only after screening has finished, so the
 //! patient sees crisis resources before any AI text that answers it.
 //!
+//! A message with no risk of its own raises and updates nothing, whatever came before it (see
+//! [`crate::risk_detector::screen`]); a risky one joins the patient's open episode if there is
+//! one (see [`crate::alerts`]).
+//!
 //! A message's `risk` is written last, once any alert it called for is stored: an unset risk
 //! means "screening did not finish", which is what [`super::rescreen`] looks for after a crash.
 
@@ -89,9 +93,13 @@ pub(super) async fn act_on(
             stored: Some(stored_tx),
         });
         let paused = level == RiskLevel::High;
-        if paused && let Some(chat) = chat {
-            // Stop any ordinary reply still streaming for an earlier message.
-            chat.do_send(HighRisk);
+        if paused {
+            // Stop any ordinary reply still streaming for an earlier message, in this
+            // conversation and in the patient's others on this node.
+            if let Some(chat) = chat {
+                chat.do_send(HighRisk);
+            }
+            services.chats.high_risk(patient_id);
         }
         services.push_to_user(
             patient_id,
@@ -103,8 +111,13 @@ pub(super) async fn act_on(
                 conversation_id: message.conversation_id.clone(),
             },
         );
-        if paused && let Err(e) = services.store.set_chat_paused(&message.conversation_id, true).await {
-            tracing::error!(conversation = %message.conversation_id, error = %e, "could not pause the conversation");
+        // The pause is the patient's (contract §4.2): every conversation of theirs, new ones
+        // included, stays paused until a clinician resumes it. Stored, so every node honours it.
+        if paused && let Err(e) = services.store.set_patient_paused(patient_id, true).await {
+            tracing::error!(patient = %patient_id, conversation = %message.conversation_id, error = %e, "could not pause the AI for the patient");
+            if let Err(e) = services.store.set_chat_paused(&message.conversation_id, true).await {
+                tracing::error!(conversation = %message.conversation_id, error = %e, "could not pause the conversation");
+            }
         }
         if !stored_rx.await.unwrap_or(false) {
             // Leave the risk unset: the message stays "unscreened" and is screened again.

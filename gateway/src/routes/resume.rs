@@ -1,6 +1,7 @@
 //! `POST /api/v1/conversations/{id}/resume` — a clinician (caseload) or supervisor (team) resumes
 //! AI chat in a conversation paused after a high-risk message, once a person has been in touch.
-//! The patient's sessions get `conversation.resumed`.
+//! The pause is the patient's, so this resumes every conversation of theirs; the patient's
+//! sessions get `conversation.resumed` for each one that was paused.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use healing_protocol::{Role, ServerFrame};
@@ -19,7 +20,10 @@ pub async fn handle(
     let id = path.into_inner();
     let services = &state.services;
     let conversation = caller.visible_conversation(services.store.as_ref(), &id, "conversation not found").await?;
+    // The pause is the patient's (contract §4.2): resuming lifts it from all their conversations.
     services.store.set_chat_paused(&id, false).await?;
+    let mut resumed = services.store.set_patient_paused(&conversation.patient_id, false).await?;
+    resumed.retain(|c| *c != id);
     crate::audit::record(
         &state,
         &req,
@@ -29,6 +33,9 @@ pub async fn handle(
         Some(format!("conversation:{id}")),
     )
     .await?;
+    for other in resumed {
+        services.push_to_user(&conversation.patient_id, &ServerFrame::ConversationResumed { conversation_id: other });
+    }
     services.push_to_user(&conversation.patient_id, &ServerFrame::ConversationResumed { conversation_id: id });
     Ok(HttpResponse::NoContent().finish())
 }

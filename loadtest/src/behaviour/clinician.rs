@@ -52,7 +52,17 @@ pub async fn run(vu: &mut Vu, hold: &Hold, ack_delay: Option<Duration>) -> Resul
                     }
                     "alert.updated" => {
                         let alert = &f["alert"];
-                        if alert["id"].as_str().is_some_and(|id| acked.remove(id)) {
+                        // A later risky message folded into an open episode (contract §4.2) is
+                        // delivered by this update: measure it like an alert.
+                        let now = std::time::Instant::now();
+                        for id in alert["message_ids"].as_array().into_iter().flatten().filter_map(|v| v.as_str()) {
+                            if let Some(latency) = shared.correlator.delivered(Event::Alert, id, now) {
+                                m.alert_delivery_latency.add(latency);
+                            }
+                        }
+                        // An episode update of an alert whose acknowledgement is in flight is not its answer.
+                        let episode_update = alert["status"] == "open";
+                        if !episode_update && alert["id"].as_str().is_some_and(|id| acked.remove(id)) {
                             // A supervisor may have resolved the escalated alert first; either way it was handled.
                             m.check("alert acknowledged or resolved", matches!(alert["status"].as_str(), Some("acknowledged" | "resolved")));
                         }

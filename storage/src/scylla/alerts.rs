@@ -45,7 +45,14 @@ impl Inner {
     async fn stored_alert(&self, id: &str, serial: bool) -> Result<Option<StoredAlert>> {
         let stmt = if serial { &self.st.alert_get_serial } else { &self.st.alert_get };
         let r = stmt.run(&self.session, (id.to_owned(),)).await.map_err(|e| exec_err("read alert", e))?;
-        Ok(first_row::<AlertRow>(r)?.map(AlertRow::into_alert).transpose()?.flatten())
+        let Some(mut a) = first_row::<AlertRow>(r)?.map(AlertRow::into_alert).transpose()?.flatten() else {
+            return Ok(None);
+        };
+        // The episode's current state (risk episodes, see episodes.rs).
+        if let Some(row) = self.episode_row(id, serial).await? {
+            row.overlay(&mut a.alert);
+        }
+        Ok(Some(a))
     }
 
     /// The alert with its patient's name; `None` when either is missing (like SQLite's JOIN).

@@ -153,6 +153,15 @@ impl Inner {
             )
             .await;
         let created = cas_outcome("create conversation", r)?;
+        // A conversation started while the AI is paused for the patient starts paused.
+        let paused = matches!(created, Cas::Applied) && self.patient_paused(patient_id).await?;
+        if paused {
+            self.st
+                .conv_set_paused
+                .run(&self.session, (true, id.to_owned()))
+                .await
+                .map_err(|e| exec_err("pause new conversation", e))?;
+        }
         self.st
             .conv_index_insert
             .run(&self.session, (patient_id.to_owned(), id.to_owned(), cql_ts(at)))
@@ -165,7 +174,7 @@ impl Inner {
                 started_at: Some(cql_ts(at)),
                 last_message_at: Some(cql_ts(at)),
                 next_seq: Some(1),
-                chat_paused: None,
+                chat_paused: Some(paused),
                 pending_id: None,
                 pending_seq: None,
                 pending: None,

@@ -277,6 +277,30 @@ statements! {
         "SELECT deadline, id FROM alerts_by_deadline WHERE bucket = ? AND deadline <= ? LIMIT ?";
     deadline_delete: (i32, Ts, S) = "DELETE FROM alerts_by_deadline WHERE bucket = ? AND deadline = ? AND id = ?";
 
+    // ---- risk episodes (see episodes.rs) ----
+    #[serial]
+    episode_open_get: (S,) = "SELECT alert_id FROM open_episodes WHERE patient_id = ?";
+    episode_open_claim: (S, S) = "INSERT INTO open_episodes (patient_id, alert_id) VALUES (?, ?) IF NOT EXISTS";
+    episode_open_move: (S, S, S) = "UPDATE open_episodes SET alert_id = ? WHERE patient_id = ? IF alert_id = ?";
+    episode_get: (S,) =
+        "SELECT level, score, reasons, ack_deadline, message_ids, updated_at, version FROM alert_episodes \
+         WHERE alert_id = ?";
+    #[serial]
+    episode_get_serial: (S,) =
+        "SELECT level, score, reasons, ack_deadline, message_ids, updated_at, version FROM alert_episodes \
+         WHERE alert_id = ?";
+    episode_create: (S, S, f32, S, Un<Ts>, S, Ts) =
+        "INSERT INTO alert_episodes (alert_id, level, score, reasons, ack_deadline, message_ids, updated_at, \
+         version) VALUES (?, ?, ?, ?, ?, ?, ?, 1) IF NOT EXISTS";
+    episode_update: (S, f32, S, Un<Ts>, S, Ts, i32, S, i32) =
+        "UPDATE alert_episodes SET level = ?, score = ?, reasons = ?, ack_deadline = ?, message_ids = ?, \
+         updated_at = ?, version = ? WHERE alert_id = ? IF version = ?";
+    episode_message_claim: (S, S) = "INSERT INTO alert_messages (message_id, alert_id) VALUES (?, ?) IF NOT EXISTS";
+    #[serial]
+    episode_message_holder: (S,) = "SELECT alert_id FROM alert_messages WHERE message_id = ?";
+    pause_set: (S, bool, Ts) = "INSERT INTO patient_pauses (patient_id, paused, changed_at) VALUES (?, ?, ?)";
+    pause_get: (S,) = "SELECT paused FROM patient_pauses WHERE patient_id = ?";
+
     esc_create: (S, S, S, S, Ts) =
         "INSERT INTO escalations (id, alert_id, patient_id, reason, status, created_at) VALUES (?, ?, ?, ?, 'open', ?) \
          IF NOT EXISTS";

@@ -18,6 +18,7 @@ mod alerts;
 mod audit;
 mod chat;
 pub mod cql;
+mod episodes;
 pub mod plan;
 pub mod rows;
 pub mod schema;
@@ -412,6 +413,17 @@ impl Store for ScyllaStore {
     async fn set_chat_paused(&self, conversation_id: &str, paused: bool) -> Result<()> {
         let c = conversation_id.to_owned();
         self.run(move |i| async move { i.set_chat_paused(c, paused).await }).await
+    }
+    async fn set_patient_paused(&self, patient_id: &str, paused: bool) -> Result<Vec<String>> {
+        let p = patient_id.to_owned();
+        self.run(move |i| async move { i.set_patient_paused(p, paused).await }).await
+    }
+    async fn patient_paused(&self, patient_id: &str) -> Result<bool> {
+        let p = patient_id.to_owned();
+        self.run(move |i| async move { i.patient_paused(&p).await }).await
+    }
+    async fn record_risk(&self, evidence: Alert, message_at: Timestamp) -> Result<Recorded> {
+        self.run(move |i| async move { i.record_risk(evidence, message_at).await }).await
     }
     async fn unscreened_messages(&self, _created_before: Timestamp, _limit: u32) -> Result<Vec<Unscreened>> {
         // Deliberately none: "risk is unset" cannot be asked of Cassandra-style tables without a

@@ -212,22 +212,27 @@ impl AlertRow {
         if self.status.is_none() {
             return Ok(None);
         }
+        let message_id = req(self.message_id, "alerts", "message_id")?;
+        let created_at = ts(req(self.created_at, "alerts", "created_at")?);
         Ok(Some(StoredAlert {
             alert: Alert {
                 patient_id: req(self.patient_id, "alerts", "patient_id")?,
                 patient_name: String::new(),
                 conversation_id: req(self.conversation_id, "alerts", "conversation_id")?,
-                message_id: req(self.message_id, "alerts", "message_id")?,
+                message_id: message_id.clone(),
                 level: word(self.level, "alerts", "level", RiskLevel::parse)?,
                 score: req(self.score, "alerts", "score")?,
                 reasons: json(self.reasons, "alerts", "reasons")?.unwrap_or_default(),
                 excerpt: req(self.excerpt, "alerts", "excerpt")?,
                 status: word(self.status, "alerts", "status", AlertStatus::parse)?,
-                created_at: ts(req(self.created_at, "alerts", "created_at")?),
+                created_at,
                 ack_deadline: self.ack_deadline.map(ts),
                 acknowledged_by: self.acknowledged_by,
                 acknowledged_at: self.acknowledged_at.map(ts),
                 note: self.note,
+                // Until an episode row says otherwise (see `episodes::EpisodeRow::overlay`).
+                message_ids: vec![message_id],
+                updated_at: Some(created_at),
                 id: self.id,
             },
             escalation_id: self.escalation_id,

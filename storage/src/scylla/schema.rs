@@ -20,10 +20,11 @@ use crate::error::{Result, StoreError};
 pub const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../migrations/scylla/0001_init.cql")),
     (2, include_str!("../../migrations/scylla/0002_duty_supervisors.cql")),
+    (3, include_str!("../../migrations/scylla/0003_risk_episodes.cql")),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i32 = 2;
+pub const LATEST: i32 = 3;
 
 /// A claim this old without `applied_at` is considered abandoned.
 const STALE_CLAIM: Duration = Duration::from_secs(60);

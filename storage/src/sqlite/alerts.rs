@@ -8,10 +8,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::db_err;
 use super::rows::{from_ms, json, ms, to_json, word};
 use crate::error::{Result, StoreError};
-use crate::store::{AlertQuery, EscalationQuery, PageCursor, Raised};
+use crate::store::{AlertQuery, EpisodeChange, EscalationQuery, PageCursor, Raised, Recorded, merge_evidence};
 
 const ALERT_COLS: &str = "a.id, a.patient_id, u.display_name, a.conversation_id, a.message_id, a.level, a.score, \
-     a.reasons, a.excerpt, a.status, a.created_at, a.ack_deadline, a.acknowledged_by, a.acknowledged_at, a.note";
+     a.reasons, a.excerpt, a.status, a.created_at, a.ack_deadline, a.acknowledged_by, a.acknowledged_at, a.note, \
+     a.updated_at, (SELECT json_group_array(am.message_id ORDER BY am.message_at, am.rowid) \
+     FROM alert_messages am WHERE am.alert_id = a.id)";
 const ALERT_FROM: &str = "alerts a JOIN users u ON u.id = a.patient_id";
 
 fn alert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Alert> {
@@ -35,6 +37,12 @@ fn alert_at(r: &rusqlite::Row<'_>, o: usize) -> rusqlite::Result<Alert> {
         acknowledged_by: r.get(o + 12)?,
         acknowledged_at: r.get::<_, Option<i64>>(o + 13)?.map(from_ms),
         note: r.get(o + 14)?,
+        updated_at: Some(from_ms(r.get::<_, Option<i64>>(o + 15)?.unwrap_or(r.get(o + 10)?))),
+        message_ids: {
+            let ids: Vec<String> = json(o + 16, r.get(o + 16)?)?.unwrap_or_default();
+            // Alerts raised before episodes (migration 0005) may hold no rows: their own message.
+            if ids.is_empty() { vec![r.get(o + 4)?] } else { ids }
+        },
     })
 }
 
@@ -54,28 +62,132 @@ fn escalation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Escalation> {
 }
 
 pub fn raise_alert(c: &Connection, a: &Alert) -> Result<Raised> {
-    let inserted = c
-        .execute(
-            "INSERT INTO alerts (id, patient_id, conversation_id, message_id, level, score, reasons, excerpt, status,
-                             created_at, ack_deadline)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, ?10)
+    let inserted = insert_alert(c, a)?;
+    if inserted == 1 {
+        add_message(c, &a.id, &a.message_id, a.created_at)?;
+    }
+    let alert = alert(c, &a.id)?.ok_or_else(|| StoreError::Internal("alert vanished after insert".into()))?;
+    Ok(Raised { alert, created: inserted == 1 })
+}
+
+fn insert_alert(c: &Connection, a: &Alert) -> Result<usize> {
+    c.execute(
+        "INSERT INTO alerts (id, patient_id, conversation_id, message_id, level, score, reasons, excerpt, status,
+                             created_at, ack_deadline, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'open', ?9, ?10, ?9)
          ON CONFLICT (id) DO NOTHING",
+        params![
+            a.id,
+            a.patient_id,
+            a.conversation_id,
+            a.message_id,
+            a.level.as_str(),
+            f64::from(a.score),
+            to_json(&a.reasons),
+            a.excerpt,
+            ms(a.created_at),
+            a.ack_deadline.map(ms),
+        ],
+    )
+    .map_err(db_err)
+}
+
+fn add_message(c: &Connection, alert_id: &str, message_id: &str, message_at: Timestamp) -> Result<()> {
+    c.execute(
+        "INSERT INTO alert_messages (message_id, alert_id, message_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (message_id) DO NOTHING",
+        params![message_id, alert_id, ms(message_at)],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Writes what [`merge_evidence`] changed, only while the alert is unacknowledged.
+fn store_merged(c: &Connection, merged: &Alert, now: Timestamp) -> Result<bool> {
+    let n = c
+        .execute(
+            "UPDATE alerts SET level = ?2, score = ?3, reasons = ?4, ack_deadline = ?5, updated_at = ?6
+             WHERE id = ?1 AND status IN ('open', 'escalated')",
             params![
-                a.id,
-                a.patient_id,
-                a.conversation_id,
-                a.message_id,
-                a.level.as_str(),
-                f64::from(a.score),
-                to_json(&a.reasons),
-                a.excerpt,
-                ms(a.created_at),
-                a.ack_deadline.map(ms),
+                merged.id,
+                merged.level.as_str(),
+                f64::from(merged.score),
+                to_json(&merged.reasons),
+                merged.ack_deadline.map(ms),
+                ms(now)
             ],
         )
         .map_err(db_err)?;
-    let alert = alert(c, &a.id)?.ok_or_else(|| StoreError::Internal("alert vanished after insert".into()))?;
-    Ok(Raised { alert, created: inserted == 1 })
+    Ok(n == 1)
+}
+
+/// See [`crate::Store::record_risk`]. Runs inside one write transaction (the writer's savepoint),
+/// and SQLite serialises writers (`BEGIN IMMEDIATE`, also across processes sharing the file), so
+/// the read-then-write below is atomic.
+pub fn record_risk(c: &Connection, ev: &Alert, message_at: Timestamp) -> Result<Recorded> {
+    let now = ev.updated_at.unwrap_or(ev.created_at);
+    let unchanged = |alert: Alert| Ok(Recorded { alert, change: EpisodeChange::Unchanged });
+    let holder: Option<String> = c
+        .query_row("SELECT alert_id FROM alert_messages WHERE message_id = ?1", params![ev.message_id], |r| r.get(0))
+        .optional()
+        .map_err(db_err)?;
+    if let Some(holder) = holder {
+        // Screened before: a higher grade (a second opinion) may still raise its episode.
+        let held = alert(c, &holder)?.ok_or_else(|| StoreError::Internal("alert of a message vanished".into()))?;
+        if !matches!(held.status, AlertStatus::Open | AlertStatus::Escalated) {
+            return unchanged(held);
+        }
+        let Some(merged) = merge_evidence(&held, ev) else { return unchanged(held) };
+        store_merged(c, &merged, now)?;
+        let alert = alert(c, &holder)?.ok_or_else(|| StoreError::Internal("alert vanished after update".into()))?;
+        return Ok(Recorded { alert, change: EpisodeChange::Updated { previous: held.level } });
+    }
+    let open: Option<String> = c
+        .query_row(
+            "SELECT id FROM alerts WHERE patient_id = ?1 AND status IN ('open', 'escalated')
+             ORDER BY created_at DESC, id LIMIT 1",
+            params![ev.patient_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)?;
+    if let Some(open) = open {
+        let episode = alert(c, &open)?.ok_or_else(|| StoreError::Internal("open alert vanished".into()))?;
+        add_message(c, &open, &ev.message_id, message_at)?;
+        let merged = merge_evidence(&episode, ev).unwrap_or_else(|| episode.clone());
+        store_merged(c, &merged, now)?;
+        let alert = alert(c, &open)?.ok_or_else(|| StoreError::Internal("alert vanished after update".into()))?;
+        return Ok(Recorded { alert, change: EpisodeChange::Updated { previous: episode.level } });
+    }
+    let inserted = insert_alert(c, ev)?;
+    add_message(c, &ev.id, &ev.message_id, message_at)?;
+    let alert = alert(c, &ev.id)?.ok_or_else(|| StoreError::Internal("alert vanished after insert".into()))?;
+    let change = if inserted == 1 { EpisodeChange::Raised } else { EpisodeChange::Unchanged };
+    Ok(Recorded { alert, change })
+}
+
+pub fn set_patient_paused(c: &Connection, patient_id: &str, paused: bool, now: Timestamp) -> Result<Vec<String>> {
+    if paused {
+        c.execute(
+            "INSERT INTO patient_pauses (patient_id, paused_at) VALUES (?1, ?2) ON CONFLICT (patient_id) DO NOTHING",
+            params![patient_id, ms(now)],
+        )
+        .map_err(db_err)?;
+    } else {
+        c.execute("DELETE FROM patient_pauses WHERE patient_id = ?1", params![patient_id]).map_err(db_err)?;
+    }
+    let mut st = c
+        .prepare_cached(
+            "UPDATE conversations SET chat_paused = ?2 WHERE patient_id = ?1 AND chat_paused != ?2 RETURNING id",
+        )
+        .map_err(db_err)?;
+    let rows = st.query_map(params![patient_id, paused], |r| r.get(0)).map_err(db_err)?;
+    rows.collect::<rusqlite::Result<Vec<String>>>().map_err(db_err)
+}
+
+pub fn patient_paused(c: &Connection, patient_id: &str) -> Result<bool> {
+    c.query_row("SELECT EXISTS (SELECT 1 FROM patient_pauses WHERE patient_id = ?1)", params![patient_id], |r| r.get(0))
+        .map_err(db_err)
 }
 
 pub fn alert(c: &Connection, id: &str) -> Result<Option<Alert>> {

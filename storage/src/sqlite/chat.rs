@@ -66,7 +66,9 @@ pub fn append_message(c: &Connection, m: &NewMessage) -> Result<Appended> {
         None => {
             let id = uuid::Uuid::new_v4().to_string();
             c.execute(
-                "INSERT INTO conversations (id, patient_id, started_at, last_message_at) VALUES (?1, ?2, ?3, ?3)",
+                // A conversation started while the AI is paused for the patient starts paused.
+                "INSERT INTO conversations (id, patient_id, started_at, last_message_at, chat_paused)
+                 VALUES (?1, ?2, ?3, ?3, EXISTS (SELECT 1 FROM patient_pauses WHERE patient_id = ?2))",
                 params![id, m.patient_id, ms(now)],
             )
             .map_err(db_err)?;

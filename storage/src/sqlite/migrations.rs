@@ -11,10 +11,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/sqlite/0002_unscreened_index.sql")),
     (3, include_str!("../../migrations/sqlite/0003_pending_indexes.sql")),
     (4, include_str!("../../migrations/sqlite/0004_duty_supervisors.sql")),
+    (5, include_str!("../../migrations/sqlite/0005_risk_episodes.sql")),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 4;
+pub const LATEST: i64 = 5;
 
 pub fn apply(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(

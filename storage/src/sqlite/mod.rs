@@ -227,6 +227,18 @@ impl Store for SqliteStore {
         let id = conversation_id.to_owned();
         self.write(move |c| chat::set_chat_paused(c, &id, paused)).await
     }
+    async fn set_patient_paused(&self, patient_id: &str, paused: bool) -> Result<Vec<String>> {
+        let p = patient_id.to_owned();
+        let now = chrono::Utc::now();
+        self.write(move |c| alerts::set_patient_paused(c, &p, paused, now)).await
+    }
+    async fn patient_paused(&self, patient_id: &str) -> Result<bool> {
+        let p = patient_id.to_owned();
+        self.read(move |c| alerts::patient_paused(c, &p)).await
+    }
+    async fn record_risk(&self, evidence: Alert, message_at: Timestamp) -> Result<Recorded> {
+        self.write(move |c| alerts::record_risk(c, &evidence, message_at)).await
+    }
     async fn unscreened_messages(&self, created_before: Timestamp, limit: u32) -> Result<Vec<Unscreened>> {
         self.read(move |c| chat::unscreened_messages(c, created_before, limit)).await
     }
