@@ -132,10 +132,10 @@ test('new endpoints answer staff with a relationship and no one else', async () 
   const p = caseload.body.patients.find((x) => x.username === robin.username);
   assert.ok(p, 'the patient is on the caseload');
   assert.equal(p.display_name, robin.name);
-  // The high alert was acknowledged; "I am still here", screened with the earlier disclosure as
-  // context, raised a moderate one that nobody has acknowledged yet.
-  assert.equal(p.open_alerts, 1);
-  assert.equal(p.latest_risk, 'moderate');
+  // The high alert was acknowledged; "I am still here" carries no risk of its own, so it raises
+  // nothing (contract §4.2), whatever came before it.
+  assert.equal(p.open_alerts, 0);
+  assert.equal(p.latest_risk, 'none');
   assert.ok(!Number.isNaN(Date.parse(p.last_contact)));
   assert.equal((await h.rest('GET', '/caseload', sup.token)).status, 403);
   const convs = await h.rest('GET', `/patients/${p.id}/conversations`, sup.token);
