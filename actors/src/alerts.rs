@@ -250,25 +250,34 @@ impl Deps {
             )
             .await;
         }
-        let reason = if !team.care_team {
-            // Nobody's caseload, or no team behind it: the duty supervisors take it now.
+        if let Some(reason) = self.escalate_at_once(&alert.id, &team, level, r.screened.imminent).await {
+            self.escalate(alert, reason).await;
+        }
+    }
+
+    /// Why an alert (new, or an episode just raised to `level`) escalates at once rather than at
+    /// its deadline: no care team (the duty supervisors take it), an attempt in progress, or a
+    /// high alert with no clinician online. One rule for new alerts and episode updates.
+    async fn escalate_at_once(
+        &self,
+        alert_id: &str,
+        team: &Responsible,
+        level: RiskLevel,
+        imminent: bool,
+    ) -> Option<EscalationReason> {
+        if !team.care_team {
             if team.supervisors.is_empty() {
-                tracing::error!(alert = %alert.id, "NO ONE RESPONSIBLE: the patient has no care team and no supervisor is on duty");
+                tracing::error!(alert = %alert_id, "NO ONE RESPONSIBLE: the patient has no care team and no supervisor is on duty");
             }
             Some(EscalationReason::NoCareTeam)
-        } else if level == RiskLevel::High {
-            if r.screened.imminent {
-                Some(EscalationReason::Imminent)
-            } else if !self.clinician_online(&clinicians).await {
-                Some(EscalationReason::NoClinicianOnline)
-            } else {
-                None
-            }
+        } else if level != RiskLevel::High {
+            None
+        } else if imminent {
+            Some(EscalationReason::Imminent)
+        } else if !self.clinician_online(&team.clinicians).await {
+            Some(EscalationReason::NoClinicianOnline)
         } else {
             None
-        };
-        if let Some(reason) = reason {
-            self.escalate(alert, reason).await;
         }
     }
 
@@ -331,20 +340,7 @@ impl Deps {
         if alert.status != AlertStatus::Open {
             return; // already escalated: it stays with the supervisors
         }
-        let reason = if !team.care_team {
-            Some(EscalationReason::NoCareTeam)
-        } else if evidence == RiskLevel::High {
-            if r.screened.imminent {
-                Some(EscalationReason::Imminent)
-            } else if !self.clinician_online(&team.clinicians).await {
-                Some(EscalationReason::NoClinicianOnline)
-            } else {
-                None
-            }
-        } else {
-            None
-        };
-        if let Some(reason) = reason {
+        if let Some(reason) = self.escalate_at_once(&alert.id, &team, evidence, r.screened.imminent).await {
             self.escalate(alert, reason).await;
         }
     }

@@ -85,7 +85,7 @@ pub async fn run(
     hub: Arc<Hub>,
     bus: Bus,
 ) -> anyhow::Result<()> {
-    // The risk engine's sentence encoder is compiled in; load it now (about 0.1 s) so that a
+    // The risk engine's sentence encoder is compiled in; load it now (about 0.2 s) so that a
     // damaged build stops here rather than screening with the rules alone.
     healing_risk::load().map_err(|e| anyhow::anyhow!("loading the risk detector: {e}"))?;
     let llm = llm_provider(&config)?;
