@@ -66,10 +66,11 @@ def words(text):
 def adjudicated(rows):
     """Training labels: the writer's label, raised to the blind second rating where that is
     higher (over-triage); see risk/data/README.md."""
-    path = ROOT / "risk" / "data" / "ratings" / "second.jsonl"
-    if not path.exists():
-        return rows
-    second = {r["id"]: r["level"] for r in load_jsonl(path)}
+    second = {}
+    for path in sorted((ROOT / "risk" / "data" / "ratings").glob("*.jsonl")):
+        for r in load_jsonl(path):
+            if r["id"] not in second or LV[r["level"]] > LV[second[r["id"]]]:
+                second[r["id"]] = r["level"]
     out = []
     for r in rows:
         lvl = r["level"]
