@@ -20,6 +20,10 @@ pub struct Metrics {
     pub ai_first_token_seconds: Histogram,
     pub risk_assessments: IntCounterVec,
     pub risk_assessment_seconds: Histogram,
+    /// Messages the semantic detector graded above the rules, by the level it gave.
+    pub risk_model_raises: IntCounterVec,
+    /// Messages waiting for the model lane (sampled when a message is screened).
+    pub risk_model_backlog: IntGauge,
     pub alerts: IntCounterVec,
     /// Open alerts updated by a later risky message of the same patient (risk episodes).
     pub alert_updates: IntCounterVec,
@@ -59,6 +63,13 @@ impl Metrics {
             ai_first_token_seconds: histogram("healing_ai_first_token_seconds", "Reply start to first AI token"),
             risk_assessments: counter_vec("healing_risk_assessments_total", "Risk assessments by level", &["level"]),
             risk_assessment_seconds: histogram("healing_risk_assessment_seconds", "Time to assess one message"),
+            risk_model_raises: counter_vec(
+                "healing_risk_model_raises_total",
+                "Messages the semantic detector graded above the rules, by its level",
+                &["level"],
+            ),
+            risk_model_backlog: IntGauge::new("healing_risk_model_backlog", "Messages waiting for the risk model lane")
+                .expect("valid gauge"),
             alerts: counter_vec("healing_alerts_total", "Alerts raised by level", &["level"]),
             alert_updates: counter_vec(
                 "healing_alert_updates_total",
@@ -111,6 +122,8 @@ impl Metrics {
             Box::new(m.ai_first_token_seconds.clone()),
             Box::new(m.risk_assessments.clone()),
             Box::new(m.risk_assessment_seconds.clone()),
+            Box::new(m.risk_model_raises.clone()),
+            Box::new(m.risk_model_backlog.clone()),
             Box::new(m.alerts.clone()),
             Box::new(m.alert_updates.clone()),
             Box::new(m.alert_delivery_seconds.clone()),
@@ -137,6 +150,7 @@ impl Metrics {
             m.risk_assessments.with_label_values(&[level]);
         }
         for level in ["low", "moderate", "high"] {
+            m.risk_model_raises.with_label_values(&[level]);
             m.alerts.with_label_values(&[level]);
             m.alert_updates.with_label_values(&[level]);
         }

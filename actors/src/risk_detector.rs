@@ -1,19 +1,39 @@
-//! The risk-detection actor: runs the pure risk engine (`healing-risk`) on a pool of dedicated
-//! threads (`SyncArbiter`), so screening never competes with socket I/O on the actix workers and
-//! a burst of long messages cannot stall chat.
+//! Risk detection in two lanes, so an alert never waits behind the sentence encoder.
+//!
+//! - The **rules lane** (`SyncArbiter`, [`RULE_THREADS`] threads at normal priority) grades a
+//!   message with the engine's rules and the conversation's context ([`healing_risk::assess_rules`]):
+//!   tens of microseconds. Whatever it finds is alerted at once.
+//! - The **model lane** ([`MODEL_THREADS`] threads at a lower OS priority) runs the semantic
+//!   detector ([`healing_risk::model_raise_batch`]) on every message — never sampled, never
+//!   skipped under load — taking up to [`BATCH`] queued messages per pass of the encoder, which
+//!   costs less per message the busier the node is. It can only raise the level the rules gave.
+//!
+//! A busy node therefore degrades in the right order: the model lane falls behind (and with it
+//! the AI replies, which wait for a message's full screening), while the rules' alerts, socket
+//! I/O and the clinicians' sessions keep the CPU first.
+
+use std::time::Instant;
 
 use actix::prelude::*;
 use healing_protocol::{Risk, RiskLevel};
+use tokio::sync::oneshot;
 
-/// Threads assessing messages. The full detector (rules + sentence encoder) costs about 10 ms of
-/// one core for a 15-word chat message (see docs/benchmarks.md), so two threads screen about 200
-/// chat messages per second; every message is screened in full, never sampled.
-pub const THREADS: usize = 2;
+/// Threads grading messages by the rules.
+pub const RULE_THREADS: usize = 1;
+/// Threads running the sentence encoder. The encoder costs about 10 ms of one core for a
+/// 15-word chat message alone and less in a batch (see docs/benchmarks.md).
+pub const MODEL_THREADS: usize = 2;
+/// Most messages encoded in one pass.
+pub const BATCH: usize = 16;
+/// Messages waiting for the model lane before producers wait (back-pressure, never dropping).
+const MODEL_QUEUE: usize = 8192;
+/// Added to the model threads' nice value: the OS runs everything else first.
+const MODEL_NICENESS: i32 = 10;
 
 /// The reason label the engine gives an attempt in progress (escalated at once as `imminent`).
 const ATTEMPT_IN_PROGRESS: &str = "C-SSRS 6: attempt in progress";
 
-/// Assess one patient message in the context of the same patient's earlier messages.
+/// Grade one patient message by the rules, in the context of the same patient's earlier messages.
 #[derive(Message)]
 #[rtype(result = "Screened")]
 pub struct Assess {
@@ -31,9 +51,9 @@ pub struct Screened {
     pub seconds: f64,
 }
 
-pub struct RiskDetector;
+pub struct RulesWorker;
 
-impl Actor for RiskDetector {
+impl Actor for RulesWorker {
     type Context = SyncContext<Self>;
 }
 
@@ -46,18 +66,27 @@ pub fn level_of(level: healing_risk::Level) -> RiskLevel {
     }
 }
 
-/// Runs the engine (also used directly where no actor system is running).
+fn engine_level(level: RiskLevel) -> healing_risk::Level {
+    match level {
+        RiskLevel::None => healing_risk::Level::None,
+        RiskLevel::Low => healing_risk::Level::Low,
+        RiskLevel::Moderate => healing_risk::Level::Moderate,
+        RiskLevel::High => healing_risk::Level::High,
+    }
+}
+
+/// The rules' grade of a message.
 ///
 /// A message that carries no risk of its own raises nothing, whatever came before it (contract
 /// §4.2): when the earlier turns lift a message above `none`, the message is graded again on
 /// its own, and if that gives `none` the message is `none`. A message with some risk of its own
 /// keeps the (possibly higher) grade its context gives it.
-pub fn screen(text: &str, context: &[String]) -> Screened {
-    let started = std::time::Instant::now();
+pub fn screen_rules(text: &str, context: &[String]) -> Screened {
+    let started = Instant::now();
     let ctx: Vec<&str> = context.iter().map(String::as_str).collect();
-    let mut a = healing_risk::assess(text, &ctx);
+    let mut a = healing_risk::assess_rules(text, &ctx);
     if a.level != healing_risk::Level::None && !ctx.is_empty() {
-        let own = healing_risk::assess(text, &[]);
+        let own = healing_risk::assess_rules(text, &[]);
         if own.level == healing_risk::Level::None {
             a = own;
         }
@@ -69,17 +98,141 @@ pub fn screen(text: &str, context: &[String]) -> Screened {
     }
 }
 
-impl Handler<Assess> for RiskDetector {
+/// `rules` raised by the model's verdict, if it has one.
+pub fn combine(rules: &Screened, raise: Option<healing_risk::Raise>, seconds: f64) -> Screened {
+    let mut out = rules.clone();
+    out.seconds += seconds;
+    if let Some(r) = raise {
+        let level = level_of(r.level);
+        if level > out.risk.level {
+            out.risk.level = level;
+            out.risk.score = out.risk.score.max(f32::from(r.level.rank()) * 0.25);
+            out.risk.reasons.insert(0, r.reason.to_string());
+        }
+    }
+    out
+}
+
+/// The full detector in the calling thread (rules, then the model): for code without a running
+/// node (tests, the fallback when the lanes are gone).
+pub fn screen(text: &str, context: &[String]) -> Screened {
+    let rules = screen_rules(text, context);
+    let started = Instant::now();
+    let raise = healing_risk::model_raise(text, engine_level(rules.risk.level));
+    combine(&rules, raise, started.elapsed().as_secs_f64())
+}
+
+impl Handler<Assess> for RulesWorker {
     type Result = Screened;
 
     fn handle(&mut self, msg: Assess, _ctx: &mut Self::Context) -> Screened {
-        screen(&msg.text, &msg.context)
+        screen_rules(&msg.text, &msg.context)
     }
 }
 
-/// Starts the detector pool.
-pub fn start() -> Addr<RiskDetector> {
-    SyncArbiter::start(THREADS, || RiskDetector)
+struct Job {
+    text: String,
+    floor: healing_risk::Level,
+    reply: oneshot::Sender<(Option<healing_risk::Raise>, f64)>,
+}
+
+/// The two lanes (cheap to clone).
+#[derive(Clone)]
+pub struct Detector {
+    rules: Addr<RulesWorker>,
+    model: crossbeam_channel::Sender<Job>,
+}
+
+impl Detector {
+    /// Starts both lanes (inside a running actix system).
+    pub fn start() -> Detector {
+        let rules = SyncArbiter::start(RULE_THREADS, || RulesWorker);
+        let (model, jobs) = crossbeam_channel::bounded::<Job>(MODEL_QUEUE);
+        for i in 0..MODEL_THREADS {
+            let jobs = jobs.clone();
+            let spawned = std::thread::Builder::new().name(format!("risk-model-{i}")).spawn(move || model_lane(&jobs));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a risk model thread");
+            }
+        }
+        Detector { rules, model }
+    }
+
+    /// The rules' grade (the fast lane).
+    pub async fn rules(&self, text: &str, context: &[String]) -> Screened {
+        match self.rules.send(Assess { text: text.to_owned(), context: context.to_vec() }).await {
+            Ok(s) => s,
+            // The lane is gone (shutting down): grade here rather than not at all.
+            Err(_) => screen_rules(text, context),
+        }
+    }
+
+    /// `rules` raised by the semantic detector (the model lane). Waits for room in the lane's
+    /// queue rather than skipping the model.
+    pub async fn model(&self, text: &str, rules: &Screened) -> Screened {
+        let floor = engine_level(rules.risk.level);
+        if floor == healing_risk::Level::High {
+            return rules.clone(); // nothing to raise
+        }
+        let (reply, answer) = oneshot::channel();
+        let mut job = Job { text: text.to_owned(), floor, reply };
+        loop {
+            match self.model.try_send(job) {
+                Ok(()) => break,
+                Err(crossbeam_channel::TrySendError::Full(j)) => {
+                    job = j;
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+                Err(crossbeam_channel::TrySendError::Disconnected(j)) => {
+                    let started = Instant::now();
+                    let raise = healing_risk::model_raise(&j.text, j.floor);
+                    return combine(rules, raise, started.elapsed().as_secs_f64());
+                }
+            }
+        }
+        match answer.await {
+            Ok((raise, seconds)) => combine(rules, raise, seconds),
+            // A model thread died with the job: run the model here rather than not at all.
+            Err(_) => {
+                let started = Instant::now();
+                let raise = healing_risk::model_raise(text, floor);
+                combine(rules, raise, started.elapsed().as_secs_f64())
+            }
+        }
+    }
+
+    /// Messages waiting for the model lane.
+    pub fn model_backlog(&self) -> usize {
+        self.model.len()
+    }
+}
+
+fn model_lane(jobs: &crossbeam_channel::Receiver<Job>) {
+    lower_priority();
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match jobs.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let started = Instant::now();
+        let items: Vec<(&str, healing_risk::Level)> = batch.iter().map(|j| (j.text.as_str(), j.floor)).collect();
+        let raises = healing_risk::model_raise_batch(&items);
+        let each = started.elapsed().as_secs_f64() / batch.len() as f64;
+        for (job, raise) in batch.into_iter().zip(raises) {
+            let _ = job.reply.send((raise, each));
+        }
+    }
+}
+
+/// Lowers this thread's scheduling priority (on Linux, nice applies per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), MODEL_NICENESS) {
+        tracing::debug!(error = %e, "could not lower the risk model thread's priority");
+    }
 }
 
 #[cfg(test)]
@@ -104,5 +257,18 @@ mod tests {
         }
         // A message with risk of its own is still graded (context may raise it).
         assert!(screen("I just want it all to end", &context).risk.level >= RiskLevel::Low);
+    }
+
+    #[actix_rt::test]
+    async fn the_two_lanes_grade_as_the_whole_detector_and_never_lower_the_rules() {
+        let d = Detector::start();
+        // An attempt in progress told without risk words (the kind of message the model is for).
+        let text = "standing on the wrong side of the railing on the bridge now, the water is far down";
+        let rules = d.rules(text, &[]).await;
+        let full = d.model(text, &rules).await;
+        assert!(full.risk.level >= rules.risk.level);
+        assert_eq!(full.risk.level, screen(text, &[]).risk.level, "the lanes give what the detector gives");
+        let high = d.rules("I've just taken all my tablets, 40 of them", &[]).await;
+        assert_eq!(d.model("I've just taken all my tablets, 40 of them", &high).await.risk, high.risk);
     }
 }

@@ -14,7 +14,7 @@ use crate::bus::Fanout;
 use crate::chat::ChatDirectory;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
-use crate::risk_detector::RiskDetector;
+use crate::risk_detector::Detector;
 use crate::supervision::DeskDirectory;
 
 /// Tunables of the realtime layer (filled from the gateway's validated config).
@@ -100,7 +100,7 @@ pub struct Services {
     pub fanout: Arc<Fanout>,
     pub chats: ChatDirectory,
     pub desks: DeskDirectory,
-    pub risk: Addr<RiskDetector>,
+    pub risk: Detector,
     pub alerts: Addr<AlertRouter>,
     pub config: RealtimeConfig,
     pub clinical: Arc<ClinicalConfig>,

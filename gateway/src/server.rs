@@ -125,7 +125,7 @@ pub async fn run(
         fanout,
         chats: ChatDirectory::default(),
         desks: DeskDirectory::default(),
-        risk: healing_actors::risk_detector::start(),
+        risk: healing_actors::risk_detector::Detector::start(),
         alerts,
         config: realtime,
         clinical,

@@ -34,6 +34,20 @@ fn bench(c: &mut Criterion) {
         b.iter(|| healing_risk::assess(black_box("Can you help me write a thought record about my argument?"), &[]))
     });
     g.finish();
+
+    // The encoder alone, one message at a time against 16 in one pass (per-message cost =
+    // time / 16): what batching buys a node that screens a queue of messages.
+    let chats: Vec<String> = (0..16).map(|i| format!("{CHAT} {i}")).collect();
+    let refs: Vec<&str> = chats.iter().map(String::as_str).collect();
+    let enc = healing_risk::encoder::Encoder::embedded().expect("encoder");
+    let mut g = c.benchmark_group("encoder");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(16));
+    g.bench_function("16_chats_one_by_one", |b| {
+        b.iter(|| refs.iter().map(|t| enc.embed(black_box(t)).expect("embed").len()).sum::<usize>())
+    });
+    g.bench_function("16_chats_one_batch", |b| b.iter(|| enc.embed_batch(black_box(&refs)).expect("batch").len()));
+    g.finish();
 }
 
 criterion_group!(benches, bench);

@@ -1,6 +1,7 @@
 //! `cargo run --release -p healing-risk --example embed [WEIGHTS TOKENIZER] < in.jsonl > out.jsonl`
 //!
-//! Writes `{"id", "emb": [384 floats]}` per `{"id", "text"}` line: the embeddings that
+//! Writes `{"id", "emb": [384 floats], "max": [384 floats]}` (mean-pooled unit embedding, and
+//! the maximum over word pieces) per `{"id", "text"}` line: the embeddings that
 //! `risk/train/train_semantic.py` trains the heads on (the very code the detector runs, so the
 //! Rust detector and the training code see identical vectors). With two arguments, uses that
 //! safetensors file and tokenizer instead of the shipped ones (to compare int8 with upstream f32).
@@ -38,8 +39,9 @@ fn main() {
         }
         let v: serde_json::Value = serde_json::from_str(&line).expect("json line");
         let text = healing_risk::fold_for_model(v["text"].as_str().expect("text"));
-        let emb = enc.embed(&text).expect("embed");
+        let (emb, max) = enc.embed_mean_max(&text).expect("embed");
         let emb: Vec<f64> = emb.iter().map(|&x| f64::from(x)).collect();
-        writeln!(out, "{}", serde_json::json!({"id": v["id"], "emb": emb})).expect("stdout");
+        let max: Vec<f64> = max.iter().map(|&x| f64::from(x)).collect();
+        writeln!(out, "{}", serde_json::json!({"id": v["id"], "emb": emb, "max": max})).expect("stdout");
     }
 }

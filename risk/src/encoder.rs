@@ -133,6 +133,91 @@ impl Encoder {
 
     /// The unit-length sentence embedding of `text`.
     pub fn embed(&self, text: &str) -> Result<Vec<f32>, EncoderError> {
+        let x = self.states(text)?;
+        let n = x.dim(0)?;
+        let mean = (x.sum(0)? / n as f64)?;
+        let norm = mean.sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>()?.max(1e-12);
+        Ok((mean / norm as f64)?.to_vec1::<f32>()?)
+    }
+
+    /// The unit-length mean-pooled embedding and the element-wise maximum over the word pieces
+    /// (without `[CLS]`/`[SEP]`) of the last layer's states.
+    pub fn embed_mean_max(&self, text: &str) -> Result<(Vec<f32>, Vec<f32>), EncoderError> {
+        let x = self.states(text)?;
+        let n = x.dim(0)?;
+        let mean = (x.sum(0)? / n as f64)?;
+        let norm = mean.sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>()?.max(1e-12);
+        let inner = if n > 2 { x.narrow(0, 1, n - 2)? } else { x.clone() };
+        let max = inner.max(0)?;
+        Ok(((mean / norm as f64)?.to_vec1::<f32>()?, max.to_vec1::<f32>()?))
+    }
+
+    /// [`Encoder::embed_mean_max`] of several texts in one forward pass: the texts are padded to
+    /// the longest and padding is masked out of attention and pooling, so each result equals the
+    /// single-text one (up to float rounding) while the matrix products run on `B × T` rows at
+    /// once, which is what makes a busy node's screening cheaper per message.
+    pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<(Vec<f32>, Vec<f32>)>, EncoderError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.token_ids(t)).collect::<Result<_, _>>()?;
+        let b = ids.len();
+        let t = ids.iter().map(Vec::len).max().unwrap_or(1).max(1);
+        let mut flat = Vec::with_capacity(b * t);
+        let mut key_mask = Vec::with_capacity(b * t); // 0 for a real word piece, -inf-ish for padding
+        for row in &ids {
+            flat.extend_from_slice(row);
+            flat.extend(std::iter::repeat_n(0u32, t - row.len()));
+            key_mask.extend(std::iter::repeat_n(0f32, row.len()));
+            key_mask.extend(std::iter::repeat_n(-1e9f32, t - row.len()));
+        }
+        let dev = &self.device;
+        let ids_t = Tensor::from_vec(flat, b * t, dev)?;
+        let mut x = self.words.forward(&ids_t)?.reshape((b, t, DIM))?; // (B, T, DIM)
+        x = x.broadcast_add(&self.positions.narrow(0, 0, t)?)?.broadcast_add(&self.token_type)?;
+        let mut x = self.norm.forward(&x.reshape((b * t, DIM))?)?; // (B·T, DIM)
+        let head_dim = DIM / HEADS;
+        let scale = 1.0 / (head_dim as f64).sqrt();
+        let mask = Tensor::from_vec(key_mask, (b, 1, 1, t), dev)?;
+        for l in &self.layers {
+            let qkv = l.qkv.forward(&x)?; // (B·T, 3·DIM)
+            let heads = |i: usize| -> candle_core::Result<Tensor> {
+                qkv.narrow(1, i * DIM, DIM)?.reshape((b, t, HEADS, head_dim))?.transpose(1, 2)?.contiguous()
+            };
+            let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?); // (B, HEADS, T, head_dim)
+            let scores = (q.matmul(&k.t()?.contiguous()?)? * scale)?.broadcast_add(&mask)?;
+            let probs = candle_nn::ops::softmax_last_dim(&scores)?;
+            let ctx = probs.matmul(&v)?.transpose(1, 2)?.contiguous()?.reshape((b * t, DIM))?;
+            let a = l.attn_norm.forward(&(l.attn_out.forward(&ctx)? + &x)?)?;
+            let h = l.inter.forward(&a)?.gelu_erf()?;
+            x = l.out_norm.forward(&(l.out.forward(&h)? + &a)?)?;
+        }
+        let x = x.reshape((b, t, DIM))?.to_vec3::<f32>()?;
+        let mut out = Vec::with_capacity(b);
+        for (row, states) in ids.iter().zip(x) {
+            let n = row.len();
+            let mut mean = vec![0f32; DIM];
+            for s in &states[..n] {
+                for (m, v) in mean.iter_mut().zip(s) {
+                    *m += v;
+                }
+            }
+            let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+            mean.iter_mut().for_each(|m| *m /= norm);
+            let inner = if n > 2 { &states[1..n - 1] } else { &states[..n] };
+            let mut max = vec![f32::NEG_INFINITY; DIM];
+            for s in inner {
+                for (m, v) in max.iter_mut().zip(s) {
+                    *m = m.max(*v);
+                }
+            }
+            out.push((mean, max));
+        }
+        Ok(out)
+    }
+
+    /// The last layer's states of `text`, one row per word piece.
+    fn states(&self, text: &str) -> Result<Tensor, EncoderError> {
         let ids = self.token_ids(text)?;
         let n = ids.len();
         let ids = Tensor::from_vec(ids, n, &self.device)?;
@@ -154,9 +239,7 @@ impl Encoder {
             let h = l.inter.forward(&a)?.gelu_erf()?;
             x = l.out_norm.forward(&(l.out.forward(&h)? + &a)?)?;
         }
-        let mean = (x.sum(0)? / n as f64)?;
-        let norm = mean.sqr()?.sum_all()?.sqrt()?.to_scalar::<f32>()?.max(1e-12);
-        Ok((mean / norm as f64)?.to_vec1::<f32>()?)
+        Ok(x)
     }
 }
 
@@ -208,5 +291,18 @@ mod tests {
         assert_eq!(a.len(), DIM);
         assert!((cos(&a, &a) - 1.0).abs() < 1e-4);
         assert!(cos(&a, &b) > cos(&a, &c) + 0.2, "{} vs {}", cos(&a, &b), cos(&a, &c));
+    }
+
+    #[test]
+    fn a_batch_embeds_each_text_as_it_would_alone() {
+        let e = Encoder::embedded().expect("encoder");
+        let texts = ["ok", "I have saved up my tablets to take them all tonight", "see you thursday, thanks"];
+        let batch = e.embed_batch(&texts).expect("batch");
+        for (t, (mean, max)) in texts.iter().zip(&batch) {
+            let (m1, x1) = e.embed_mean_max(t).expect("single");
+            assert!(cos(mean, &m1) > 0.9999, "{t}: {}", cos(mean, &m1));
+            let worst = max.iter().zip(&x1).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            assert!(worst < 1e-3, "{t}: max-pool differs by {worst}");
+        }
     }
 }

@@ -340,8 +340,55 @@ pub fn assess(text: &str, context: &[&str]) -> Assessment {
     assess_with(text, context, true)
 }
 
-/// [`assess`] with the semantic detector switched on or off (off: the rules alone).
+/// The rules alone (with the conversation's context): microseconds, so a node can raise the
+/// alert for what they find before the semantic detector has run. The final level of a message
+/// is the higher of this and [`model_raise`]; [`assess`] is the two together.
+pub fn assess_rules(text: &str, context: &[&str]) -> Assessment {
+    assess_with(text, context, false)
+}
+
+/// What the semantic detector adds to a message graded `floor` by the rules: its level and
+/// reason when that is higher, else `None`. The model reads the message alone (its own risk).
+/// Without the `semantic` feature, or if the detector could not be loaded (a damaged build;
+/// [`load`] stops a node for that), always `None`: the rules stand alone.
 #[cfg_attr(not(feature = "semantic"), allow(unused_variables))]
+pub fn model_raise(text: &str, floor: Level) -> Option<Raise> {
+    model_raise_batch(&[(text, floor)]).pop().flatten()
+}
+
+/// [`model_raise`] of several messages in one pass of the encoder (cheaper per message).
+#[cfg_attr(not(feature = "semantic"), allow(unused_variables))]
+pub fn model_raise_batch(items: &[(&str, Level)]) -> Vec<Option<Raise>> {
+    #[cfg(feature = "semantic")]
+    if let Ok(det) = crate::semantic::detector() {
+        // A message the rules grade high cannot be raised: skip its encoding.
+        let todo: Vec<usize> = (0..items.len()).filter(|&i| items[i].1 < Level::High).collect();
+        let folded: Vec<_> = todo.iter().map(|&i| crate::unicode::fold(items[i].0)).collect();
+        let refs: Vec<&str> = folded.iter().map(AsRef::as_ref).collect();
+        let mut out: Vec<Option<Raise>> = vec![None; items.len()];
+        if let Ok(verdicts) = det.predict_batch(&refs) {
+            for (&i, (v, emb)) in todo.iter().zip(verdicts) {
+                let (text, floor) = items[i];
+                if v.level > floor {
+                    let (item, sentence) = det.reason(text, v.level, &emb);
+                    out[i] = Some(Raise { level: v.level, reason: Reason { item, evidence: trim_evidence(&sentence) } });
+                }
+            }
+        }
+        return out;
+    }
+    vec![None; items.len()]
+}
+
+/// A raise by the semantic detector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Raise {
+    pub level: Level,
+    /// The sentence that drove the grade and the C-SSRS item it resembles.
+    pub reason: Reason,
+}
+
+/// [`assess`] with the semantic detector switched on or off (off: the rules alone).
 fn assess_with(text: &str, context: &[&str], use_model: bool) -> Assessment {
     let folded = crate::unicode::fold(text);
     let mut a = analyse(&folded);
@@ -374,17 +421,9 @@ fn assess_with(text: &str, context: &[&str], use_model: bool) -> Assessment {
         reasons.push(Reason { item: esc.item, evidence: ev });
     }
     // The trained model may only raise the level (`final = max(rules, model)`), never lower it.
-    // If the detector could not be loaded (a damaged build; `load` stops a node for that), the
-    // rules stand alone.
-    #[cfg(feature = "semantic")]
-    if use_model
-        && let Ok(det) = crate::semantic::detector()
-        && let Ok((v, emb)) = det.predict(&folded)
-        && v.level > level
-    {
-        level = v.level;
-        let (item, sentence) = det.reason(text, v.level, &emb);
-        reasons.insert(0, Reason { item, evidence: trim_evidence(&sentence) });
+    if use_model && let Some(raise) = model_raise(text, level) {
+        level = raise.level;
+        reasons.insert(0, raise.reason);
     }
     let strength = a.hits.iter().filter(|h| h.level == level).count() + reasons.len();
     for h in &a.hits {

@@ -42,6 +42,6 @@ mod unicode;
 pub mod cli;
 pub mod eval;
 
-pub use engine::{assess, load};
+pub use engine::{Raise, assess, assess_rules, load, model_raise, model_raise_batch};
 pub use level::{Assessment, Level, Reason};
 pub use unicode::fold as fold_for_model;

@@ -133,14 +133,24 @@ impl Semantic {
     /// Scores a text that has already been folded ([`crate::fold_for_model`]).
     pub fn predict(&self, folded: &str) -> Result<(Verdict, Vec<f32>), crate::encoder::EncoderError> {
         let emb = self.encoder.embed(folded)?;
-        let scores = self.scores(&emb, folded);
+        Ok((self.verdict(&emb, folded), emb))
+    }
+
+    /// [`Semantic::predict`] of several folded texts in one pass of the encoder.
+    pub fn predict_batch(&self, folded: &[&str]) -> Result<Vec<(Verdict, Vec<f32>)>, crate::encoder::EncoderError> {
+        let embs = self.encoder.embed_batch(folded)?;
+        Ok(folded.iter().zip(embs).map(|(t, (emb, _max))| (self.verdict(&emb, t), emb)).collect())
+    }
+
+    fn verdict(&self, emb: &[f32], folded: &str) -> Verdict {
+        let scores = self.scores(emb, folded);
         let mut level = Level::None;
         for (k, lvl) in [Level::Low, Level::Moderate, Level::High].into_iter().enumerate() {
             if scores[k] > self.thresholds[k] {
                 level = lvl;
             }
         }
-        Ok((Verdict { level, scores }, emb))
+        Verdict { level, scores }
     }
 
     fn scores(&self, emb: &[f32], folded: &str) -> [f64; 3] {

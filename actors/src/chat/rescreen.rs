@@ -70,14 +70,13 @@ async fn one(services: Arc<Services>, item: Unscreened) {
     let Unscreened { patient_id, message } = item;
     let context: Vec<String> =
         screening::earlier_patient_messages(&services, &message).await.into_iter().map(|m| m.text).collect();
-    let screened = screening::assess(&services, &message.text, &context).await;
     services.metrics.rescreened.inc();
-    tracing::warn!(message = %message.id, level = screened.risk.level.as_str(), "screened a message a stopped node left unscreened");
     // Delivery latency counts from when the message was stored, not from now: the delay the
     // crash caused belongs in `healing_alert_delivery_seconds`.
     let waited = (chrono::Utc::now() - message.created_at).to_std().unwrap_or_default();
     let stored_at = Instant::now().checked_sub(waited).unwrap_or_else(Instant::now);
-    screening::act_on(&services, &patient_id, &message, &screened, stored_at, None).await;
+    let screened = screening::screen_and_act(&services, &patient_id, &message, &context, stored_at, None).await;
+    tracing::warn!(message = %message.id, level = screened.risk.level.as_str(), "screened a message a stopped node left unscreened");
 }
 
 fn age_threshold(services: &Services) -> chrono::Duration {

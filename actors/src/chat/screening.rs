@@ -1,16 +1,18 @@
 //! Screens one patient message the moment it is stored, independently of the reply queue:
 //! the alert and the patient's crisis resources must never wait behind an AI reply that is still
-//! streaming for an earlier message.
+//! streaming for an earlier message — nor behind the sentence encoder.
 //!
-//! Order for a risky message: alert raised (stored, then pushed) and `safety` pushed to the
-//! patient → the reply for this message starts only after screening has finished, so the
-//! patient sees crisis resources before any AI text that answers it.
+//! Two steps (see [`crate::risk_detector`]): the rules grade the message in microseconds and
+//! whatever they find is alerted at once; then the semantic detector (the model lane) may raise
+//! the level, which updates the patient's episode (a higher alert, or a first one). The reply for
+//! this message starts only after both, so the patient sees crisis resources before any AI text
+//! that answers it.
 //!
 //! A message with no risk of its own raises and updates nothing, whatever came before it (see
-//! [`crate::risk_detector::screen`]); a risky one joins the patient's open episode if there is
-//! one (see [`crate::alerts`]).
+//! [`crate::risk_detector::screen_rules`]); a risky one joins the patient's open episode if there
+//! is one (see [`crate::alerts`]).
 //!
-//! A message's `risk` is written last, once any alert it called for is stored: an unset risk
+//! A message's `risk` is written last, once every alert it called for is stored: an unset risk
 //! means "screening did not finish", which is what [`super::rescreen`] looks for after a crash.
 
 use std::sync::Arc;
@@ -23,7 +25,7 @@ use tokio::sync::oneshot;
 use super::{HighRisk, TherapyChat, rescreen};
 use crate::alerts::Raise;
 use crate::crisis::safety_message;
-use crate::risk_detector::{Assess, Screened, screen};
+use crate::risk_detector::Screened;
 use crate::second_opinion;
 use crate::services::Services;
 
@@ -39,8 +41,7 @@ pub(super) async fn run(
     // A node that crashed after acknowledging an earlier message may never have screened it.
     rescreen::left_behind(&services, &patient_id, &earlier);
     let context: Vec<String> = earlier.into_iter().map(|m| m.text).collect();
-    let screened = assess(&services, &message.text, &context).await;
-    act_on(&services, &patient_id, &message, &screened, stored_at, Some(&chat)).await;
+    let screened = screen_and_act(&services, &patient_id, &message, &context, stored_at, Some(&chat)).await;
     let level = screened.risk.level;
     if services.clinical.llm_second_opinion && second_opinion::is_ambiguous(level) {
         // After the engine's alert, in its own task: a slow model never delays anything.
@@ -60,28 +61,45 @@ pub(super) async fn earlier_patient_messages(services: &Services, message: &Mess
         .unwrap_or_default()
 }
 
-pub(super) async fn assess(services: &Services, text: &str, context: &[String]) -> Screened {
-    let screened = match services.risk.send(Assess { text: text.to_owned(), context: context.to_vec() }).await {
-        Ok(s) => s,
-        // The detector pool is gone (shutting down): screen here rather than not at all.
-        Err(_) => screen(text, context),
-    };
+/// Screens `message` in both lanes and acts on each result as it comes: the rules' alert at
+/// once, a model raise after it. Records the final risk last and returns it. If an alert could
+/// not be stored, the risk is left unset, so the message is screened again later.
+pub(super) async fn screen_and_act(
+    services: &Services,
+    patient_id: &str,
+    message: &Message,
+    context: &[String],
+    stored_at: Instant,
+    chat: Option<&Addr<TherapyChat>>,
+) -> Screened {
+    let rules = services.risk.rules(&message.text, context).await;
+    let mut stored = act_on(services, patient_id, message, &rules, stored_at, chat).await;
+    services.metrics.risk_model_backlog.set(i64::try_from(services.risk.model_backlog()).unwrap_or(i64::MAX));
+    let screened = services.risk.model(&message.text, &rules).await;
+    if screened.risk.level > rules.risk.level {
+        services.metrics.risk_model_raises.with_label_values(&[screened.risk.level.as_str()]).inc();
+        tracing::info!(message = %message.id, from = rules.risk.level.as_str(), to = screened.risk.level.as_str(), "risk model raised the level");
+        stored &= act_on(services, patient_id, message, &screened, stored_at, chat).await;
+    }
     let level = screened.risk.level;
     services.metrics.risk_assessments.with_label_values(&[level.as_str()]).inc();
     services.metrics.risk_assessment_seconds.observe(screened.seconds);
+    if stored && let Err(e) = services.store.set_message_risk(&message.id, &screened.risk).await {
+        tracing::warn!(message = %message.id, error = %e, "could not store the risk of a message");
+    }
     screened
 }
 
-/// Raises the alert and tells the patient what help there is, then records the screening.
-/// `chat` is the conversation's live actor, told to stop a streaming reply at high risk.
-pub(super) async fn act_on(
+/// Raises the alert and tells the patient what help there is; `false` if the alert could not be
+/// stored. `chat` is the conversation's live actor, told to stop a streaming reply at high risk.
+async fn act_on(
     services: &Services,
     patient_id: &str,
     message: &Message,
     screened: &Screened,
     stored_at: Instant,
     chat: Option<&Addr<TherapyChat>>,
-) {
+) -> bool {
     let level = screened.risk.level;
     if level >= RiskLevel::Low {
         let (stored_tx, stored_rx) = oneshot::channel();
@@ -122,12 +140,10 @@ pub(super) async fn act_on(
         if !stored_rx.await.unwrap_or(false) {
             // Leave the risk unset: the message stays "unscreened" and is screened again.
             tracing::error!(message = %message.id, level = level.as_str(), "alert not stored; message left for re-screening");
-            return;
+            return false;
         }
     }
-    if let Err(e) = services.store.set_message_risk(&message.id, &screened.risk).await {
-        tracing::warn!(message = %message.id, error = %e, "could not store the risk of a message");
-    }
+    true
 }
 
 /// Raises a further alert when the model grades the message higher than the engine did.
