@@ -6,7 +6,8 @@
 //! - [`chat`]: `TherapyChat`, one actor per live conversation, streaming AI replies to every
 //!   session of the patient; [`chat::ChatDirectory`] finds or starts them.
 //! - [`risk_detector`]: `RiskDetector`, the risk engine on its own thread pool.
-//! - [`second_opinion`]: optional LLM grading of ambiguous messages (may only raise a level).
+//! - [`second_opinion`]: the LLM second opinion on every message graded below high (bounded,
+//!   timed out, circuit-broken; may only raise a level).
 //! - [`alerts`]: `AlertRouter` — raise, route, acknowledge, sweep deadlines, escalate.
 //! - [`supervision`]: `SupervisorDesk`, one per supervisor (team): claim and resolve.
 //! - [`crisis`], [`output_guard`]: what the patient is shown when at risk; screening of AI output.

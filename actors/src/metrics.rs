@@ -39,6 +39,12 @@ pub struct Metrics {
     /// Re-screening sweeps of the store completed (whatever they found).
     pub rescreen_sweeps: IntCounter,
     pub live_conversations: IntGauge,
+    /// LLM second opinions by outcome (`second_opinion::Outcome`).
+    pub second_opinions: IntCounterVec,
+    /// Time of one second-opinion call to the model (calls made: answered, failed or timed out).
+    pub second_opinion_seconds: Histogram,
+    /// 1 while the second opinion's circuit breaker is open (or half-open), else 0.
+    pub second_opinion_circuit_open: IntGauge,
 }
 
 fn histogram(name: &str, help: &str) -> Histogram {
@@ -112,6 +118,21 @@ impl Metrics {
             .expect("valid counter"),
             live_conversations: IntGauge::new("healing_live_conversations", "Conversation actors alive on this node")
                 .expect("valid gauge"),
+            second_opinions: counter_vec(
+                "healing_second_opinion_total",
+                "LLM second opinions on messages graded below high, by outcome \
+                 (raised|same|lower|failed|timeout|shed|circuit_open)",
+                &["outcome"],
+            ),
+            second_opinion_seconds: histogram(
+                "healing_second_opinion_seconds",
+                "One LLM second-opinion call (answered, failed or timed out)",
+            ),
+            second_opinion_circuit_open: IntGauge::new(
+                "healing_second_opinion_circuit_open",
+                "1 while the LLM second opinion's circuit breaker is open or half-open",
+            )
+            .expect("valid gauge"),
         };
         let r = &m.registry;
         for c in [
@@ -136,6 +157,9 @@ impl Metrics {
             Box::new(m.rescreened.clone()),
             Box::new(m.rescreen_sweeps.clone()),
             Box::new(m.live_conversations.clone()),
+            Box::new(m.second_opinions.clone()),
+            Box::new(m.second_opinion_seconds.clone()),
+            Box::new(m.second_opinion_circuit_open.clone()),
         ] {
             r.register(c).expect("unique metric names");
         }
@@ -162,6 +186,9 @@ impl Metrics {
         }
         for op in ["append_message", "read"] {
             m.store_op_seconds.with_label_values(&[op]);
+        }
+        for outcome in crate::second_opinion::Outcome::ALL {
+            m.second_opinions.with_label_values(&[outcome.as_str()]);
         }
         for kind in ["rate_limited", "upstream_status", "timeout", "dropped", "transport", "invalid_response"] {
             m.llm_errors.with_label_values(&[kind]);

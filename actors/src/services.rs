@@ -15,6 +15,7 @@ use crate::chat::ChatDirectory;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::risk_detector::Detector;
+use crate::second_opinion::SecondOpinion;
 use crate::supervision::DeskDirectory;
 
 /// Tunables of the realtime layer (filled from the gateway's validated config).
@@ -68,9 +69,9 @@ pub struct ClinicalConfig {
     pub crisis_resources: Vec<CrisisResource>,
     /// Earlier patient messages given to the risk engine as context.
     pub risk_context_messages: u32,
-    /// Ask the configured model for a second opinion on ambiguous messages. The node sets this
-    /// false when the offline responder answers (it is not a model).
-    pub llm_second_opinion: bool,
+    /// The LLM second opinion on messages graded below high (`second_opinion`). The node turns
+    /// it off when the offline responder answers (it is not a model).
+    pub second_opinion: crate::second_opinion::Config,
     /// A patient message still unscreened this long after it was stored was left by a node that
     /// stopped; it is screened again (`chat::rescreen`), and the store is swept this often.
     pub rescreen_after: Duration,
@@ -84,7 +85,7 @@ impl Default for ClinicalConfig {
             sweep_interval: Duration::from_secs(1),
             crisis_resources: crate::crisis::uk_resources(),
             risk_context_messages: 8,
-            llm_second_opinion: true,
+            second_opinion: crate::second_opinion::Config::default(),
             rescreen_after: Duration::from_secs(15),
         }
     }
@@ -105,6 +106,8 @@ pub struct Services {
     pub config: RealtimeConfig,
     pub clinical: Arc<ClinicalConfig>,
     pub metrics: Arc<Metrics>,
+    /// The second opinion's bound and circuit breaker (built from `clinical.second_opinion`).
+    pub second_opinion: SecondOpinion,
 }
 
 impl Services {

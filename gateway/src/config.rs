@@ -113,10 +113,36 @@ pub struct ServeConfig {
     #[arg(long, env = "HEALING_CRISIS_RESOURCES")]
     pub crisis_resources: Option<PathBuf>,
 
-    /// Ask the configured model (not the offline responder) for a second opinion on messages the
-    /// risk engine grades low or moderate; it may only raise the level, never lower it.
+    /// Ask the configured model (not the offline responder) for a second opinion on every patient
+    /// message the risk engine grades below high; it may only raise the level, never lower it.
     #[arg(long, env = "HEALING_LLM_SECOND_OPINION", default_value_t = true, action = clap::ArgAction::Set)]
     pub llm_second_opinion: bool,
+
+    /// Second-opinion calls to the model in flight at once (per node).
+    #[arg(long, env = "HEALING_LLM_SECOND_OPINION_CONCURRENCY", default_value_t = 8)]
+    pub llm_second_opinion_concurrency: usize,
+
+    /// How long a message may wait for a free second-opinion slot before it is shed (counted as
+    /// `shed`; the engine's grade stands).
+    #[arg(long, env = "HEALING_LLM_SECOND_OPINION_QUEUE_WAIT", default_value = "100ms", value_parser = parse_duration)]
+    pub llm_second_opinion_queue_wait: Duration,
+
+    /// Longest wait for one second-opinion answer.
+    #[arg(long, env = "HEALING_LLM_SECOND_OPINION_TIMEOUT", default_value = "8s", value_parser = parse_duration)]
+    pub llm_second_opinion_timeout: Duration,
+
+    /// Consecutive second-opinion failures (errors, timeouts, malformed answers) that open its
+    /// circuit breaker.
+    #[arg(long, env = "HEALING_LLM_SECOND_OPINION_BREAKER_FAILURES", default_value_t = 5)]
+    pub llm_second_opinion_breaker_failures: u32,
+
+    /// How long an open second-opinion circuit asks nothing before one probe call.
+    #[arg(long, env = "HEALING_LLM_SECOND_OPINION_BREAKER_COOLDOWN", default_value = "30s", value_parser = parse_duration)]
+    pub llm_second_opinion_breaker_cooldown: Duration,
+
+    /// Characters of the patient's earlier messages (at most 3) sent with a second-opinion request.
+    #[arg(long, env = "HEALING_LLM_SECOND_OPINION_CONTEXT_CHARS", default_value_t = 1000)]
+    pub llm_second_opinion_context_chars: usize,
 
     /// Redis URL of the cross-node bus (e.g. redis://127.0.0.1:6379). Without it the node runs
     /// alone with an in-process bus.
@@ -200,6 +226,30 @@ impl ServeConfig {
         }
         if self.rescreen_after < Duration::from_secs(1) || self.rescreen_after > Duration::from_secs(3600) {
             return Err("--rescreen-after must be between 1s and 1h".into());
+        }
+        if !(1..=256).contains(&self.llm_second_opinion_concurrency) {
+            return Err("--llm-second-opinion-concurrency must be between 1 and 256".into());
+        }
+        if self.llm_second_opinion_queue_wait > Duration::from_secs(5) {
+            return Err(
+                "--llm-second-opinion-queue-wait must be at most 5s (a full bound sheds; it never queues long)".into(),
+            );
+        }
+        if self.llm_second_opinion_timeout < Duration::from_millis(50)
+            || self.llm_second_opinion_timeout > Duration::from_secs(60)
+        {
+            return Err("--llm-second-opinion-timeout must be between 50ms and 60s".into());
+        }
+        if !(1..=1000).contains(&self.llm_second_opinion_breaker_failures) {
+            return Err("--llm-second-opinion-breaker-failures must be between 1 and 1000".into());
+        }
+        if self.llm_second_opinion_breaker_cooldown < Duration::from_millis(100)
+            || self.llm_second_opinion_breaker_cooldown > Duration::from_secs(3600)
+        {
+            return Err("--llm-second-opinion-breaker-cooldown must be between 100ms and 1h".into());
+        }
+        if self.llm_second_opinion_context_chars > 8000 {
+            return Err("--llm-second-opinion-context-chars must be at most 8000".into());
         }
         if let Some(url) = &self.redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))

@@ -106,7 +106,15 @@ pub async fn run(
         ack_deadline_moderate: config.ack_deadline_moderate,
         sweep_interval: config.escalation_sweep,
         rescreen_after: config.rescreen_after,
-        llm_second_opinion: config.llm_second_opinion && info.kind != "offline",
+        second_opinion: healing_actors::second_opinion::Config {
+            enabled: config.llm_second_opinion && info.kind != "offline",
+            max_concurrent: config.llm_second_opinion_concurrency,
+            queue_wait: config.llm_second_opinion_queue_wait,
+            timeout: config.llm_second_opinion_timeout,
+            breaker_failures: config.llm_second_opinion_breaker_failures,
+            breaker_cooldown: config.llm_second_opinion_breaker_cooldown,
+            context_chars: config.llm_second_opinion_context_chars,
+        },
         crisis_resources: crisis_resources(&config)?,
         ..ClinicalConfig::default()
     });
@@ -128,6 +136,7 @@ pub async fn run(
         risk: healing_actors::risk_detector::Detector::start(),
         alerts,
         config: realtime,
+        second_opinion: healing_actors::second_opinion::SecondOpinion::new(clinical.second_opinion.clone()),
         clinical,
         metrics,
     });

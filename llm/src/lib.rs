@@ -23,7 +23,7 @@ pub mod openai;
 pub mod provider;
 
 pub use context::{SYSTEM_PROMPT, build_request};
-pub use mock::{Fault, MockConfig, MockServer, ReplyMode};
+pub use mock::{Fault, GradeAnswer, Grading, MockConfig, MockServer, ReplyMode};
 pub use offline::OfflineResponder;
 pub use openai::{OpenAiConfig, OpenAiProvider, install_crypto_provider};
 pub use provider::{ChatRole, ChatTurn, CompletionRequest, DeltaStream, LlmError, LlmProvider, ProviderInfo};

@@ -11,6 +11,10 @@
 //! - `POST /v1/chat/completions` (or `/chat/completions`): streams (or, with `"stream": false`,
 //!   returns) a reply. The request header `x-mock-fault: 429|500|drop:N|hang|none` overrides the
 //!   configured fault for that request, so one instance can serve many tests.
+//!   In the grading mode ([`ReplyMode::Grade`]) a *grading request* (one that asks for
+//!   `response_format` `json_object` or `json_schema`, as the risk second opinion does) is
+//!   answered by [`Grading`] — a JSON grade derived from the request, or garbage, a wrong schema,
+//!   a 500, each optionally late — and every other request gets the echo reply.
 //! - `GET /health`: `200 ok`. `GET /v1/models`: a one-model list.
 
 use std::fmt;
@@ -119,12 +123,14 @@ pub enum ReplyMode {
     Fixed(String),
     /// This many filler words.
     Words(usize),
+    /// Grading requests are answered as [`Grading`] says; every other request gets the echo reply.
+    Grade(Grading),
 }
 
 impl FromStr for ReplyMode {
     type Err = String;
 
-    /// Parses `echo`, `words:N` or `fixed:TEXT`.
+    /// Parses `echo`, `words:N`, `fixed:TEXT` or `grade:ANSWER[:DELAY_MS]` (see [`Grading`]).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.eq_ignore_ascii_case("echo") {
             return Ok(ReplyMode::Echo);
@@ -135,8 +141,114 @@ impl FromStr for ReplyMode {
         if let Some(text) = s.strip_prefix("fixed:") {
             return Ok(ReplyMode::Fixed(text.to_owned()));
         }
-        Err(format!("unknown reply mode {s:?} (expected echo, words:N or fixed:TEXT)"))
+        if let Some(spec) = s.strip_prefix("grade:") {
+            return spec.parse().map(ReplyMode::Grade);
+        }
+        Err(format!("unknown reply mode {s:?} (expected echo, words:N, fixed:TEXT or grade:ANSWER[:DELAY_MS])"))
     }
+}
+
+/// Opens the message being graded in a grading request (the risk second opinion writes the
+/// message between these tags, after any earlier turns). The keyword grader reads only the text
+/// between the last pair; without them it reads the whole last user message.
+pub const GRADED_OPEN: &str = "<message>";
+/// Closes the message being graded (see [`GRADED_OPEN`]).
+pub const GRADED_CLOSE: &str = "</message>";
+
+/// How the grading mode answers a grading request: `answer`, after `delay` (to be slower than a
+/// caller's timeout).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grading {
+    pub answer: GradeAnswer,
+    pub delay: Duration,
+}
+
+/// What a grading request gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GradeAnswer {
+    /// `{"level","reason"}` with a level chosen by keywords in the graded message ([`keyword_level`]).
+    Keywords,
+    /// `{"level","reason"}` with always this level (`none`, `low`, `moderate` or `high`).
+    Level(&'static str),
+    /// Prose, not JSON.
+    Garbage,
+    /// JSON of the wrong shape (an unknown level and an extra field).
+    WrongSchema,
+    /// `500 Internal Server Error` (an outage of the grader; chat requests are still served).
+    Outage,
+}
+
+impl FromStr for Grading {
+    type Err = String;
+
+    /// Parses `ANSWER[:DELAY_MS]`: ANSWER is `keywords`, `none`, `low`, `moderate`, `high`,
+    /// `garbage`, `schema` or `500`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (answer, delay) = match s.split_once(':') {
+            Some((a, ms)) => {
+                let ms: u64 = ms.trim().parse().map_err(|_| format!("bad grading delay in {s:?} (milliseconds)"))?;
+                (a, Duration::from_millis(ms))
+            }
+            None => (s, Duration::ZERO),
+        };
+        let answer = match answer.trim().to_ascii_lowercase().as_str() {
+            "keywords" => GradeAnswer::Keywords,
+            "none" => GradeAnswer::Level("none"),
+            "low" => GradeAnswer::Level("low"),
+            "moderate" => GradeAnswer::Level("moderate"),
+            "high" => GradeAnswer::Level("high"),
+            "garbage" => GradeAnswer::Garbage,
+            "schema" => GradeAnswer::WrongSchema,
+            "500" | "outage" => GradeAnswer::Outage,
+            other => {
+                return Err(format!(
+                    "unknown grading answer {other:?} (expected keywords, none, low, moderate, high, garbage, schema or 500)"
+                ));
+            }
+        };
+        Ok(Grading { answer, delay })
+    }
+}
+
+/// Keywords of the mock grader, checked in this order (lower-cased substring match): the first
+/// list with a hit gives the level; no hit gives `none`. Crude on purpose — a test double, not a
+/// detector.
+const KEYWORDS: &[(&str, &[&str])] = &[
+    ("high", &["goodbye", "railing", "engine running", "railway line", "tonight", "pills", "tablets"]),
+    ("moderate", &["bridge", "method", "jump"]),
+    ("low", &["not wake up", "wish i was dead", "wish i were dead", "disappear", "better off without me"]),
+];
+
+/// The mock grader's level for a message, and the keyword that decided it.
+pub fn keyword_level(text: &str) -> (&'static str, Option<&'static str>) {
+    let lower = text.to_lowercase();
+    for (level, words) in KEYWORDS {
+        if let Some(word) = words.iter().find(|w| lower.contains(**w)) {
+            return (level, Some(word));
+        }
+    }
+    ("none", None)
+}
+
+/// The text the grader grades: between the last [`GRADED_OPEN`]/[`GRADED_CLOSE`] pair, else all.
+fn graded_text(text: &str) -> &str {
+    match text.rfind(GRADED_OPEN) {
+        Some(at) => {
+            let rest = &text[at + GRADED_OPEN.len()..];
+            rest.find(GRADED_CLOSE).map_or(rest, |end| &rest[..end])
+        }
+        None => text,
+    }
+}
+
+fn grade_json(level: &str, reason: &str) -> String {
+    serde_json::json!({"level": level, "reason": reason}).to_string()
+}
+
+/// Counts of what a mock served (see [`MockServer::graded`]).
+#[derive(Debug, Default)]
+struct Stats {
+    graded: AtomicU64,
 }
 
 const FILLER: &[&str] = &[
@@ -160,6 +272,7 @@ fn filler_words(n: usize) -> String {
 pub struct MockServer {
     addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stats: Arc<Stats>,
 }
 
 impl MockServer {
@@ -168,8 +281,14 @@ impl MockServer {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(serve(listener, cfg, stopped));
-        Ok(Self { addr, stop: Some(stop) })
+        let stats = Arc::new(Stats::default());
+        tokio::spawn(serve_counting(listener, cfg, stats.clone(), stopped));
+        Ok(Self { addr, stop: Some(stop), stats })
+    }
+
+    /// Grading requests received so far (whatever they were answered).
+    pub fn graded(&self) -> u64 {
+        self.stats.graded.load(Ordering::Relaxed)
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -193,6 +312,10 @@ impl Drop for MockServer {
 /// Serves connections from `listener` until `shutdown` completes, then stops accepting and aborts
 /// in-flight connections (a mock has no work worth draining).
 pub async fn serve(listener: TcpListener, cfg: MockConfig, shutdown: impl Future) {
+    serve_counting(listener, cfg, Arc::new(Stats::default()), shutdown).await;
+}
+
+async fn serve_counting(listener: TcpListener, cfg: MockConfig, stats: Arc<Stats>, shutdown: impl Future) {
     let cfg = Arc::new(cfg);
     let mut conns = JoinSet::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -204,8 +327,9 @@ pub async fn serve(listener: TcpListener, cfg: MockConfig, shutdown: impl Future
             accepted = listener.accept() => match accepted {
                 Ok((sock, _peer)) => {
                     let cfg = Arc::clone(&cfg);
+                    let stats = Arc::clone(&stats);
                     conns.spawn(async move {
-                        if let Err(e) = handle_conn(sock, cfg).await {
+                        if let Err(e) = handle_conn(sock, cfg, stats).await {
                             tracing::debug!(error = %e, "mock llm connection ended with error");
                         }
                     });
@@ -251,7 +375,7 @@ struct Bufs {
     frame: Vec<u8>,
 }
 
-async fn handle_conn(mut sock: TcpStream, cfg: Arc<MockConfig>) -> std::io::Result<()> {
+async fn handle_conn(mut sock: TcpStream, cfg: Arc<MockConfig>, stats: Arc<Stats>) -> std::io::Result<()> {
     sock.set_nodelay(true)?;
     let (rd, mut wr) = sock.split();
     let mut rd = BufReader::with_capacity(8 * 1024, rd);
@@ -268,7 +392,7 @@ async fn handle_conn(mut sock: TcpStream, cfg: Arc<MockConfig>) -> std::io::Resu
                 return Ok(());
             }
         };
-        let keep_alive = respond(&mut rd, &mut wr, req, &cfg, &mut bufs).await?;
+        let keep_alive = respond(&mut rd, &mut wr, req, &cfg, &stats, &mut bufs).await?;
         if !keep_alive {
             let _ = wr.shutdown().await;
             return Ok(());
@@ -387,6 +511,20 @@ struct ChatBody {
     messages: Vec<ChatMessage>,
     #[serde(default)]
     stream: Option<bool>,
+    /// `{"type":"json_object"}` (or `json_schema`) marks a grading request.
+    #[serde(default)]
+    response_format: Option<serde_json::Value>,
+}
+
+impl ChatBody {
+    fn is_grading(&self) -> bool {
+        let kind = self.response_format.as_ref().and_then(|f| f.get("type")).and_then(|t| t.as_str());
+        matches!(kind, Some("json_object" | "json_schema"))
+    }
+
+    fn last_user_text(&self) -> String {
+        self.messages.iter().rev().find(|m| m.role == "user").map(|m| content_text(&m.content)).unwrap_or_default()
+    }
 }
 
 #[derive(Deserialize)]
@@ -408,7 +546,14 @@ fn content_text(content: &serde_json::Value) -> String {
 }
 
 /// Answers one request. Returns whether the connection may be reused.
-async fn respond<R, W>(rd: &mut R, wr: &mut W, req: Request, cfg: &MockConfig, bufs: &mut Bufs) -> std::io::Result<bool>
+async fn respond<R, W>(
+    rd: &mut R,
+    wr: &mut W,
+    req: Request,
+    cfg: &MockConfig,
+    stats: &Stats,
+    bufs: &mut Bufs,
+) -> std::io::Result<bool>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -470,9 +615,29 @@ where
     }
 
     let reply = match &cfg.reply {
-        ReplyMode::Echo => {
-            chat.messages.iter().rev().find(|m| m.role == "user").map(|m| content_text(&m.content)).unwrap_or_default()
+        ReplyMode::Grade(grading) if chat.is_grading() => {
+            stats.graded.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(grading.delay).await;
+            match grading.answer {
+                GradeAnswer::Keywords => {
+                    let (level, word) = keyword_level(graded_text(&chat.last_user_text()));
+                    let reason = match word {
+                        Some(w) => format!("mock grader: the message mentions {w:?}"),
+                        None => "mock grader: no keyword".to_owned(),
+                    };
+                    grade_json(level, &reason)
+                }
+                GradeAnswer::Level(level) => grade_json(level, "mock grader: fixed level"),
+                GradeAnswer::Garbage => "I think this message is probably high risk, but I'm not sure.".to_owned(),
+                GradeAnswer::WrongSchema => r#"{"level":"severe","reason":"mock","confidence":0.9}"#.to_owned(),
+                GradeAnswer::Outage => {
+                    let body = error_json("internal server error (mock grader outage)", "server_error");
+                    write_simple(wr, 500, "application/json", body.as_bytes(), keep_alive).await?;
+                    return Ok(keep_alive);
+                }
+            }
         }
+        ReplyMode::Echo | ReplyMode::Grade(_) => chat.last_user_text(),
         ReplyMode::Fixed(text) => text.clone(),
         ReplyMode::Words(n) => filler_words(*n),
     };
@@ -676,6 +841,30 @@ mod tests {
         assert_eq!("words:7".parse::<ReplyMode>(), Ok(ReplyMode::Words(7)));
         assert_eq!("fixed:hi there".parse::<ReplyMode>(), Ok(ReplyMode::Fixed("hi there".into())));
         assert!("words:".parse::<ReplyMode>().is_err());
+        assert_eq!(
+            "grade:high".parse::<ReplyMode>(),
+            Ok(ReplyMode::Grade(Grading { answer: GradeAnswer::Level("high"), delay: Duration::ZERO }))
+        );
+        assert_eq!(
+            "grade:garbage:1500".parse::<ReplyMode>(),
+            Ok(ReplyMode::Grade(Grading { answer: GradeAnswer::Garbage, delay: Duration::from_millis(1500) }))
+        );
+        assert_eq!("500".parse::<Grading>().map(|g| g.answer), Ok(GradeAnswer::Outage));
+        assert_eq!("schema".parse::<Grading>().map(|g| g.answer), Ok(GradeAnswer::WrongSchema));
+        assert_eq!("keywords".parse::<Grading>().map(|g| g.answer), Ok(GradeAnswer::Keywords));
+        assert!("grade:extreme".parse::<ReplyMode>().is_err());
+        assert!("grade:high:soon".parse::<ReplyMode>().is_err());
+    }
+
+    #[test]
+    fn keyword_grader_reads_only_the_graded_message() {
+        assert_eq!(keyword_level("I gave the dog to my neighbour and said goodbye").0, "high");
+        assert_eq!(keyword_level("which bridge").0, "moderate");
+        assert_eq!(keyword_level("I hope I do not wake up").0, "low");
+        assert_eq!(keyword_level("I had pasta").0, "none");
+        let request = "Earlier: <earlier>my pills are here</earlier>\n<message>thanks, that helps</message>";
+        assert_eq!(keyword_level(graded_text(request)).0, "none");
+        assert_eq!(graded_text("no tags at all"), "no tags at all");
     }
 
     #[test]

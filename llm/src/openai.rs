@@ -24,7 +24,7 @@ use async_openai::error::{OpenAIError, StreamError};
 use async_openai::middleware::ReqwestService;
 use async_openai::types::chat::{
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
-    ChatCompletionRequestUserMessage, ChatCompletionResponseStream, CreateChatCompletionRequest,
+    ChatCompletionRequestUserMessage, ChatCompletionResponseStream, CreateChatCompletionRequest, ResponseFormat,
 };
 use futures_util::StreamExt;
 use tokio::time::{Instant, timeout_at};
@@ -196,6 +196,28 @@ impl LlmProvider for OpenAiProvider {
             done: false,
         };
         Ok(Box::pin(futures_util::stream::unfold(pump, Pump::next)))
+    }
+
+    async fn complete_json(&self, request: CompletionRequest, max_tokens: u32) -> Result<String, LlmError> {
+        let mut body = self.to_openai(&request);
+        body.stream = Some(false);
+        body.temperature = Some(0.0);
+        body.max_completion_tokens = Some(max_tokens);
+        body.response_format = Some(ResponseFormat::JsonObject);
+        let started = Instant::now();
+        // No deadline here: the caller bounds the whole call (dropping this future drops the request).
+        let response = self.client.chat().create(body).await.map_err(|e| {
+            let err = map_setup_error(&e);
+            tracing::warn!(model = %self.cfg.model, kind = err.kind(), error = %err, "llm json request failed");
+            err
+        })?;
+        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "llm json answer received");
+        response
+            .choices
+            .into_iter()
+            .find(|c| c.index == 0)
+            .and_then(|c| c.message.content)
+            .ok_or_else(|| LlmError::InvalidResponse("answer had no content".to_owned()))
     }
 }
 

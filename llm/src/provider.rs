@@ -63,6 +63,8 @@ pub enum LlmError {
     Transport(String),
     #[error("upstream sent something unexpected: {0}")]
     InvalidResponse(String),
+    #[error("this provider does not answer that kind of request")]
+    Unsupported,
 }
 
 impl LlmError {
@@ -75,6 +77,7 @@ impl LlmError {
             LlmError::Dropped => "dropped",
             LlmError::Transport(_) => "transport",
             LlmError::InvalidResponse(_) => "invalid_response",
+            LlmError::Unsupported => "unsupported",
         }
     }
 }
@@ -88,4 +91,14 @@ pub trait LlmProvider: Send + Sync + 'static {
     /// Starts a reply. Errors that happen before the first delta (connect, HTTP status, first-token
     /// timeout) may be returned here or as the first stream item; callers handle both the same way.
     async fn stream(&self, request: CompletionRequest) -> Result<DeltaStream, LlmError>;
+
+    /// One whole answer (no streaming) that must be a single JSON object, for graders such as the
+    /// risk second opinion: deterministic sampling (temperature 0), the server asked for a JSON
+    /// object (`response_format: json_object`), at most `max_tokens` generated. The caller bounds
+    /// the time and checks the shape. Providers that are not models (the offline responder) answer
+    /// [`LlmError::Unsupported`].
+    async fn complete_json(&self, request: CompletionRequest, max_tokens: u32) -> Result<String, LlmError> {
+        let _ = (request, max_tokens);
+        Err(LlmError::Unsupported)
+    }
 }

@@ -70,3 +70,47 @@ fn binary_rejects_bad_fault() {
         Err(e) => panic!("run mock-llm: {e}"),
     }
 }
+
+#[tokio::test]
+async fn binary_grading_mode_answers_a_json_request_with_a_grade() {
+    let spawned = Command::new(env!("CARGO_BIN_EXE_mock-llm"))
+        .args(["--bind", "127.0.0.1:0", "--ttft-ms", "0", "--reply", "grade:keywords"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => Child(c),
+        Err(e) => panic!("spawn mock-llm: {e}"),
+    };
+    let Some(stdout) = child.0.stdout.take() else {
+        panic!("no stdout");
+    };
+    let mut line = String::new();
+    assert!(BufReader::new(stdout).read_line(&mut line).is_ok());
+    let Some(base_url) = line.trim().strip_prefix("listening on ") else {
+        panic!("unexpected first line {line:?}");
+    };
+    let provider = match OpenAiProvider::new(OpenAiConfig { base_url: base_url.to_owned(), ..OpenAiConfig::default() })
+    {
+        Ok(p) => p,
+        Err(e) => panic!("provider: {e}"),
+    };
+    let request = healing_llm::CompletionRequest {
+        system: "Answer with one JSON object".into(),
+        turns: vec![ChatTurn {
+            role: ChatRole::User,
+            text: "<message>the engine is running in the garage, engine running</message>".into(),
+        }],
+    };
+    let answer = provider.complete_json(request, 100).await;
+    assert!(answer.as_ref().is_ok_and(|a| a.contains(r#""level":"high""#)), "{answer:?}");
+}
+
+#[test]
+fn binary_rejects_a_bad_grading_mode() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mock-llm")).args(["--reply", "grade:extreme"]).output();
+    match out {
+        Ok(o) => assert!(!o.status.success()),
+        Err(e) => panic!("run mock-llm: {e}"),
+    }
+}

@@ -296,3 +296,68 @@ async fn many_concurrent_streams() {
     }
     assert_eq!(done, 100);
 }
+
+/// A grading request as the risk second opinion sends it.
+fn grading(text: &str) -> CompletionRequest {
+    CompletionRequest {
+        system: "Answer with only one JSON object".into(),
+        turns: vec![ChatTurn {
+            role: ChatRole::User,
+            text: format!("<earlier>\n- my tablets are here\n</earlier>\n<message>{text}</message>"),
+        }],
+    }
+}
+
+fn grade(spec: &str) -> MockConfig {
+    match spec.parse::<ReplyMode>() {
+        Ok(reply) => MockConfig { reply, ..fast() },
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[tokio::test]
+async fn the_grading_mode_answers_json_requests_with_a_grade_and_chat_with_the_echo() {
+    let m = mock(grade("grade:keywords")).await;
+    let p = provider(m.base_url());
+    // complete_json asks for a JSON object, which is what makes it a grading request.
+    let answer = p.complete_json(grading("I'm standing on the wrong side of the railing"), 100).await;
+    let Ok(answer) = answer else { panic!("{answer:?}") };
+    let v: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+    assert_eq!(v["level"], "high", "{answer}");
+    assert!(v["reason"].as_str().is_some_and(|r| r.contains("railing")), "{answer}");
+    // Only the graded message counts, not the earlier turns.
+    let answer = p.complete_json(grading("thanks, that helps a bit"), 100).await.unwrap_or_default();
+    assert!(answer.contains(r#""level":"none""#), "{answer}");
+    assert_eq!(m.graded(), 2);
+    // An ordinary chat request on the same mock gets the echo, and is no grading request.
+    let Ok((text, _, None)) = collect(&p, request(ECHO)).await else { panic!("chat failed") };
+    assert_eq!(text, ECHO);
+    assert_eq!(m.graded(), 2);
+}
+
+#[tokio::test]
+async fn the_grading_mode_injects_the_faults_a_second_opinion_must_survive() {
+    let garbage = mock(grade("grade:garbage")).await;
+    let answer = provider(garbage.base_url()).complete_json(grading("x"), 100).await.unwrap_or_default();
+    assert!(serde_json::from_str::<serde_json::Value>(&answer).is_err(), "{answer}");
+
+    let schema = mock(grade("grade:schema")).await;
+    let answer = provider(schema.base_url()).complete_json(grading("x"), 100).await.unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+    assert!(v.is_object() && v["level"] != "high" && v.get("confidence").is_some(), "{answer}");
+
+    let down = mock(grade("grade:500")).await;
+    let p = provider(down.base_url());
+    assert_eq!(p.complete_json(grading("x"), 100).await, Err(LlmError::Upstream(500)));
+    // The outage is the grader's only: chat still streams.
+    assert!(matches!(collect(&p, request(ECHO)).await, Ok((_, _, None))));
+
+    let slow = mock(grade("grade:high:400")).await;
+    let p = provider(slow.base_url());
+    let started = Instant::now();
+    let late = tokio::time::timeout(Duration::from_millis(100), p.complete_json(grading("x"), 100)).await;
+    assert!(late.is_err(), "answered before its delay");
+    assert!(started.elapsed() < Duration::from_millis(350));
+    let answer = p.complete_json(grading("x"), 100).await.unwrap_or_default();
+    assert!(answer.contains(r#""level":"high""#) && started.elapsed() >= Duration::from_millis(400), "{answer}");
+}

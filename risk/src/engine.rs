@@ -371,7 +371,8 @@ pub fn model_raise_batch(items: &[(&str, Level)]) -> Vec<Option<Raise>> {
                 let (text, floor) = items[i];
                 if v.level > floor {
                     let (item, sentence) = det.reason(text, v.level, &emb);
-                    out[i] = Some(Raise { level: v.level, reason: Reason { item, evidence: trim_evidence(&sentence) } });
+                    out[i] =
+                        Some(Raise { level: v.level, reason: Reason { item, evidence: trim_evidence(&sentence) } });
                 }
             }
         }

@@ -75,8 +75,12 @@ async fn one(services: Arc<Services>, item: Unscreened) {
     // crash caused belongs in `healing_alert_delivery_seconds`.
     let waited = (chrono::Utc::now() - message.created_at).to_std().unwrap_or_default();
     let stored_at = Instant::now().checked_sub(waited).unwrap_or_else(Instant::now);
-    let screened = screening::screen_and_act(&services, &patient_id, &message, &context, stored_at, None).await;
+    let (screened, stored) =
+        screening::screen_and_act(&services, &patient_id, &message, &context, stored_at, None).await;
     tracing::warn!(message = %message.id, level = screened.risk.level.as_str(), "screened a message a stopped node left unscreened");
+    if stored {
+        screening::spawn_second_look(&services, &patient_id, &message, context, &screened, None);
+    }
 }
 
 fn age_threshold(services: &Services) -> chrono::Duration {

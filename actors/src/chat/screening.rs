@@ -14,6 +14,10 @@
 //!
 //! A message's `risk` is written last, once every alert it called for is stored: an unset risk
 //! means "screening did not finish", which is what [`super::rescreen`] looks for after a crash.
+//!
+//! Then, for a message graded below high and a model configured, the LLM second opinion
+//! ([`crate::second_opinion`]) runs in its own task; a higher grade is acted on by the same
+//! [`act_on`] as the engine's (one rule for what a level does), a lower one is ignored.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -41,13 +45,28 @@ pub(super) async fn run(
     // A node that crashed after acknowledging an earlier message may never have screened it.
     rescreen::left_behind(&services, &patient_id, &earlier);
     let context: Vec<String> = earlier.into_iter().map(|m| m.text).collect();
-    let screened = screen_and_act(&services, &patient_id, &message, &context, stored_at, Some(&chat)).await;
-    let level = screened.risk.level;
-    if services.clinical.llm_second_opinion && second_opinion::is_ambiguous(level) {
-        // After the engine's alert, in its own task: a slow model never delays anything.
-        actix::spawn(second_look(services.clone(), patient_id, message, context, screened.clone(), stored_at));
+    let (screened, stored) = screen_and_act(&services, &patient_id, &message, &context, stored_at, Some(&chat)).await;
+    if stored {
+        spawn_second_look(&services, &patient_id, &message, context, &screened, Some(chat));
     }
     let _ = done.send(screened);
+}
+
+/// Asks the model for a second opinion on a message the engine graded below high, once the
+/// engine's result is stored and acted on (`act_on` returned true), in its own task: a slow or
+/// failing model never delays the engine's alert, its `safety` frame or the reply.
+pub(super) fn spawn_second_look(
+    services: &Arc<Services>,
+    patient_id: &str,
+    message: &Message,
+    context: Vec<String>,
+    engine: &Screened,
+    chat: Option<Addr<TherapyChat>>,
+) {
+    if !services.second_opinion.wanted(engine.risk.level) {
+        return;
+    }
+    actix::spawn(second_look(services.clone(), patient_id.to_owned(), message.clone(), context, engine.clone(), chat));
 }
 
 /// The patient's messages before `message` in its conversation, oldest first (the risk engine's
@@ -63,7 +82,7 @@ pub(super) async fn earlier_patient_messages(services: &Services, message: &Mess
 
 /// Screens `message` in both lanes and acts on each result as it comes: the rules' alert at
 /// once, a model raise after it. Records the final risk last and returns it. If an alert could
-/// not be stored, the risk is left unset, so the message is screened again later.
+/// not be stored, the risk is left unset, so the message is screened again later (then `false`).
 pub(super) async fn screen_and_act(
     services: &Services,
     patient_id: &str,
@@ -71,7 +90,7 @@ pub(super) async fn screen_and_act(
     context: &[String],
     stored_at: Instant,
     chat: Option<&Addr<TherapyChat>>,
-) -> Screened {
+) -> (Screened, bool) {
     let rules = services.risk.rules(&message.text, context).await;
     let mut stored = act_on(services, patient_id, message, &rules, stored_at, chat).await;
     services.metrics.risk_model_backlog.set(i64::try_from(services.risk.model_backlog()).unwrap_or(i64::MAX));
@@ -87,11 +106,13 @@ pub(super) async fn screen_and_act(
     if stored && let Err(e) = services.store.set_message_risk(&message.id, &screened.risk).await {
         tracing::warn!(message = %message.id, error = %e, "could not store the risk of a message");
     }
-    screened
+    (screened, stored)
 }
 
 /// Raises the alert and tells the patient what help there is; `false` if the alert could not be
 /// stored. `chat` is the conversation's live actor, told to stop a streaming reply at high risk.
+/// Every verdict goes through here — the rules', the semantic model's raise, and a raising LLM
+/// second opinion — so there is one rule for what a level does.
 async fn act_on(
     services: &Services,
     patient_id: &str,
@@ -146,44 +167,42 @@ async fn act_on(
     true
 }
 
-/// Raises a further alert when the model grades the message higher than the engine did.
+/// Asks the model; when it grades the message higher than the engine did, acts on the higher
+/// level exactly as on an engine verdict of that level ([`act_on`]): the patient's episode is
+/// updated (`alert.updated`, level only rises) or an alert raised, a `high` pauses the AI for the
+/// patient and stops a streaming reply, and the patient gets the `safety` frame of the new level.
+/// An equal or lower grade, or no answer, changes nothing.
 async fn second_look(
     services: Arc<Services>,
     patient_id: String,
     message: Message,
     context: Vec<String>,
     engine: Screened,
-    stored_at: Instant,
+    chat: Option<Addr<TherapyChat>>,
 ) {
-    let Some(opinion) = second_opinion::ask(services.llm.as_ref(), &message.text, &context).await else { return };
-    if opinion.level <= engine.risk.level {
+    let Ok(opinion) =
+        services.second_opinion.consult(services.llm.as_ref(), &services.metrics, &message.text, &context).await
+    else {
+        return; // counted and logged; the engine's grade stands
+    };
+    let outcome = second_opinion::Outcome::of(opinion.level, engine.risk.level);
+    services.metrics.second_opinions.with_label_values(&[outcome.as_str()]).inc();
+    if outcome != second_opinion::Outcome::Raised {
         return; // never lowers, and an equal grade adds nothing
     }
     tracing::info!(message = %message.id, from = engine.risk.level.as_str(), to = opinion.level.as_str(), "llm second opinion raised the level");
     let mut reasons = vec![format!("LLM second opinion ({}): {}", opinion.level.as_str(), opinion.reason)];
     reasons.extend(engine.risk.reasons.iter().cloned());
-    let risk = Risk { level: opinion.level, score: engine.risk.score.max(0.75), reasons };
-    let raised = Screened { risk: risk.clone(), imminent: false, seconds: engine.seconds };
-    services.alerts.do_send(Raise {
-        patient_id: patient_id.clone(),
-        message: message.clone(),
-        screened: raised,
-        stored_at,
-        stored: None,
-    });
-    if opinion.level >= RiskLevel::Moderate {
-        services.push_to_user(
-            &patient_id,
-            &ServerFrame::Safety {
-                level: opinion.level,
-                message: safety_message(opinion.level, false),
-                resources: services.clinical.crisis_resources.clone(),
-                chat_paused: false,
-                conversation_id: message.conversation_id.clone(),
-            },
-        );
-    }
-    if let Err(e) = services.store.set_message_risk(&message.id, &risk).await {
-        tracing::warn!(message = %message.id, error = %e, "could not store the raised risk");
+    let risk = Risk { level: opinion.level, score: engine.risk.score.max(RAISED_SCORE), reasons };
+    let raised = Screened { risk, imminent: false, seconds: engine.seconds };
+    // Delivery latency is measured from now: the alert path's own latency, not the model's
+    // (that is `healing_second_opinion_seconds`).
+    if act_on(&services, &patient_id, &message, &raised, Instant::now(), chat.as_ref()).await
+        && let Err(e) = services.store.set_message_risk(&message.id, &raised.risk).await
+    {
+        tracing::warn!(message = %message.id, error = %e, "could not store the raised risk of a message");
     }
 }
+
+/// The score a raising second opinion carries at least (the model gives a level, not a score).
+const RAISED_SCORE: f32 = 0.75;

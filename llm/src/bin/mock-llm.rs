@@ -26,7 +26,9 @@ struct Args {
     /// Fault to inject: none, 429, 500, drop:N or hang. Per request: header `x-mock-fault`.
     #[arg(long, default_value = "none")]
     fault: Fault,
-    /// Reply: echo (the last user message), words:N or fixed:TEXT.
+    /// Reply: echo (the last user message), words:N, fixed:TEXT, or grade:ANSWER[:DELAY_MS] — the
+    /// grading mode: requests asking for a JSON object (the risk second opinion) get ANSWER
+    /// (keywords, none, low, moderate, high, garbage, schema or 500) after DELAY_MS, all others echo.
     #[arg(long, default_value = "echo")]
     reply: ReplyMode,
 }
