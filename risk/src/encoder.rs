@@ -156,6 +156,7 @@ impl Encoder {
     /// the longest and padding is masked out of attention and pooling, so each result equals the
     /// single-text one (up to float rounding) while the matrix products run on `B × T` rows at
     /// once, which is what makes a busy node's screening cheaper per message.
+    #[allow(clippy::type_complexity)] // one (mean, max) pair per text, as `embed_mean_max` returns
     pub fn embed_batch(&self, texts: &[&str]) -> Result<Vec<(Vec<f32>, Vec<f32>)>, EncoderError> {
         if texts.is_empty() {
             return Ok(Vec::new());
