@@ -2,13 +2,16 @@
 # Installs what the test suite needs beyond Rust, when it is missing (Debian packages; needs root):
 #   redis-server   — the two-node tests start a real Redis;
 #   chromium       — the browser tests drive Debian's Chromium (never a downloaded browser);
-#   docker-compose — validates docker-compose.yml (`docker-compose config`; no engine needed).
+#   docker-compose — validates docker-compose.yml (`docker-compose config`; no engine needed);
+#   java, mvn      — scripts/cql-node.sh fetches Apache Cassandra with Maven and runs it on Java 17.
 # Node.js and npm come with the machine; the browser tests install their npm packages themselves.
 set -euo pipefail
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 command -v docker-compose >/dev/null || missing+=(docker-compose)
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || missing+=(maven)
 if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0
 fi

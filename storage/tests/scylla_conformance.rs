@@ -1,11 +1,12 @@
-//! The conformance suite against ScyllaDB, plus what only a shared cluster can show: two stores
-//! (two gateway nodes) racing on one keyspace.
+//! The conformance suite against a CQL node (ScyllaDB >= 6 or Apache Cassandra 5), plus what
+//! only a shared cluster can show: two stores (two gateway nodes) racing on one keyspace.
 //!
-//! Needs a node: `HEALING_TEST_SCYLLA=127.0.0.1:9042` (comma-separated for several). Each test
-//! uses a fresh random keyspace `healing_test_<uuid>` and drops it when it passes. Without the
-//! variable every test prints `skipped: HEALING_TEST_SCYLLA not set (see README)` and returns.
-//! `HEALING_TEST_SCYLLA_KEEP_TABLETS=1` leaves out `tablets = {'enabled': false}` (for ScyllaDB
-//! releases that reject the clause). See docs/scylla.md.
+//! Needs a node: `HEALING_TEST_SCYLLA=127.0.0.1:19042` (comma-separated for several);
+//! `scripts/cql-node.sh start` runs one and prints its address, and `scripts/test.sh` does that
+//! for CI. Each test uses a fresh random keyspace `healing_test_<uuid>` and drops it when it
+//! passes. Without the variable every test prints `skipped: HEALING_TEST_SCYLLA not set (see
+//! README)` and returns — except under `CI=true` or `HEALING_TEST_SCYLLA_REQUIRED=1`, where a
+//! missing variable fails the test, as does a node that cannot be reached. See docs/scylla.md.
 #![cfg(feature = "scylla")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -17,12 +18,24 @@ use healing_storage::{NewMessage, NewUser, Store};
 
 const SKIP: &str = "skipped: HEALING_TEST_SCYLLA not set (see README)";
 
+/// Whether a missing node is a failure: in CI, or when asked for.
+fn node_required() -> bool {
+    let on = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+    on("CI") || on("HEALING_TEST_SCYLLA_REQUIRED")
+}
+
 fn config(keyspace: &str) -> Option<ScyllaConfig> {
-    let nodes = std::env::var("HEALING_TEST_SCYLLA").ok().filter(|v| !v.trim().is_empty())?;
+    let Some(nodes) = std::env::var("HEALING_TEST_SCYLLA").ok().filter(|v| !v.trim().is_empty()) else {
+        assert!(
+            !node_required(),
+            "HEALING_TEST_SCYLLA is not set, and CI=true or HEALING_TEST_SCYLLA_REQUIRED=1 says these tests \
+             must run: start a node with `scripts/cql-node.sh start` and export its address"
+        );
+        return None;
+    };
     Some(ScyllaConfig {
         nodes: nodes.split(',').map(|n| n.trim().to_owned()).collect(),
         keyspace: keyspace.to_owned(),
-        disable_tablets: std::env::var("HEALING_TEST_SCYLLA_KEEP_TABLETS").is_err(),
         ..ScyllaConfig::default()
     })
 }

@@ -73,9 +73,10 @@ pub struct ScyllaConfig {
     pub connect_timeout: Duration,
     /// Client-side timeout of each request.
     pub request_timeout: Duration,
-    /// Create the keyspace with `tablets = {'enabled': false}`: LWT is not supported on tablets
-    /// in some ScyllaDB releases. Set `false` for releases older than tablets (they reject the
-    /// clause). Only affects keyspace creation.
+    /// On a server with tablets (ScyllaDB >= 6, detected at connect), create the keyspace with
+    /// `tablets = {'enabled': false}`: LWT is not supported on tablets in some ScyllaDB releases.
+    /// Servers without tablets (Cassandra, older ScyllaDB) never get the clause. Only affects
+    /// keyspace creation.
     pub disable_tablets: bool,
     /// Username and password, when the cluster has authentication enabled.
     pub credentials: Option<(String, String)>,
@@ -199,7 +200,7 @@ impl Inner {
         if cfg.nodes.is_empty() {
             return Err(StoreError::Invalid("no ScyllaDB nodes configured".into()));
         }
-        schema::keyspace_ddl(&cfg)?; // validate before connecting
+        schema::keyspace_ddl(&cfg, &schema::Server::Cassandra { release: String::new() })?; // validate before connecting
         let profile = ExecutionProfile::builder()
             .consistency(Consistency::LocalQuorum)
             .serial_consistency(Some(SerialConsistency::LocalSerial))
@@ -222,9 +223,10 @@ impl Inner {
             })?
             .map_err(|e| StoreError::Unavailable(format!("cannot connect to ScyllaDB {:?}: {e}", cfg.nodes)))?;
         let node_id = uuid::Uuid::new_v4().to_string();
-        schema::migrate(&session, &cfg, &node_id).await?;
+        let server = schema::detect_server(&session).await?;
+        schema::migrate(&session, &cfg, &server, &node_id).await?;
         let st = cql::Statements::prepare(&session).await?;
-        tracing::info!(keyspace = %cfg.keyspace, nodes = ?cfg.nodes, "connected to ScyllaDB");
+        tracing::info!(keyspace = %cfg.keyspace, nodes = ?cfg.nodes, %server, "connected to the CQL store");
         Ok(Inner {
             session,
             st,
@@ -505,7 +507,7 @@ mod tests {
         assert_eq!(c.replication, Replication::Simple { factor: 1 });
         assert!(c.disable_tablets);
         assert_eq!(c.retention_days, None);
-        assert!(schema::keyspace_ddl(&c).is_ok());
+        assert!(schema::keyspace_ddl(&c, &schema::Server::Cassandra { release: "5.0.9".into() }).is_ok());
     }
 
     #[test]

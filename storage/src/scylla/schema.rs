@@ -9,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use scylla::client::session::Session;
+use scylla::errors::{DbError, ExecutionError, RequestAttemptError};
 use scylla::statement::Consistency;
 use scylla::statement::unprepared::Statement;
 use scylla::value::CqlTimestamp;
@@ -150,8 +151,68 @@ pub fn render_replication(r: &Replication) -> Result<String> {
     }
 }
 
-/// `CREATE KEYSPACE IF NOT EXISTS ...` for the configuration.
-pub fn keyspace_ddl(cfg: &ScyllaConfig) -> Result<String> {
+/// The kind of CQL server, as far as the DDL cares (the `tablets` keyspace option).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Server {
+    /// ScyllaDB, with the version `system.versions` reports (e.g. `6.2.3-0.20250119.xxx`).
+    Scylla { version: String },
+    /// A server without `system.versions`: Apache Cassandra (its `system.local` release_version).
+    Cassandra { release: String },
+}
+
+impl Server {
+    /// Whether `CREATE KEYSPACE ... AND tablets = {..}` is understood: ScyllaDB 6.0 or newer
+    /// (open source) and 2024.2 or newer (the year-numbered releases). Cassandra and older
+    /// ScyllaDB reject the clause.
+    pub fn has_tablets(&self) -> bool {
+        let Server::Scylla { version } = self else { return false };
+        let mut parts = version.split(|c: char| !c.is_ascii_digit());
+        let major: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        match major {
+            0..=5 => false,
+            6..=2023 => true,
+            2024 => minor >= 2,
+            _ => true,
+        }
+    }
+}
+
+impl std::fmt::Display for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Server::Scylla { version } => write!(f, "ScyllaDB {version}"),
+            Server::Cassandra { release } => write!(f, "Cassandra {release}"),
+        }
+    }
+}
+
+/// Asks the node which server it is: ScyllaDB answers `system.versions`, Cassandra has no such
+/// table (an `Invalid` error). Any other failure is returned: guessing wrong would create the
+/// keyspace with the wrong replication engine for good.
+pub async fn detect_server(session: &Session) -> Result<Server> {
+    let st = Statement::new("SELECT version FROM system.versions WHERE key = 'local'");
+    match session.query_unpaged(st, ()).await {
+        Ok(r) => {
+            let rows = r.into_rows_result().map_err(|e| StoreError::Internal(e.to_string()))?;
+            let row: Option<(Option<String>,)> =
+                rows.maybe_first_row().map_err(|e| StoreError::Internal(e.to_string()))?;
+            Ok(Server::Scylla { version: row.and_then(|r| r.0).unwrap_or_default() })
+        }
+        Err(ExecutionError::LastAttemptError(RequestAttemptError::DbError(DbError::Invalid, _))) => {
+            let st = Statement::new("SELECT release_version FROM system.local WHERE key = 'local'");
+            let r = session.query_unpaged(st, ()).await.map_err(|e| exec_err("read system.local", e))?;
+            let rows = r.into_rows_result().map_err(|e| StoreError::Internal(e.to_string()))?;
+            let row: Option<(Option<String>,)> =
+                rows.maybe_first_row().map_err(|e| StoreError::Internal(e.to_string()))?;
+            Ok(Server::Cassandra { release: row.and_then(|r| r.0).unwrap_or_default() })
+        }
+        Err(e) => Err(exec_err("read system.versions", e)),
+    }
+}
+
+/// `CREATE KEYSPACE IF NOT EXISTS ...` for the configuration, on this server.
+pub fn keyspace_ddl(cfg: &ScyllaConfig, server: &Server) -> Result<String> {
     if !valid_identifier(&cfg.keyspace) {
         return Err(StoreError::Invalid(format!(
             "keyspace {:?} must be 1-48 ASCII letters, digits or underscores, starting with a letter",
@@ -163,10 +224,10 @@ pub fn keyspace_ddl(cfg: &ScyllaConfig) -> Result<String> {
         cfg.keyspace,
         render_replication(&cfg.replication)?
     );
-    if cfg.disable_tablets {
+    if cfg.disable_tablets && server.has_tablets() {
         // LWT (which seqs, uniqueness and alert transitions rely on) is not supported on
-        // tablet-based keyspaces in some ScyllaDB releases. Older releases reject this clause:
-        // set `disable_tablets: false` for them.
+        // tablet-based keyspaces in some ScyllaDB releases. Servers without tablets reject the
+        // clause, so it is sent only to those that have them.
         ddl += " AND tablets = {'enabled': false}";
     }
     Ok(ddl)
@@ -183,8 +244,8 @@ async fn ddl(session: &Session, cql: &str) -> Result<()> {
 type ClaimRow = (Option<CqlTimestamp>, Option<String>, Option<CqlTimestamp>);
 
 /// Creates the keyspace, switches the session to it and applies pending migrations.
-pub async fn migrate(session: &Session, cfg: &ScyllaConfig, node_id: &str) -> Result<()> {
-    ddl(session, &keyspace_ddl(cfg)?).await?;
+pub async fn migrate(session: &Session, cfg: &ScyllaConfig, server: &Server, node_id: &str) -> Result<()> {
+    ddl(session, &keyspace_ddl(cfg, server)?).await?;
     session
         .use_keyspace(cfg.keyspace.clone(), false)
         .await
@@ -343,18 +404,38 @@ mod tests {
     }
 
     #[test]
-    fn keyspace_ddl_follows_the_config() {
+    fn keyspace_ddl_follows_the_config_and_the_server() {
+        let scylla6 = Server::Scylla { version: "6.2.3-0.20250119.7dc0a2f1f2d3".into() };
+        let cassandra = Server::Cassandra { release: "5.0.9".into() };
         let mut cfg = ScyllaConfig { keyspace: "healing".into(), ..ScyllaConfig::default() };
         assert_eq!(
-            keyspace_ddl(&cfg).unwrap(),
+            keyspace_ddl(&cfg, &scylla6).unwrap(),
             "CREATE KEYSPACE IF NOT EXISTS healing WITH replication = {'class': 'SimpleStrategy', \
              'replication_factor': 1} AND durable_writes = true AND tablets = {'enabled': false}"
         );
+        assert_eq!(
+            keyspace_ddl(&cfg, &cassandra).unwrap(),
+            "CREATE KEYSPACE IF NOT EXISTS healing WITH replication = {'class': 'SimpleStrategy', \
+             'replication_factor': 1} AND durable_writes = true",
+            "Cassandra rejects the tablets clause"
+        );
         cfg.disable_tablets = false;
-        assert!(!keyspace_ddl(&cfg).unwrap().contains("tablets"));
+        assert!(!keyspace_ddl(&cfg, &scylla6).unwrap().contains("tablets"));
         for bad in ["", "1abc", "with-dash", "x; DROP", &"k".repeat(49)] {
             cfg.keyspace = bad.into();
-            assert!(keyspace_ddl(&cfg).is_err(), "{bad:?} accepted");
+            assert!(keyspace_ddl(&cfg, &cassandra).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn only_scylla_6_and_2024_2_on_have_tablets() {
+        let scylla = |v: &str| Server::Scylla { version: v.into() };
+        for v in ["6.0.0", "6.2.3-0.20250119.7dc0a2f1f2d3", "2024.2.0", "2025.1.2-0.2025", "7.0.0~dev"] {
+            assert!(scylla(v).has_tablets(), "{v}");
+        }
+        for v in ["5.4.9", "5.2.0-0.20230605", "2024.1.12", "2023.1.0", "", "garbage"] {
+            assert!(!scylla(v).has_tablets(), "{v}");
+        }
+        assert!(!Server::Cassandra { release: "5.0.9".into() }.has_tablets());
     }
 }
