@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use healing_protocol::{Author, Role};
-use healing_storage::scylla::{ScyllaConfig, ScyllaStore};
+use healing_storage::scylla::{Fault, ScyllaConfig, ScyllaStore};
 use healing_storage::{NewMessage, NewUser, Store};
 
 const SKIP: &str = "skipped: HEALING_TEST_SCYLLA not set (see README)";
@@ -123,4 +123,61 @@ async fn works_from_a_current_thread_runtime() {
     assert!(store.user("nobody").await.unwrap().is_none());
     teardown(store.clone()).await;
     drop(store);
+}
+
+/// Polls `check` until it holds (10 s at most).
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A send whose seq was taken but whose row writes then failed is acknowledged, not failed: an
+/// error would make the client's retry a `duplicate` that nobody screens or answers. The message
+/// is in the history at once, its rows follow in the background, and the retry is the same
+/// message, reported as a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_after_the_seq_is_taken_still_acknowledges_the_send() {
+    let Some(store) = fresh().await else { return };
+    let p = store
+        .create_user(NewUser {
+            username: "after-cas".into(),
+            password_hash: "h".into(),
+            role: Role::Patient,
+            display_name: "A".into(),
+        })
+        .await
+        .unwrap();
+    let msg = |conv: Option<&str>| NewMessage {
+        id: None,
+        patient_id: p.id.clone(),
+        conversation_id: conv.map(str::to_owned),
+        client_msg_id: Some("k1".into()),
+        author: Author::Patient,
+        text: "I can't cope tonight".into(),
+        risk: None,
+        finish: None,
+        meta: None,
+    };
+    store.inject_fault(Fault::RowWrites, true);
+    let sent = store.append_message(msg(None)).await.expect("a send whose seq is taken must succeed");
+    assert!(!sent.duplicate && sent.new_conversation && sent.message.seq == 1);
+    let conv = sent.message.conversation_id.clone();
+    assert!(store.message(&sent.message.id).await.unwrap().is_none(), "the injected fault did not hit the rows");
+    let history = store.messages(&conv, None, 10).await.unwrap();
+    assert_eq!(history.iter().map(|m| &m.id).collect::<Vec<_>>(), vec![&sent.message.id], "served from the conversation row");
+
+    store.inject_fault(Fault::RowWrites, false);
+    let id = sent.message.id.clone();
+    eventually("the message's rows are written", || async { store.message(&id).await.unwrap().is_some() }).await;
+    let retry = store.append_message(msg(None)).await.unwrap();
+    assert!(retry.duplicate, "the retry is the same message");
+    assert_eq!((retry.message.id.as_str(), retry.message.seq), (id.as_str(), 1));
+    teardown(store).await;
 }

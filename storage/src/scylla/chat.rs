@@ -16,6 +16,7 @@
 //! checks whether its message id already holds one (it is the pending record, or its rows exist),
 //! and the CAS condition (`IF next_seq = n`) guarantees nothing changed since that check.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -27,12 +28,15 @@ use super::plan::{self, HistoryPlan, message_bucket};
 use super::rows::{
     ClaimRow, ConversationRow, ConversationState, MessageRow, PendingMessage, cql_ts, ms, now, to_json, unset,
 };
-use super::{Cas, Inner, all_rows, cas_outcome, exec_err, first_row, jitter};
+use super::{Cas, Fault, Inner, all_rows, cas_outcome, exec_err, first_row, injected, jitter};
 use crate::error::{Result, StoreError};
 use crate::store::{Appended, NewMessage};
 
 /// How long an append keeps retrying a contended seq before giving up.
 const APPEND_BUDGET: Duration = Duration::from_secs(30);
+/// Background attempts at a message's rows after its seq CAS applied (0.2 s, doubling to 5 s
+/// apart: about two minutes in all).
+const ROW_RETRIES: u32 = 30;
 
 /// `conversation_id, seq, created_at` of `messages_by_id`.
 type ByIdRow = (Option<String>, Option<i64>, Option<CqlTimestamp>);
@@ -184,7 +188,27 @@ impl Inner {
         })
     }
 
-    pub(crate) async fn append_message(&self, m: NewMessage) -> Result<Appended> {
+    /// Writes a message's rows in the background until they exist (bounded), after an append
+    /// whose seq CAS applied but whose row writes failed. Until then the message is served from
+    /// the conversation row (`pending`), and the next append to the conversation writes them too.
+    fn finish_rows_later(self: &Arc<Self>, p: PendingMessage) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            for attempt in 1..=ROW_RETRIES {
+                tokio::time::sleep(Duration::from_millis((100_u64 << attempt.min(6)).min(5_000))).await;
+                if me.fault(Fault::RowWrites) {
+                    continue;
+                }
+                match me.ensure_written(&p).await {
+                    Ok(()) => return,
+                    Err(e) => tracing::debug!(error = %e, message = %p.message.id, "message rows still not written"),
+                }
+            }
+            tracing::warn!(message = %p.message.id, "gave up writing a message's rows; the next append writes them");
+        });
+    }
+
+    pub(crate) async fn append_message(self: &Arc<Self>, m: NewMessage) -> Result<Appended> {
         // 1. Idempotency: an earlier attempt's claim names the message (and conversation).
         let earlier = match &m.client_msg_id {
             Some(cid) => self.read_claim(&m.patient_id, cid, false).await?,
@@ -233,20 +257,39 @@ impl Inner {
 
         let started = Instant::now();
         let mut uncertain = false;
+        // Once this call may have taken a seq (a CAS whose answer was lost), failing would turn
+        // the client's retry into a `duplicate` that is never screened nor answered: transient
+        // read failures are retried within the budget instead.
+        let mut last_error: Option<StoreError> = None;
         let mut attempt = 0_u32;
         loop {
             if attempt > 0 {
                 if started.elapsed() > APPEND_BUDGET {
-                    return Err(StoreError::Unavailable(format!(
-                        "conversation {conversation_id} is too busy: no seq after {attempt} attempts"
-                    )));
+                    return Err(last_error.take().unwrap_or_else(|| {
+                        StoreError::Unavailable(format!(
+                            "conversation {conversation_id} is too busy: no seq after {attempt} attempts"
+                        ))
+                    }));
                 }
                 tokio::time::sleep(plan::backoff(attempt, jitter())).await;
             }
             attempt += 1;
+            macro_rules! retry_if_uncertain {
+                ($e:expr) => {
+                    match $e {
+                        Ok(v) => v,
+                        Err(e @ StoreError::Unavailable(_)) if uncertain => {
+                            tracing::debug!(error = %e, %conversation_id, "re-reading after an unknown seq CAS failed; retrying");
+                            last_error = Some(e);
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                };
+            }
             let state = match known.take() {
                 Some(s) => Some(s),
-                None => self.conversation_state(&conversation_id).await?,
+                None => retry_if_uncertain!(self.conversation_state(&conversation_id).await),
             };
             let state = match state {
                 Some(s) if s.conversation.patient_id == m.patient_id => s,
@@ -258,21 +301,25 @@ impl Inner {
                 }
                 None => return Err(StoreError::NotFound),
             };
-            // 2. Does this message already hold a seq?
+            // 2. Does this message already hold a seq? Then it is durable (in the conversation
+            // row): its rows are written here or later, and the append has succeeded.
             if let Some(p) = &state.pending
                 && p.message.id == message_id
             {
-                self.ensure_written(p).await?;
+                if let Err(e) = self.ensure_written(p).await {
+                    tracing::warn!(error = %e, message = %message_id, "message stored, its rows not yet; retrying them later");
+                    self.finish_rows_later(p.clone());
+                }
                 return found(p.message.clone(), uncertain);
             }
-            if (shared_id || uncertain)
-                && let Some(existing) = self.message(&message_id).await?
-            {
-                return found(existing, uncertain);
+            if shared_id || uncertain {
+                if let Some(existing) = retry_if_uncertain!(self.message(&message_id).await) {
+                    return found(existing, uncertain);
+                }
             }
             // 3. The message holding the latest seq must have its rows before we supersede it.
             if let Some(p) = &state.pending {
-                self.ensure_written(p).await?;
+                retry_if_uncertain!(self.ensure_written(p).await);
             }
             let seq = state.next_seq;
             let record = PendingMessage {
@@ -309,14 +356,22 @@ impl Inner {
                     ),
                 )
                 .await;
-            match cas_outcome("take seq", r)? {
+            match retry_if_uncertain!(cas_outcome("take seq", r)) {
                 Cas::Applied => {
-                    self.write_message(&record).await?;
+                    // The message is durable and has its seq: the append has succeeded whatever
+                    // happens to the row writes below (see `finish_rows_later`).
+                    let written =
+                        if self.fault(Fault::RowWrites) { Err(injected()) } else { self.write_message(&record).await };
+                    if let Err(e) = written {
+                        tracing::warn!(error = %e, message = %message_id, "message stored, its rows not yet; retrying them later");
+                        self.finish_rows_later(record.clone());
+                    }
                     return Ok(Appended { message: record.message, duplicate: false, new_conversation });
                 }
                 Cas::NotApplied => {}
                 Cas::Unknown(e) => {
                     tracing::debug!(error = %e, %conversation_id, "seq CAS outcome unknown; re-reading");
+                    last_error = Some(e);
                     uncertain = true;
                 }
             }

@@ -136,6 +136,26 @@ pub(crate) struct Inner {
     /// Retention TTL in seconds, `0` = none.
     retention_ttl: i32,
     last_full_sweep: parking_lot::Mutex<Option<Instant>>,
+    /// Faults injected by tests ([`ScyllaStore::inject_fault`]), as a bit set of [`Fault`]s.
+    faults: std::sync::atomic::AtomicU32,
+}
+
+/// A failure the tests can inject where no real node can be made to fail on cue.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Writing a message's rows fails right after its seq compare-and-set applied.
+    RowWrites = 1,
+}
+
+pub(crate) fn injected() -> StoreError {
+    StoreError::Unavailable("injected fault".into())
+}
+
+impl Inner {
+    pub(crate) fn fault(&self, f: Fault) -> bool {
+        self.faults.load(std::sync::atomic::Ordering::Relaxed) & (f as u32) != 0
+    }
 }
 
 impl ScyllaStore {
@@ -158,6 +178,17 @@ impl ScyllaStore {
         let handle = runtime.0.as_ref().map(|rt| rt.handle().clone()).ok_or_else(shut_down)?;
         let inner = handle.spawn(Inner::connect(cfg)).await.map_err(join_err)??;
         Ok(ScyllaStore { inner: Arc::new(inner), handle, _runtime: runtime })
+    }
+
+    /// Turns an injected failure on or off. For tests only.
+    #[doc(hidden)]
+    pub fn inject_fault(&self, fault: Fault, on: bool) {
+        use std::sync::atomic::Ordering;
+        if on {
+            self.inner.faults.fetch_or(fault as u32, Ordering::Relaxed);
+        } else {
+            self.inner.faults.fetch_and(!(fault as u32), Ordering::Relaxed);
+        }
     }
 
     /// The keyspace this store uses.
@@ -233,6 +264,7 @@ impl Inner {
             keyspace: cfg.keyspace,
             retention_ttl: plan::retention_ttl(cfg.retention_days),
             last_full_sweep: parking_lot::Mutex::new(None),
+            faults: std::sync::atomic::AtomicU32::new(0),
         })
     }
 }
