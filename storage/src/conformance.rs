@@ -32,7 +32,8 @@ macro_rules! conformance_tests {
             escalation_happens_once_under_races, escalations_claim_and_resolve, audit_log_appends,
             closed_alerts_never_hide_an_open_one, escalation_lists_filter_and_page,
             duty_supervisors_cover_patients_with_no_care_team,
-            risk_episodes_take_later_messages, concurrent_risk_opens_one_episode, patient_pause_covers_new_conversations);
+            risk_episodes_take_later_messages, concurrent_risk_opens_one_episode, patient_pause_covers_new_conversations,
+            unscreened_patient_messages_are_listed_until_screened);
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
         $(
@@ -688,4 +689,37 @@ pub async fn patient_pause_covers_new_conversations(s: Arc<dyn Store>) {
     assert!(!s.conversation(&b.message.conversation_id).await.unwrap().unwrap().summary.chat_paused);
     let c = s.append_message(patient_msg(&p, None, "pause-3", "after")).await.unwrap().message;
     assert!(!s.conversation(&c.conversation_id).await.unwrap().unwrap().summary.chat_paused);
+}
+
+/// What a crash between acknowledging and screening leaves is found again, and only that:
+/// screened messages, AI replies and messages newer than the cut-off are not listed (hazard H13:
+/// the re-screen sweep reads this).
+pub async fn unscreened_patient_messages_are_listed_until_screened(s: Arc<dyn Store>) {
+    use healing_protocol::Risk;
+    let u = user(&s, "unscreened", Role::Patient).await;
+    let first = s.append_message(patient_msg(&u, None, "a", "first")).await.unwrap().message;
+    let conv = Some(first.conversation_id.as_str());
+    let second = s.append_message(patient_msg(&u, conv, "b", "second")).await.unwrap().message;
+    let mut reply = patient_msg(&u, conv, "unused", "a reply");
+    reply.client_msg_id = None;
+    reply.author = Author::Ai;
+    s.append_message(reply).await.unwrap();
+    let cut = Utc::now() + Duration::seconds(1);
+    let listed = s.unscreened_messages(cut, 10).await.unwrap();
+    let ids: Vec<&str> = listed.iter().map(|u| u.message.id.as_str()).collect();
+    assert_eq!(ids, vec![first.id.as_str(), second.id.as_str()], "oldest first, patient messages only");
+    assert!(listed.iter().all(|x| x.patient_id == u.id));
+    assert_eq!(listed[0].message, first, "the message as stored");
+
+    let risk = Risk { level: RiskLevel::None, score: 0.0, reasons: vec![] };
+    s.set_message_risk(&first.id, &risk).await.unwrap();
+    let listed = s.unscreened_messages(cut, 10).await.unwrap();
+    assert_eq!(listed.iter().map(|u| u.message.id.as_str()).collect::<Vec<_>>(), vec![second.id.as_str()]);
+    assert_eq!(s.unscreened_messages(cut, 0).await.unwrap().len(), 0, "the limit holds");
+    let listed = s.unscreened_messages(cut, 10).await.unwrap();
+    assert_eq!(listed.len(), 1, "a sweep that returned nothing (limit 0) skips nothing");
+    let before_any = first.created_at - Duration::seconds(1);
+    assert!(s.unscreened_messages(before_any, 10).await.unwrap().is_empty(), "the cut-off was ignored");
+    s.set_message_risk(&second.id, &risk).await.unwrap();
+    assert!(s.unscreened_messages(cut, 10).await.unwrap().is_empty(), "every message is screened");
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures_util::future::try_join_all;
-use healing_protocol::{ConversationSummary, Message, Risk};
+use healing_protocol::{Author, ConversationSummary, Message, Risk};
 use scylla::value::CqlTimestamp;
 
 use super::plan::{self, HistoryPlan, message_bucket};
@@ -240,6 +240,11 @@ impl Inner {
         let mut known = None;
         if new_conversation && !adopted {
             known = self.create_conversation(&conversation_id, &m.patient_id).await?;
+        }
+        // Journaled before its seq exists, so a stored patient message is always in the journal
+        // the re-screen sweep reads (screening.rs); a retry journals again (de-duplicated there).
+        if m.author == Author::Patient && m.risk.is_none() {
+            self.journal(&message_id, &conversation_id, &m.patient_id).await?;
         }
         // Someone else may know this message id: a concurrent duplicate that adopted our claim,
         // or a caller reusing an id. Then check before each CAS whether it already has a seq.

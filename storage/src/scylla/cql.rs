@@ -298,6 +298,15 @@ statements! {
     episode_message_claim: (S, S) = "INSERT INTO alert_messages (message_id, alert_id) VALUES (?, ?) IF NOT EXISTS";
     #[serial]
     episode_message_holder: (S,) = "SELECT alert_id FROM alert_messages WHERE message_id = ?";
+    // ---- the screening journal (see screening.rs) ----
+    journal_insert: (i32, i32, Ts, S, S, S, i32) =
+        "INSERT INTO screening_journal (minute, shard, journaled_at, message_id, conversation_id, patient_id) \
+         VALUES (?, ?, ?, ?, ?, ?) USING TTL ?";
+    // Paged.
+    journal_window: (i32, i32, Ts, Ts) =
+        "SELECT journaled_at, message_id, conversation_id, patient_id FROM screening_journal \
+         WHERE minute = ? AND shard = ? AND journaled_at >= ? AND journaled_at < ?";
+
     pause_set: (S, bool, Ts) = "INSERT INTO patient_pauses (patient_id, paused, changed_at) VALUES (?, ?, ?)";
     pause_get: (S,) = "SELECT paused FROM patient_pauses WHERE patient_id = ?";
 

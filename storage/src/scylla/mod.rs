@@ -22,6 +22,7 @@ mod episodes;
 pub mod plan;
 pub mod rows;
 pub mod schema;
+mod screening;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -136,6 +137,8 @@ pub(crate) struct Inner {
     /// Retention TTL in seconds, `0` = none.
     retention_ttl: i32,
     last_full_sweep: parking_lot::Mutex<Option<Instant>>,
+    /// Where the next screening-journal sweep starts (ms; see screening.rs).
+    journal_mark: parking_lot::Mutex<Option<i64>>,
     /// Faults injected by tests ([`ScyllaStore::inject_fault`]), as a bit set of [`Fault`]s.
     faults: std::sync::atomic::AtomicU32,
 }
@@ -264,6 +267,7 @@ impl Inner {
             keyspace: cfg.keyspace,
             retention_ttl: plan::retention_ttl(cfg.retention_days),
             last_full_sweep: parking_lot::Mutex::new(None),
+            journal_mark: parking_lot::Mutex::new(None),
             faults: std::sync::atomic::AtomicU32::new(0),
         })
     }
@@ -459,13 +463,8 @@ impl Store for ScyllaStore {
     async fn record_risk(&self, evidence: Alert, message_at: Timestamp) -> Result<Recorded> {
         self.run(move |i| async move { i.record_risk(evidence, message_at).await }).await
     }
-    async fn unscreened_messages(&self, _created_before: Timestamp, _limit: u32) -> Result<Vec<Unscreened>> {
-        // Deliberately none: "risk is unset" cannot be asked of Cassandra-style tables without a
-        // full scan, and a queue table with a delete per message would fill with tombstones at
-        // chat rates. On this backend an unscreened message is re-screened when its conversation
-        // next gets a patient message (it is in that message's screening context); see
-        // docs/scylla.md, "Screening after a crash".
-        Ok(Vec::new())
+    async fn unscreened_messages(&self, created_before: Timestamp, limit: u32) -> Result<Vec<Unscreened>> {
+        self.run(move |i| async move { i.unscreened_messages(created_before, limit).await }).await
     }
     async fn raise_alert(&self, alert: Alert) -> Result<Raised> {
         self.run(move |i| async move { i.raise_alert(alert).await }).await

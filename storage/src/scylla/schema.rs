@@ -22,10 +22,11 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../../migrations/scylla/0001_init.cql")),
     (2, include_str!("../../migrations/scylla/0002_duty_supervisors.cql")),
     (3, include_str!("../../migrations/scylla/0003_risk_episodes.cql")),
+    (4, include_str!("../../migrations/scylla/0004_screening_journal.cql")),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i32 = 3;
+pub const LATEST: i32 = 4;
 
 /// A claim this old without `applied_at` is considered abandoned.
 const STALE_CLAIM: Duration = Duration::from_secs(60);
@@ -171,7 +172,8 @@ impl Server {
         let minor: u32 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
         match major {
             0..=5 => false,
-            6..=2023 => true,
+            6..=999 => true,
+            1000..=2023 => false,
             2024 => minor >= 2,
             _ => true,
         }
