@@ -308,8 +308,9 @@ async fn a_message_left_unscreened_by_a_crash_is_screened_and_alerted_after_rest
 
 #[tokio::test]
 async fn an_unscreened_earlier_message_is_screened_when_the_patient_writes_again() {
-    // The path every backend has (ScyllaDB cannot list unscreened messages): the next message's
-    // screening reads the earlier ones as context and notices the one never screened.
+    // The path that needs no sweep (the only one after a cluster-wide outage longer than the
+    // ScyllaDB journal's horizon): the next message's screening reads the earlier ones as
+    // context and notices the one never screened.
     let args = ["--rescreen-after", "1h"]; // the periodic sweep will not run during this test
     let (dir, team, message) = crashed_after_acknowledging(&args).await;
     let db = rusqlite::Connection::open(dir.join(healing_storage::sqlite::DB_FILE)).unwrap();
