@@ -74,7 +74,8 @@ async fn user(s: &Arc<dyn Store>, name: &str, role: Role) -> User {
     .unwrap()
 }
 
-fn patient_msg(patient: &User, conversation: Option<&str>, client_id: &str, text: &str) -> NewMessage {
+/// A patient message with a client id.
+pub fn patient_msg(patient: &User, conversation: Option<&str>, client_id: &str, text: &str) -> NewMessage {
     NewMessage {
         id: None,
         patient_id: patient.id.clone(),
@@ -88,7 +89,8 @@ fn patient_msg(patient: &User, conversation: Option<&str>, client_id: &str, text
     }
 }
 
-fn alert_for(patient: &User, message_id: &str, conversation_id: &str, deadline_in: Duration) -> Alert {
+/// An open high alert on a message, due `deadline_in` from now (for backend-specific tests too).
+pub fn alert_for(patient: &User, message_id: &str, conversation_id: &str, deadline_in: Duration) -> Alert {
     let now = Utc::now();
     Alert {
         id: uuid::Uuid::new_v4().to_string(),
@@ -112,7 +114,7 @@ fn alert_for(patient: &User, message_id: &str, conversation_id: &str, deadline_i
 }
 
 /// A patient with a clinician, and that clinician on a supervisor's team.
-async fn care_team(s: &Arc<dyn Store>) -> (User, User, User) {
+pub async fn care_team(s: &Arc<dyn Store>) -> (User, User, User) {
     let p = user(s, &format!("p-{}", uuid::Uuid::new_v4()), Role::Patient).await;
     let c = user(s, &format!("c-{}", uuid::Uuid::new_v4()), Role::Clinician).await;
     let sup = user(s, &format!("s-{}", uuid::Uuid::new_v4()), Role::Supervisor).await;

@@ -181,3 +181,40 @@ async fn a_failure_after_the_seq_is_taken_still_acknowledges_the_send() {
     assert_eq!((retry.message.id.as_str(), retry.message.seq), (id.as_str(), 1));
     teardown(store).await;
 }
+
+/// An escalation whose compare-and-set answer was lost is not deleted while that CAS may still
+/// apply: the call reports the failure (the sweeper tries again), and when the CAS lands the
+/// alert names an escalation that exists and that its supervisor sees. (Deleting the rows here
+/// left the alert `escalated` pointing at nothing, shown to no supervisor.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_escalation_whose_answer_was_lost_is_kept_for_the_supervisor() {
+    use healing_protocol::{AlertStatus, EscalationReason};
+    use healing_storage::conformance::{alert_for, care_team, patient_msg};
+    use healing_storage::{EscalationQuery, StoreError};
+    let Some(store) = fresh().await else { return };
+    let dyn_store: Arc<dyn Store> = store.clone();
+    let (p, _clinician, sup) = care_team(&dyn_store).await;
+    let m = store.append_message(patient_msg(&p, None, "e1", "risky")).await.unwrap().message;
+    let alert = alert_for(&p, &m.id, &m.conversation_id, chrono::Duration::seconds(-1));
+    let alert = store.raise_alert(alert).await.unwrap().alert;
+    let escalation_id = uuid::Uuid::new_v4().to_string();
+
+    store.inject_fault(Fault::LateEscalation, true);
+    let r = store.escalate_alert(&alert.id, &escalation_id, EscalationReason::AckTimeout, chrono::Utc::now()).await;
+    store.inject_fault(Fault::LateEscalation, false);
+    assert!(matches!(r, Err(StoreError::Unavailable(_))), "an unknown outcome must be reported, not taken as lost: {r:?}");
+
+    let id = alert.id.clone();
+    eventually("the late CAS escalates the alert", || async {
+        store.alert(&id).await.unwrap().is_some_and(|a| a.status == AlertStatus::Escalated)
+    })
+    .await;
+    let escalation = store.escalation(&escalation_id).await.unwrap().expect("the escalation the alert names exists");
+    assert_eq!(escalation.alert.id, alert.id);
+    let queue = store
+        .escalations(EscalationQuery { supervisor_id: Some(sup.id.clone()), limit: 10, ..EscalationQuery::default() })
+        .await
+        .unwrap();
+    assert_eq!(queue.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), vec![escalation_id.as_str()]);
+    teardown(store).await;
+}

@@ -18,7 +18,7 @@ use super::accounts::DUTY_SHARD;
 use super::cql::Stmt;
 use super::plan::{self, deadline_bucket};
 use super::rows::{AlertRow, EscalationRow, StoredAlert, cql_ts, ms, to_json, unset};
-use super::{Cas, Inner, all_rows, cas_outcome, exec_err, first_row};
+use super::{Cas, Fault, Inner, all_rows, cas_outcome, exec_err, first_row, injected};
 use crate::error::{Result, StoreError};
 use crate::store::{AlertQuery, EscalationQuery, PageCursor, Raised};
 
@@ -251,7 +251,7 @@ impl Inner {
     }
 
     pub(crate) async fn escalate_alert(
-        &self,
+        self: &std::sync::Arc<Self>,
         alert_id: String,
         escalation_id: String,
         reason: EscalationReason,
@@ -298,13 +298,41 @@ impl Inner {
                 .map_err(|e| exec_err("index escalation for duty", e))?;
         }
         // 2. open → escalated, naming this escalation: at most one node wins.
-        let r = self.st.alert_escalate.run(&self.session, (escalation_id.clone(), alert_id.clone())).await;
-        let won = match cas_outcome("escalate alert", r)? {
+        let outcome = if self.fault(Fault::LateEscalation) {
+            // The CAS reaches the replicas only after its caller was told "unknown".
+            let (me, e, a) = (self.clone(), escalation_id.clone(), alert_id.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                let _ = me.st.alert_escalate.run(&me.session, (e, a)).await;
+            });
+            Cas::Unknown(injected())
+        } else {
+            let r = self.st.alert_escalate.run(&self.session, (escalation_id.clone(), alert_id.clone())).await;
+            cas_outcome("escalate alert", r)?
+        };
+        let won = match outcome {
             Cas::Applied => true,
-            Cas::NotApplied | Cas::Unknown(_) => {
-                // Lost, or the answer was lost: the alert says who won.
+            Cas::NotApplied => {
+                // Lost for certain, or applied by an earlier attempt of this very call.
                 let now_row = self.stored_alert(&alert_id, true).await?;
                 now_row.and_then(|s| s.escalation_id).as_deref() == Some(escalation_id.as_str())
+            }
+            Cas::Unknown(e) => {
+                // The answer was lost: the CAS may have applied, or may still apply (the
+                // coordinator can retry it after this read). Only an alert that names another
+                // escalation, or is no longer open, settles it; otherwise keep the rows — they
+                // are invisible unless the alert ends up naming them — and report the error.
+                let settled = match self.stored_alert(&alert_id, true).await {
+                    Ok(Some(now)) if now.escalation_id.as_deref() == Some(escalation_id.as_str()) => Some(true),
+                    Ok(Some(now)) if now.escalation_id.is_some() || now.alert.status != AlertStatus::Open => {
+                        Some(false)
+                    }
+                    _ => None,
+                };
+                match settled {
+                    Some(won) => won,
+                    None => return Err(e),
+                }
             }
         };
         if !won {

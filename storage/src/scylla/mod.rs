@@ -149,6 +149,9 @@ pub(crate) struct Inner {
 pub enum Fault {
     /// Writing a message's rows fails right after its seq compare-and-set applied.
     RowWrites = 1,
+    /// The alert's open → escalated CAS reports "unknown" at once and reaches the replicas
+    /// 300 ms later (a coordinator that kept trying after the client timed out).
+    LateEscalation = 2,
 }
 
 pub(crate) fn injected() -> StoreError {
