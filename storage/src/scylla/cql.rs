@@ -45,7 +45,7 @@ impl<V: SerializeRow> Stmt<V> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(non_camel_case_types)]
 pub enum Opt {
-    /// Read at LOCAL_SERIAL: sees the outcome of every finished (or in-flight) LWT.
+    /// Read at SERIAL: sees the outcome of every finished (or in-flight) LWT, in any datacenter.
     serial,
 }
 
@@ -133,7 +133,7 @@ impl<V> Stmt<V> {
         prepared.set_is_idempotent(!is_lwt(cql));
         for opt in opts {
             match opt {
-                Opt::serial => prepared.set_consistency(Consistency::LocalSerial),
+                Opt::serial => prepared.set_consistency(Consistency::Serial),
             }
         }
         Ok(Stmt { prepared, _values: PhantomData })

@@ -8,7 +8,8 @@
 //! every operation there (`handle.spawn(fut).await`); callers on any runtime just await. The
 //! runtime is shut down (in the background, without blocking) when the store is dropped.
 //!
-//! Consistency: LOCAL_QUORUM for reads and writes, LOCAL_SERIAL for LWTs and the few reads that
+//! Consistency: LOCAL_QUORUM for reads and writes, SERIAL (not LOCAL_SERIAL: a Paxos round
+//! per datacenter would let two DCs both win one seq) for LWTs and the few reads that
 //! must see an LWT's outcome. LWTs are used only where several nodes may race: taking a message
 //! seq, claiming a `client_msg_id` or a username, creating conversations/alerts/escalations, and
 //! every alert/escalation state transition.
@@ -240,7 +241,7 @@ impl Inner {
         schema::keyspace_ddl(&cfg, &schema::Server::Cassandra { release: String::new() })?; // validate before connecting
         let profile = ExecutionProfile::builder()
             .consistency(Consistency::LocalQuorum)
-            .serial_consistency(Some(SerialConsistency::LocalSerial))
+            .serial_consistency(Some(SerialConsistency::Serial))
             .request_timeout(Some(cfg.request_timeout))
             .build();
         let mut builder = SessionBuilder::new()

@@ -264,7 +264,7 @@ pub async fn migrate(session: &Session, cfg: &ScyllaConfig, server: &Server, nod
     };
     let all = prep("SELECT version, applied_at FROM schema_migrations").await?;
     let mut read = prep("SELECT applied_at, claimed_by, claimed_at FROM schema_migrations WHERE version = ?").await?;
-    read.set_consistency(Consistency::LocalSerial);
+    read.set_consistency(Consistency::Serial);
     let claim =
         prep("INSERT INTO schema_migrations (version, claimed_by, claimed_at) VALUES (?, ?, ?) IF NOT EXISTS").await?;
     let take_over =
