@@ -3,8 +3,10 @@
 //! Each file in `migrations/scylla/` is applied once per cluster, in order. A node claims a
 //! version in `schema_migrations` with `INSERT ... IF NOT EXISTS` (LWT) before applying it, so two
 //! nodes starting together never both apply it; the others wait until the claimant records
-//! `applied_at`. A claim older than [`STALE_CLAIM`] without `applied_at` (its node died mid-way) is
-//! taken over by compare-and-set; that is safe because every statement is `IF NOT EXISTS`.
+//! `applied_at`. The claimant renews its claim every [`HEARTBEAT`]; a claim a waiting node has seen
+//! unchanged for [`STALE_CLAIM`] (its node died mid-way) is taken over by compare-and-set, which is
+//! safe because every statement is `IF NOT EXISTS`. The state is read first: on a current keyspace
+//! no DDL runs.
 
 use std::time::{Duration, Instant};
 
@@ -28,8 +30,10 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
 /// The newest schema version this build knows.
 pub const LATEST: i32 = 4;
 
-/// A claim this old without `applied_at` is considered abandoned.
+/// A claim seen unchanged (not renewed) this long without `applied_at` is considered abandoned.
 const STALE_CLAIM: Duration = Duration::from_secs(60);
+/// How often the node applying a migration renews its claim.
+const HEARTBEAT: Duration = Duration::from_secs(10);
 /// How long a node waits for another node's migration before giving up.
 const MAX_WAIT: Duration = Duration::from_secs(180);
 /// DDL can be slow on a busy cluster.
@@ -245,48 +249,116 @@ async fn ddl(session: &Session, cql: &str) -> Result<()> {
 
 type ClaimRow = (Option<CqlTimestamp>, Option<String>, Option<CqlTimestamp>);
 
-/// Creates the keyspace, switches the session to it and applies pending migrations.
-pub async fn migrate(session: &Session, cfg: &ScyllaConfig, server: &Server, node_id: &str) -> Result<()> {
-    ddl(session, &keyspace_ddl(cfg, server)?).await?;
-    session
-        .use_keyspace(cfg.keyspace.clone(), false)
+/// One row of a single-column text query, if any.
+async fn exists(session: &Session, cql: &str, values: impl scylla::serialize::row::SerializeRow) -> Result<bool> {
+    let r = session.query_unpaged(cql, values).await.map_err(|e| exec_err("read the schema", e))?;
+    let rows = r.into_rows_result().map_err(|e| StoreError::Internal(e.to_string()))?;
+    Ok(rows.rows_num() > 0)
+}
+
+/// The versions recorded as applied.
+async fn applied_versions(session: &Session) -> Result<Vec<i32>> {
+    let r = session
+        .query_unpaged("SELECT version, applied_at FROM schema_migrations", ())
         .await
-        .map_err(|e| StoreError::Unavailable(format!("use keyspace {}: {e}", cfg.keyspace)))?;
-    ddl(
+        .map_err(|e| exec_err("read schema_migrations", e))?;
+    let rows = r.into_rows_result().map_err(|e| StoreError::Internal(e.to_string()))?;
+    let mut out = Vec::new();
+    for row in rows.rows::<(i32, Option<CqlTimestamp>)>().map_err(|e| StoreError::Internal(e.to_string()))? {
+        let (version, at) = row.map_err(|e| StoreError::Internal(e.to_string()))?;
+        if at.is_some() {
+            out.push(version);
+        }
+    }
+    Ok(out)
+}
+
+/// Creates the keyspace if missing, switches the session to it and applies pending migrations.
+///
+/// It reads the state first: a keyspace that exists gets no `CREATE KEYSPACE`, and when every
+/// migration is recorded as applied no DDL runs at all (a node joining a current cluster only
+/// reads). A migration is claimed in `schema_migrations` by LWT; the claimant renews its claim
+/// (`claimed_at`) every [`HEARTBEAT`] while it applies the statements. A waiting node takes a
+/// claim over only after watching it stay unchanged for [`STALE_CLAIM`] by its own clock — it
+/// never compares timestamps written by another host's clock.
+pub async fn migrate(session: &Session, cfg: &ScyllaConfig, server: &Server, node_id: &str) -> Result<()> {
+    let ks = cfg.keyspace.clone();
+    let keyspace_ddl = keyspace_ddl(cfg, server)?;
+    let has_keyspace =
+        exists(session, "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?", (ks.clone(),))
+            .await?;
+    if !has_keyspace {
+        ddl(session, &keyspace_ddl).await?;
+    }
+    // A keyspace or table another node is creating right now can show in `system_schema` before
+    // this coordinator can use it; then the (idempotent) DDL is run after all, which waits for it.
+    if session.use_keyspace(ks.clone(), false).await.is_err() {
+        ddl(session, &keyspace_ddl).await?;
+        session
+            .use_keyspace(ks.clone(), false)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("use keyspace {ks}: {e}")))?;
+    }
+    const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, \
+         applied_at timestamp, claimed_by text, claimed_at timestamp)";
+    let has_table = exists(
         session,
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at timestamp, \
-         claimed_by text, claimed_at timestamp)",
+        "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?",
+        (ks.clone(), "schema_migrations".to_owned()),
     )
     .await?;
+    if !has_table {
+        ddl(session, MIGRATIONS_TABLE).await?;
+    }
+    let applied = match applied_versions(session).await {
+        Ok(v) => v,
+        Err(first) => {
+            tracing::debug!(error = %first, "schema_migrations not readable yet; creating it after all");
+            ddl(session, MIGRATIONS_TABLE).await?;
+            let mut tries = 0;
+            loop {
+                match applied_versions(session).await {
+                    Ok(v) => break v,
+                    Err(_) if tries < 20 => {
+                        tries += 1;
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    };
+    if let Some(newer) = applied.iter().copied().filter(|v| *v > LATEST).max() {
+        return Err(StoreError::Unavailable(format!(
+            "keyspace {ks} has schema version {newer}, newer than this build ({LATEST}); refusing to start"
+        )));
+    }
+    if MIGRATIONS.iter().all(|(v, _)| applied.contains(v)) {
+        tracing::debug!(keyspace = %ks, version = LATEST, "schema is current; no DDL");
+        return Ok(());
+    }
 
     let prep = |cql: &'static str| async move {
         session.prepare(cql).await.map_err(|e| StoreError::Unavailable(format!("prepare {cql:?}: {e}")))
     };
-    let all = prep("SELECT version, applied_at FROM schema_migrations").await?;
     let mut read = prep("SELECT applied_at, claimed_by, claimed_at FROM schema_migrations WHERE version = ?").await?;
     read.set_consistency(Consistency::Serial);
     let claim =
         prep("INSERT INTO schema_migrations (version, claimed_by, claimed_at) VALUES (?, ?, ?) IF NOT EXISTS").await?;
     let take_over =
         prep("UPDATE schema_migrations SET claimed_by = ?, claimed_at = ? WHERE version = ? IF claimed_by = ?").await?;
+    let renew = prep("UPDATE schema_migrations SET claimed_at = ? WHERE version = ? IF claimed_by = ?").await?;
     let done = prep("UPDATE schema_migrations SET applied_at = ? WHERE version = ? IF claimed_by = ?").await?;
-
-    let applied = session.execute_unpaged(&all, ()).await.map_err(|e| exec_err("read schema_migrations", e))?;
-    let applied = applied.into_rows_result().map_err(|e| StoreError::Internal(e.to_string()))?;
-    for row in applied.rows::<(i32, Option<CqlTimestamp>)>().map_err(|e| StoreError::Internal(e.to_string()))? {
-        let (version, at) = row.map_err(|e| StoreError::Internal(e.to_string()))?;
-        if at.is_some() && version > LATEST {
-            return Err(StoreError::Unavailable(format!(
-                "keyspace {} has schema version {version}, newer than this build ({LATEST}); refusing to start",
-                cfg.keyspace
-            )));
-        }
-    }
+    let now = || CqlTimestamp(chrono::Utc::now().timestamp_millis());
 
     for (version, script) in MIGRATIONS {
+        if applied.contains(version) {
+            continue;
+        }
         let started = Instant::now();
+        // The claim as last seen (owner, claimed_at) and since when (this host's clock).
+        let mut watched: Option<((Option<String>, Option<i64>), Instant)> = None;
         loop {
-            let now = CqlTimestamp(chrono::Utc::now().timestamp_millis());
             let res = session.execute_unpaged(&read, (*version,)).await.map_err(|e| exec_err("read migration", e))?;
             let res = res.into_rows_result().map_err(|e| StoreError::Internal(e.to_string()))?;
             let row: Option<ClaimRow> = res.maybe_first_row().map_err(|e| StoreError::Internal(e.to_string()))?;
@@ -294,19 +366,27 @@ pub async fn migrate(session: &Session, cfg: &ScyllaConfig, server: &Server, nod
                 Some((Some(_), _, _)) => break,
                 None => {
                     let r = session
-                        .execute_unpaged(&claim, (*version, node_id.to_owned(), now))
+                        .execute_unpaged(&claim, (*version, node_id.to_owned(), now()))
                         .await
                         .map_err(|e| exec_err("claim migration", e))?;
                     super::lwt_applied(r)?
                 }
                 Some((None, owner, claimed_at)) => {
-                    let age = now.0 - claimed_at.map_or(0, |t| t.0);
-                    if age > i64::try_from(STALE_CLAIM.as_millis()).unwrap_or(i64::MAX) {
-                        tracing::warn!(version, owner = ?owner, "taking over an abandoned schema migration");
+                    let seen = (owner.clone(), claimed_at.map(|t| t.0));
+                    let since = match &watched {
+                        Some((prev, since)) if *prev == seen => *since,
+                        _ => {
+                            watched = Some((seen, Instant::now()));
+                            Instant::now()
+                        }
+                    };
+                    if since.elapsed() > STALE_CLAIM {
+                        tracing::warn!(version, owner = ?owner, "taking over a schema migration whose claim stopped renewing");
                         let r = session
-                            .execute_unpaged(&take_over, (node_id.to_owned(), now, *version, owner))
+                            .execute_unpaged(&take_over, (node_id.to_owned(), now(), *version, owner))
                             .await
                             .map_err(|e| exec_err("take over migration", e))?;
+                        watched = None;
                         super::lwt_applied(r)?
                     } else {
                         false
@@ -314,12 +394,27 @@ pub async fn migrate(session: &Session, cfg: &ScyllaConfig, server: &Server, nod
                 }
             };
             if mine {
-                for stmt in split_statements(script) {
-                    ddl(session, &stmt).await?;
+                let heartbeat = async {
+                    loop {
+                        tokio::time::sleep(HEARTBEAT).await;
+                        let r = session.execute_unpaged(&renew, (now(), *version, node_id.to_owned())).await;
+                        if !matches!(r.map(super::lwt_applied), Ok(Ok(true))) {
+                            tracing::warn!(version, "could not renew the schema migration claim");
+                        }
+                    }
+                };
+                let apply = async {
+                    for stmt in split_statements(script) {
+                        ddl(session, &stmt).await?;
+                    }
+                    Ok::<_, StoreError>(())
+                };
+                tokio::select! {
+                    r = apply => r?,
+                    () = heartbeat => {}
                 }
-                let at = CqlTimestamp(chrono::Utc::now().timestamp_millis());
                 let r = session
-                    .execute_unpaged(&done, (at, *version, node_id.to_owned()))
+                    .execute_unpaged(&done, (now(), *version, node_id.to_owned()))
                     .await
                     .map_err(|e| exec_err("record migration", e))?;
                 if super::lwt_applied(r)? {
