@@ -171,7 +171,11 @@ async fn a_failure_after_the_seq_is_taken_still_acknowledges_the_send() {
     let conv = sent.message.conversation_id.clone();
     assert!(store.message(&sent.message.id).await.unwrap().is_none(), "the injected fault did not hit the rows");
     let history = store.messages(&conv, None, 10).await.unwrap();
-    assert_eq!(history.iter().map(|m| &m.id).collect::<Vec<_>>(), vec![&sent.message.id], "served from the conversation row");
+    assert_eq!(
+        history.iter().map(|m| &m.id).collect::<Vec<_>>(),
+        vec![&sent.message.id],
+        "served from the conversation row"
+    );
 
     store.inject_fault(Fault::RowWrites, false);
     let id = sent.message.id.clone();
@@ -202,7 +206,10 @@ async fn an_escalation_whose_answer_was_lost_is_kept_for_the_supervisor() {
     store.inject_fault(Fault::LateEscalation, true);
     let r = store.escalate_alert(&alert.id, &escalation_id, EscalationReason::AckTimeout, chrono::Utc::now()).await;
     store.inject_fault(Fault::LateEscalation, false);
-    assert!(matches!(r, Err(StoreError::Unavailable(_))), "an unknown outcome must be reported, not taken as lost: {r:?}");
+    assert!(
+        matches!(r, Err(StoreError::Unavailable(_))),
+        "an unknown outcome must be reported, not taken as lost: {r:?}"
+    );
 
     let id = alert.id.clone();
     eventually("the late CAS escalates the alert", || async {

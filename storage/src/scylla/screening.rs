@@ -169,7 +169,9 @@ impl Inner {
             }
         }
         *self.journal_mark.lock() = Some(mark);
-        out.sort_by(|a, b| a.message.created_at.cmp(&b.message.created_at).then_with(|| a.message.id.cmp(&b.message.id)));
+        out.sort_by(|a, b| {
+            a.message.created_at.cmp(&b.message.created_at).then_with(|| a.message.id.cmp(&b.message.id))
+        });
         tracing::debug!(found = out.len(), from = %ts(CqlTimestamp(start)), "screening journal swept");
         Ok(out)
     }
