@@ -75,6 +75,20 @@ fn cluster(extra: &[&str]) -> Cluster {
     Cluster { redis, a, b }
 }
 
+/// Two gateways on the CQL node (`HEALING_TEST_SCYLLA`, one fresh keyspace) and a real Redis.
+fn cluster_on_cql(extra: &[&str]) -> Option<Cluster> {
+    let env = cql_store_env()?;
+    let env = env_refs(&env);
+    let redis = Redis::start();
+    let dir = temp_dir("cql-cluster");
+    let url = redis.url();
+    let mut args = vec!["--redis-url", url.as_str()];
+    args.extend_from_slice(extra);
+    let a = Server::start_in(&dir, &args, &env);
+    let b = Server::start_in(&dir, &args, &env);
+    Some(Cluster { redis, a, b })
+}
+
 async fn next_of_within(ws: &mut Ws, kind: &str, wait: Duration) -> Option<Value> {
     let deadline = Instant::now() + wait;
     loop {
@@ -252,4 +266,45 @@ async fn nodes_started_while_redis_is_down_serve_chat_and_join_up_when_it_starts
     // From now on frames cross nodes: acknowledging on B updates the clinician's tab on A.
     clin_b.send(json!({"type": "alert.ack", "alert_id": local["alert"]["id"]})).await;
     assert_eq!(next_of(&mut clin_a, "alert.updated").await["alert"]["status"], "acknowledged");
+}
+
+/// The cross-node tests on the production store: two gateways on one CQL keyspace. An alert
+/// raised on B reaches the clinician on A at once; nobody acknowledges, so it escalates exactly
+/// once although both nodes sweep; the supervisor's claim on A reaches B; history reads the same
+/// on both nodes.
+#[tokio::test]
+async fn on_cql_an_alert_crosses_nodes_escalates_once_and_a_claim_crosses_back() {
+    let Some(c) = cluster_on_cql(&["--ack-deadline-high", "2s", "--escalation-sweep", "100ms"]) else { return };
+    let team = care_team(&c.a).await;
+    let (mut clin, _) = Ws::hello(&c.a, &team.clinician.token).await; // online, never acknowledges
+    let (mut sup_a, _) = Ws::hello(&c.a, &team.supervisor.token).await;
+    let (mut sup_b, _) = Ws::hello(&c.b, &team.supervisor.token).await;
+    let (mut pat, _) = Ws::hello(&c.b, &team.patient.token).await;
+    let sent = Instant::now();
+    send(&mut pat, HIGH_RISK).await;
+    let ack = next_of(&mut pat, "chat.ack").await;
+    let alert = next_of(&mut clin, "alert").await;
+    assert!(sent.elapsed() < Duration::from_secs(2), "cross-node alert took {:?}", sent.elapsed());
+    assert_eq!(alert["alert"]["message_id"], ack["message_id"]);
+
+    let on_a = next_of(&mut sup_a, "escalation").await;
+    let on_b = next_of(&mut sup_b, "escalation").await;
+    assert_eq!(on_a["escalation"]["id"], on_b["escalation"]["id"]);
+    assert_eq!(on_a["escalation"]["alert"]["id"], alert["alert"]["id"]);
+    assert!(next_of_within(&mut sup_a, "escalation", Duration::from_secs(2)).await.is_none(), "duplicate on A");
+    assert!(next_of_within(&mut sup_b, "escalation", Duration::from_millis(200)).await.is_none(), "duplicate on B");
+    let (_, listed) = get(&c.b, "/api/v1/escalations?status=open", Some(&team.supervisor.token)).await;
+    assert_eq!(listed["escalations"].as_array().unwrap().len(), 1, "{listed}");
+
+    sup_a.send(json!({"type": "escalation.claim", "escalation_id": on_a["escalation"]["id"]})).await;
+    let claimed = next_of(&mut sup_b, "escalation.updated").await;
+    assert_eq!(claimed["escalation"]["status"], "claimed");
+
+    pat.recv_until("ai.end").await;
+    let conv = ack["conversation_id"].as_str().unwrap();
+    let path = format!("/api/v1/conversations/{conv}/messages");
+    let (_, from_a) = get(&c.a, &path, Some(&team.patient.token)).await;
+    let (_, from_b) = get(&c.b, &path, Some(&team.patient.token)).await;
+    assert_eq!(from_a, from_b);
+    assert_eq!(from_a["messages"].as_array().unwrap().len(), 2, "{from_a}");
 }

@@ -25,6 +25,8 @@ pub struct Server {
     child: Option<Child>,
     pub addr: String,
     pub data_dir: PathBuf,
+    /// The environment the server was started with; its CLI commands get it too (the store).
+    env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -60,7 +62,8 @@ impl Server {
         let addr = first.rsplit("http://").next().unwrap().trim().to_owned();
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Server { child: Some(child), addr, data_dir: data_dir.to_path_buf() }
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        Server { child: Some(child), addr, data_dir: data_dir.to_path_buf(), env }
     }
 
     pub fn pid(&self) -> u32 {
@@ -93,7 +96,8 @@ impl Server {
     }
 
     pub fn cli(&self, args: &[&str], stdin: &str) -> std::process::Output {
-        cli(&self.data_dir, args, stdin)
+        let env: Vec<(&str, &str)> = self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        cli_with_env(&self.data_dir, args, stdin, &env)
     }
 }
 
@@ -108,11 +112,17 @@ impl Drop for Server {
 
 /// Runs a `healing-space` subcommand against a data directory.
 pub fn cli(data_dir: &Path, args: &[&str], stdin: &str) -> std::process::Output {
+    cli_with_env(data_dir, args, stdin, &[])
+}
+
+/// [`cli`] with extra environment (e.g. `HEALING_STORE=scylla` and its nodes).
+pub fn cli_with_env(data_dir: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> std::process::Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_healing-space"))
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -346,4 +356,31 @@ pub async fn metrics_text(s: &Server) -> String {
 /// The value of an unlabelled series in Prometheus text.
 pub fn metric(text: &str, name: &str) -> Option<f64> {
     text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// The environment that puts a gateway on the CQL node of `HEALING_TEST_SCYLLA`, in a fresh
+/// keyspace; `None` (the test prints that it skipped) when the variable is unset — except under
+/// `CI=true` or `HEALING_TEST_SCYLLA_REQUIRED=1`, where a missing node fails the test.
+pub fn cql_store_env() -> Option<Vec<(&'static str, String)>> {
+    let on = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+    let Some(nodes) = std::env::var("HEALING_TEST_SCYLLA").ok().filter(|v| !v.trim().is_empty()) else {
+        assert!(
+            !(on("CI") || on("HEALING_TEST_SCYLLA_REQUIRED")),
+            "HEALING_TEST_SCYLLA is not set, and CI=true or HEALING_TEST_SCYLLA_REQUIRED=1 says the CQL tests \
+             must run: start a node with `scripts/cql-node.sh start` and export its address"
+        );
+        println!("skipped: HEALING_TEST_SCYLLA not set (see README)");
+        return None;
+    };
+    let keyspace = format!("healing_gw_{}", uuid::Uuid::new_v4().simple());
+    Some(vec![
+        ("HEALING_STORE", "scylla".to_owned()),
+        ("HEALING_SCYLLA_NODES", nodes),
+        ("HEALING_SCYLLA_KEYSPACE", keyspace),
+    ])
+}
+
+/// `(k, v)` pairs borrowed for [`Server::start_in`].
+pub fn env_refs(env: &[(&'static str, String)]) -> Vec<(&'static str, &str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }

@@ -317,10 +317,10 @@ impl Inner {
                 }
                 return found(p.message.clone(), uncertain);
             }
-            if shared_id || uncertain {
-                if let Some(existing) = retry_if_uncertain!(self.message(&message_id).await) {
-                    return found(existing, uncertain);
-                }
+            if (shared_id || uncertain)
+                && let Some(existing) = retry_if_uncertain!(self.message(&message_id).await)
+            {
+                return found(existing, uncertain);
             }
             // 3. The message holding the latest seq must have its rows before we supersede it.
             if let Some(p) = &state.pending {

@@ -248,6 +248,8 @@ async fn ddl(session: &Session, cql: &str) -> Result<()> {
 }
 
 type ClaimRow = (Option<CqlTimestamp>, Option<String>, Option<CqlTimestamp>);
+/// A claim as a waiting node saw it: owner and `claimed_at` (ms).
+type SeenClaim = (Option<String>, Option<i64>);
 
 /// One row of a single-column text query, if any.
 async fn exists(session: &Session, cql: &str, values: impl scylla::serialize::row::SerializeRow) -> Result<bool> {
@@ -357,7 +359,7 @@ pub async fn migrate(session: &Session, cfg: &ScyllaConfig, server: &Server, nod
         }
         let started = Instant::now();
         // The claim as last seen (owner, claimed_at) and since when (this host's clock).
-        let mut watched: Option<((Option<String>, Option<i64>), Instant)> = None;
+        let mut watched: Option<(SeenClaim, Instant)> = None;
         loop {
             let res = session.execute_unpaged(&read, (*version,)).await.map_err(|e| exec_err("read migration", e))?;
             let res = res.into_rows_result().map_err(|e| StoreError::Internal(e.to_string()))?;
