@@ -381,6 +381,6 @@ pub fn cql_store_env() -> Option<Vec<(&'static str, String)>> {
 }
 
 /// `(k, v)` pairs borrowed for [`Server::start_in`].
-pub fn env_refs(env: &[(&'static str, String)]) -> Vec<(&'static str, &str)> {
+pub fn env_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     env.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
