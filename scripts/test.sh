@@ -16,7 +16,13 @@ if ! ./scripts/cql-node.sh status >/dev/null 2>&1; then
   ./scripts/cql-node.sh start >target/cql-node-start.out 2>&1 &
   cql_start_pid=$!
 fi
-stop_cql() { if [[ -n "$cql_started" ]]; then ./scripts/cql-node.sh stop || true; fi; }
+stop_cql() {
+  [[ -n "$cql_started" ]] || return 0
+  # A start still under way (fetching, booting) is ended first, so no node outlives the run.
+  kill "$cql_start_pid" 2>/dev/null || true
+  wait "$cql_start_pid" 2>/dev/null || true
+  ./scripts/cql-node.sh stop || true
+}
 trap stop_cql EXIT
 
 echo "==> formatting"
