@@ -1,6 +1,6 @@
 //! The semantic detector: the sentence encoder ([`crate::encoder`]) plus three ordinal logistic
-//! heads — P(level ≥ low), P(level ≥ moderate), P(level = high) — over the sentence embedding and
-//! binary word unigrams/bigrams, trained by `risk/train/train_semantic.py` on the dev posts and the
+//! heads — P(level ≥ low), P(level ≥ moderate), P(level = high) — over the sentence embedding, the
+//! normalised element-wise maximum of the word-piece states, and binary word unigrams/bigrams, trained by `risk/train/train_semantic.py` on the dev posts and the
 //! project's chat data and shipped in `risk/model/heads.json`.
 //!
 //! The engine takes `max(rules, model)`: the model can only raise a level. Its reason names the
@@ -61,6 +61,8 @@ struct HeadFile {
 #[derive(serde::Deserialize)]
 struct HeadJson {
     embedding: Vec<f64>,
+    /// Weights of the L2-normalised element-wise maximum of the word-piece states.
+    max: Vec<f64>,
     words: Vec<f64>,
     bias: f64,
 }
@@ -110,7 +112,7 @@ impl Semantic {
         if f.dim != DIM || f.heads.len() != 3 || f.thresholds.len() != 3 {
             return Err(bad("expected three heads and thresholds over a 384-d embedding"));
         }
-        if f.heads.iter().any(|h| h.embedding.len() != DIM || h.words.len() != f.vocab.len()) {
+        if f.heads.iter().any(|h| h.embedding.len() != DIM || h.max.len() != DIM || h.words.len() != f.vocab.len()) {
             return Err(bad("head sizes do not match the vocabulary and embedding"));
         }
         let mut prototypes = Vec::new();
@@ -132,18 +134,18 @@ impl Semantic {
 
     /// Scores a text that has already been folded ([`crate::fold_for_model`]).
     pub fn predict(&self, folded: &str) -> Result<(Verdict, Vec<f32>), crate::encoder::EncoderError> {
-        let emb = self.encoder.embed(folded)?;
-        Ok((self.verdict(&emb, folded), emb))
+        let (emb, max) = self.encoder.embed_mean_max(folded)?;
+        Ok((self.verdict(&emb, &unit(max), folded), emb))
     }
 
     /// [`Semantic::predict`] of several folded texts in one pass of the encoder.
     pub fn predict_batch(&self, folded: &[&str]) -> Result<Vec<(Verdict, Vec<f32>)>, crate::encoder::EncoderError> {
         let embs = self.encoder.embed_batch(folded)?;
-        Ok(folded.iter().zip(embs).map(|(t, (emb, _max))| (self.verdict(&emb, t), emb)).collect())
+        Ok(folded.iter().zip(embs).map(|(t, (emb, max))| (self.verdict(&emb, &unit(max), t), emb)).collect())
     }
 
-    fn verdict(&self, emb: &[f32], folded: &str) -> Verdict {
-        let scores = self.scores(emb, folded);
+    fn verdict(&self, emb: &[f32], max: &[f32], folded: &str) -> Verdict {
+        let scores = self.scores(emb, max, folded);
         let mut level = Level::None;
         for (k, lvl) in [Level::Low, Level::Moderate, Level::High].into_iter().enumerate() {
             if scores[k] > self.thresholds[k] {
@@ -153,12 +155,13 @@ impl Semantic {
         Verdict { level, scores }
     }
 
-    fn scores(&self, emb: &[f32], folded: &str) -> [f64; 3] {
+    fn scores(&self, emb: &[f32], max: &[f32], folded: &str) -> [f64; 3] {
         let feats: Vec<usize> = words(folded).iter().filter_map(|w| self.vocab.get(w.as_str()).copied()).collect();
         let value = if feats.is_empty() { 0.0 } else { 1.0 / (feats.len() as f64).sqrt() };
         let mut out = [0.0; 3];
         for (k, h) in self.heads.iter().enumerate() {
-            let e: f64 = h.embedding.iter().zip(emb).map(|(w, &x)| w * f64::from(x)).sum();
+            let e: f64 = h.embedding.iter().zip(emb).map(|(w, &x)| w * f64::from(x)).sum::<f64>()
+                + h.max.iter().zip(max).map(|(w, &x)| w * f64::from(x)).sum::<f64>();
             let w: f64 = feats.iter().map(|&i| h.words[i]).sum::<f64>() * value;
             out[k] = e + w + h.bias;
         }
@@ -174,8 +177,8 @@ impl Semantic {
         if sentences.len() > 1 {
             for s in sentences.iter().take(12) {
                 let folded = crate::fold_for_model(s);
-                if let Ok(e) = self.encoder.embed(&folded) {
-                    let sc = self.scores(&e, &folded)[k];
+                if let Ok((e, m)) = self.encoder.embed_mean_max(&folded) {
+                    let sc = self.scores(&e, &unit(m), &folded)[k];
                     if sc > best.0 {
                         best = (sc, s, Some(e));
                     }
@@ -192,6 +195,13 @@ impl Semantic {
             .map_or(FALLBACK[usize::from(level.rank())], |(_, i)| i);
         (item, best.1.trim().to_string())
     }
+}
+
+/// `v` scaled to unit length (as the training code normalises the max-pooled states).
+fn unit(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    v.iter_mut().for_each(|x| *x /= norm);
+    v
 }
 
 /// Sentences of a message: split after `.`, `!`, `?` and at line breaks.

@@ -3,9 +3,11 @@
 //!
 //! The clinical policy is over-triage rather than under-triage: no risky probe may be graded
 //! below its level. The `none` probes here are nearly all hard negatives (idioms, "last week at
-//! this company", "won't be here tomorrow, I'm on holiday"), harder than everyday chat: the
-//! semantic detector flags 7 of 41 of them (17 %, see docs/risk-engine.md), and this test fails if
-//! that grows past one in five.
+//! this company", "won't be here tomorrow, I'm on holiday"), harder than everyday chat. The
+//! detector's thresholds are chosen with a budget of at most 30 % of hard negatives flagged (and
+//! 8 % of everyday messages; `risk/train/README.md`): it flags 10 of these 41 (24 %; 7 before the
+//! lower thresholds of 2026-12-03 that cut the lockbox's under-triage from 0.15 to 0.09, see
+//! docs/risk-engine.md), and this test fails if that grows past the budget.
 #![allow(clippy::expect_used, reason = "test code")]
 
 use healing_risk::{Level, assess};
@@ -43,7 +45,7 @@ fn extra_probes() {
     assert!(n >= 50, "expected at least 50 probes, found {n}");
     assert!(failures.is_empty(), "{} probe(s) under-triaged:\n{}", failures.len(), failures.join("\n"));
     assert!(
-        false_alarms.len() * 5 <= negatives,
+        false_alarms.len() * 10 <= negatives * 3,
         "{} of {negatives} everyday probes flagged:\n{}",
         false_alarms.len(),
         false_alarms.join("\n")
