@@ -116,10 +116,14 @@ pub fn combine(rules: &Screened, raise: Option<healing_risk::Raise>, seconds: f6
 /// The full detector in the calling thread (rules, then the model): for code without a running
 /// node (tests, the fallback when the lanes are gone).
 pub fn screen(text: &str, context: &[String]) -> Screened {
-    let rules = screen_rules(text, context);
+    screen_model(text, &screen_rules(text, context))
+}
+
+/// `rules` raised by the semantic detector, run in the calling thread.
+fn screen_model(text: &str, rules: &Screened) -> Screened {
     let started = Instant::now();
     let raise = healing_risk::model_raise(text, engine_level(rules.risk.level));
-    combine(&rules, raise, started.elapsed().as_secs_f64())
+    combine(rules, raise, started.elapsed().as_secs_f64())
 }
 
 impl Handler<Assess> for RulesWorker {
@@ -183,21 +187,14 @@ impl Detector {
                     job = j;
                     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
                 }
-                Err(crossbeam_channel::TrySendError::Disconnected(j)) => {
-                    let started = Instant::now();
-                    let raise = healing_risk::model_raise(&j.text, j.floor);
-                    return combine(rules, raise, started.elapsed().as_secs_f64());
-                }
+                // The lane is gone (shutting down): run the model here rather than not at all.
+                Err(crossbeam_channel::TrySendError::Disconnected(_)) => return screen_model(text, rules),
             }
         }
         match answer.await {
             Ok((raise, seconds)) => combine(rules, raise, seconds),
             // A model thread died with the job: run the model here rather than not at all.
-            Err(_) => {
-                let started = Instant::now();
-                let raise = healing_risk::model_raise(text, floor);
-                combine(rules, raise, started.elapsed().as_secs_f64())
-            }
+            Err(_) => screen_model(text, rules),
         }
     }
 

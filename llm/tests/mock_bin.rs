@@ -17,11 +17,11 @@ impl Drop for Child {
     }
 }
 
-#[tokio::test]
-async fn binary_prints_address_and_streams() {
+/// Starts `mock-llm` on a free port with `args`; returns it and the base URL it printed first.
+fn spawn_mock(args: &[&str]) -> (Child, String) {
     let spawned = Command::new(env!("CARGO_BIN_EXE_mock-llm"))
-        .args(["--bind", "127.0.0.1:0", "--ttft-ms", "5", "--tokens-per-sec", "1000"])
-        .args(["--reply", "words:12"])
+        .args(["--bind", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn();
@@ -37,10 +37,16 @@ async fn binary_prints_address_and_streams() {
     let Some(base_url) = line.trim().strip_prefix("listening on ") else {
         panic!("unexpected first line {line:?}");
     };
+    (child, base_url.to_owned())
+}
+
+#[tokio::test]
+async fn binary_prints_address_and_streams() {
+    let (_child, base_url) = spawn_mock(&["--ttft-ms", "5", "--tokens-per-sec", "1000", "--reply", "words:12"]);
     assert!(base_url.starts_with("http://127.0.0.1:") && base_url.ends_with("/v1"));
 
     let provider = match OpenAiProvider::new(OpenAiConfig {
-        base_url: base_url.to_owned(),
+        base_url: base_url.clone(),
         first_token_timeout: Duration::from_secs(5),
         ..OpenAiConfig::default()
     }) {
@@ -73,25 +79,8 @@ fn binary_rejects_bad_fault() {
 
 #[tokio::test]
 async fn binary_grading_mode_answers_a_json_request_with_a_grade() {
-    let spawned = Command::new(env!("CARGO_BIN_EXE_mock-llm"))
-        .args(["--bind", "127.0.0.1:0", "--ttft-ms", "0", "--reply", "grade:keywords"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn();
-    let mut child = match spawned {
-        Ok(c) => Child(c),
-        Err(e) => panic!("spawn mock-llm: {e}"),
-    };
-    let Some(stdout) = child.0.stdout.take() else {
-        panic!("no stdout");
-    };
-    let mut line = String::new();
-    assert!(BufReader::new(stdout).read_line(&mut line).is_ok());
-    let Some(base_url) = line.trim().strip_prefix("listening on ") else {
-        panic!("unexpected first line {line:?}");
-    };
-    let provider = match OpenAiProvider::new(OpenAiConfig { base_url: base_url.to_owned(), ..OpenAiConfig::default() })
-    {
+    let (_child, base_url) = spawn_mock(&["--ttft-ms", "0", "--reply", "grade:keywords"]);
+    let provider = match OpenAiProvider::new(OpenAiConfig { base_url: base_url.clone(), ..OpenAiConfig::default() }) {
         Ok(p) => p,
         Err(e) => panic!("provider: {e}"),
     };
