@@ -34,6 +34,10 @@ pub struct Metrics {
     pub llm_errors: IntCounterVec,
     pub rate_limited: IntCounter,
     pub slow_consumer_disconnects: IntCounter,
+    /// `ai.delta` frames merged into the one before them because a session was behind.
+    pub ai_deltas_coalesced: IntCounter,
+    /// AI replies streaming on this node now.
+    pub ai_streams: IntGauge,
     /// Patient messages screened late because a node stopped between acknowledging and screening.
     pub rescreened: IntCounter,
     /// Re-screening sweeps of the store completed (whatever they found).
@@ -116,6 +120,13 @@ impl Metrics {
                 "Sessions evicted because they stopped reading",
             )
             .expect("valid counter"),
+            ai_deltas_coalesced: IntCounter::new(
+                "healing_ai_deltas_coalesced_total",
+                "AI tokens merged into the frame before them because a session or the node was behind",
+            )
+            .expect("valid counter"),
+            ai_streams: IntGauge::new("healing_ai_streams", "AI replies streaming on this node now")
+                .expect("valid gauge"),
             live_conversations: IntGauge::new("healing_live_conversations", "Conversation actors alive on this node")
                 .expect("valid gauge"),
             second_opinions: counter_vec(
@@ -154,6 +165,8 @@ impl Metrics {
             Box::new(m.llm_errors.clone()),
             Box::new(m.rate_limited.clone()),
             Box::new(m.slow_consumer_disconnects.clone()),
+            Box::new(m.ai_deltas_coalesced.clone()),
+            Box::new(m.ai_streams.clone()),
             Box::new(m.rescreened.clone()),
             Box::new(m.rescreen_sweeps.clone()),
             Box::new(m.live_conversations.clone()),

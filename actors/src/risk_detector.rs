@@ -12,11 +12,15 @@
 //! the AI replies, which wait for a message's full screening), while the rules' alerts, socket
 //! I/O and the clinicians' sessions keep the CPU first.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use actix::prelude::*;
 use healing_protocol::{Risk, RiskLevel};
-use tokio::sync::oneshot;
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, oneshot};
 
 /// Threads grading messages by the rules.
 pub const RULE_THREADS: usize = 1;
@@ -25,7 +29,9 @@ pub const RULE_THREADS: usize = 1;
 pub const MODEL_THREADS: usize = 2;
 /// Most messages encoded in one pass.
 pub const BATCH: usize = 16;
-/// Messages waiting for the model lane before producers wait (back-pressure, never dropping).
+/// Messages waiting for the model lane before producers wait (back-pressure, never dropping):
+/// a producer past the bound is parked on the channel, not polling, so a long backlog costs
+/// memory for the waiting tasks but no CPU.
 const MODEL_QUEUE: usize = 8192;
 /// Added to the model threads' nice value: the OS runs everything else first.
 const MODEL_NICENESS: i32 = 10;
@@ -144,14 +150,31 @@ struct Job {
 #[derive(Clone)]
 pub struct Detector {
     rules: Addr<RulesWorker>,
-    model: crossbeam_channel::Sender<Job>,
+    model: mpsc::Sender<Job>,
+    /// Messages whose screening is under way on this node (see [`Detector::claim`]).
+    in_flight: Arc<Mutex<HashSet<String>>>,
+    /// Messages handed to the model lane and not yet answered (queued, parked or encoding).
+    waiting: Arc<AtomicUsize>,
+}
+
+/// Held while a message is being screened on this node; dropping it ends the claim.
+pub struct Claim {
+    id: String,
+    in_flight: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.in_flight.lock().remove(&self.id);
+    }
 }
 
 impl Detector {
     /// Starts both lanes (inside a running actix system).
     pub fn start() -> Detector {
         let rules = SyncArbiter::start(RULE_THREADS, || RulesWorker);
-        let (model, jobs) = crossbeam_channel::bounded::<Job>(MODEL_QUEUE);
+        let (model, jobs) = mpsc::channel::<Job>(MODEL_QUEUE);
+        let jobs = Arc::new(Mutex::new(jobs));
         for i in 0..MODEL_THREADS {
             let jobs = jobs.clone();
             let spawned = std::thread::Builder::new().name(format!("risk-model-{i}")).spawn(move || model_lane(&jobs));
@@ -159,7 +182,23 @@ impl Detector {
                 tracing::error!(error = %e, "could not start a risk model thread");
             }
         }
-        Detector { rules, model }
+        Detector { rules, model, in_flight: Arc::default(), waiting: Arc::default() }
+    }
+
+    /// Claims the screening of a message on this node; `None` while another screening of it is
+    /// under way here. Re-screening (`chat::rescreen`) skips a claimed message: under a long
+    /// model backlog a message can be older than the re-screening age and still queued, and
+    /// screening it again would only lengthen the queue it is waiting in.
+    pub fn claim(&self, message_id: &str) -> Option<Claim> {
+        self.in_flight
+            .lock()
+            .insert(message_id.to_owned())
+            .then(|| Claim { id: message_id.to_owned(), in_flight: self.in_flight.clone() })
+    }
+
+    /// Whether a screening of the message is under way on this node.
+    pub fn is_screening(&self, message_id: &str) -> bool {
+        self.in_flight.lock().contains(message_id)
     }
 
     /// The rules' grade (the fast lane).
@@ -179,17 +218,11 @@ impl Detector {
             return rules.clone(); // nothing to raise
         }
         let (reply, answer) = oneshot::channel();
-        let mut job = Job { text: text.to_owned(), floor, reply };
-        loop {
-            match self.model.try_send(job) {
-                Ok(()) => break,
-                Err(crossbeam_channel::TrySendError::Full(j)) => {
-                    job = j;
-                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-                }
-                // The lane is gone (shutting down): run the model here rather than not at all.
-                Err(crossbeam_channel::TrySendError::Disconnected(_)) => return screen_model(text, rules),
-            }
+        let job = Job { text: text.to_owned(), floor, reply };
+        let _waiting = Waiting::new(&self.waiting);
+        if self.model.send(job).await.is_err() {
+            // The lane is gone (shutting down): run the model here rather than not at all.
+            return screen_model(text, rules);
         }
         match answer.await {
             Ok((raise, seconds)) => combine(rules, raise, seconds),
@@ -198,22 +231,44 @@ impl Detector {
         }
     }
 
-    /// Messages waiting for the model lane.
+    /// Messages waiting for the model lane (queued, parked at the queue's bound, or being encoded).
     pub fn model_backlog(&self) -> usize {
-        self.model.len()
+        self.waiting.load(Ordering::Relaxed)
     }
 }
 
-fn model_lane(jobs: &crossbeam_channel::Receiver<Job>) {
+/// Counts one message as waiting for the model lane while it lives.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Waiting<'a> {
+        count.fetch_add(1, Ordering::Relaxed);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+fn model_lane(jobs: &Mutex<mpsc::Receiver<Job>>) {
     lower_priority();
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match jobs.try_recv() {
-                Ok(j) => batch.push(j),
-                Err(_) => break,
+    loop {
+        // One thread takes a batch at a time; the other waits for the lock, then for work.
+        let batch = {
+            let mut rx = jobs.lock();
+            let Some(first) = rx.blocking_recv() else { return };
+            let mut batch = vec![first];
+            while batch.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(j) => batch.push(j),
+                    Err(_) => break,
+                }
             }
-        }
+            batch
+        };
         let started = Instant::now();
         let items: Vec<(&str, healing_risk::Level)> = batch.iter().map(|j| (j.text.as_str(), j.floor)).collect();
         let raises = healing_risk::model_raise_batch(&items);

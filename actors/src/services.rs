@@ -38,6 +38,9 @@ pub struct RealtimeConfig {
     pub context_token_budget: usize,
     /// Earlier messages loaded as candidate context.
     pub context_messages: u32,
+    /// AI replies streaming on the node above which a reply's tokens are coalesced (see
+    /// `chat::reply`); 0: always.
+    pub ai_coalesce_above_streams: u32,
 }
 
 impl Default for RealtimeConfig {
@@ -52,6 +55,7 @@ impl Default for RealtimeConfig {
             frame_burst: 40,
             context_token_budget: 3000,
             context_messages: 30,
+            ai_coalesce_above_streams: 200,
         }
     }
 }

@@ -78,6 +78,12 @@ pub struct ServeConfig {
     #[arg(long, env = "HEALING_FRAMES_PER_SECOND", default_value_t = 20)]
     pub frames_per_second: u32,
 
+    /// AI replies streaming on this node above which each reply's tokens are sent coalesced, at
+    /// most every 200 ms (AI streams degrade first under load; alerts never do). 0 coalesces
+    /// always.
+    #[arg(long, env = "HEALING_AI_COALESCE_ABOVE_STREAMS", default_value_t = 200)]
+    pub ai_coalesce_above_streams: u32,
+
     /// Lifetime of a bearer token.
     #[arg(long, env = "HEALING_TOKEN_TTL", default_value = "12h", value_parser = parse_duration)]
     pub token_ttl: Duration,

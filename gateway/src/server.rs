@@ -96,6 +96,7 @@ pub async fn run(
         heartbeat_interval: config.heartbeat_interval,
         idle_timeout: config.idle_timeout,
         session_queue_bytes: config.session_queue_bytes,
+        ai_coalesce_above_streams: config.ai_coalesce_above_streams,
         frames_per_second: config.frames_per_second,
         frame_burst: config.frames_per_second.saturating_mul(2),
         ..RealtimeConfig::default()

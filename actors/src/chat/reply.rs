@@ -199,6 +199,8 @@ impl Reply {
         let origin =
             Origin { kind: "model", provider: info.kind, model: info.model, context_turns: request.context_turns() };
         let started = std::time::Instant::now();
+        let _streaming = Streaming::new(&services.metrics.ai_streams);
+        let mut pending = Coalescer::new(&services.metrics, services.config.ai_coalesce_above_streams);
         let finish = 'stream: {
             let mut stream = tokio::select! {
                 biased;
@@ -224,13 +226,85 @@ impl Reply {
                             if delta_completes_harm(text, delta.len()) {
                                 break 'stream Finish::Safety;
                             }
-                            self.delta(delta);
+                            if let Some(ready) = pending.add(delta) {
+                                self.delta(ready);
+                            }
                         }
                         Some(Err(e)) => break 'stream Finish::Error(e),
                     },
                 }
             }
         };
+        // What was held back for coalescing was screened token by token like the rest; a cut
+        // reply sends nothing more of the model's words.
+        if let (Some(rest), false) = (pending.take(), matches!(finish, Finish::Safety)) {
+            self.delta(rest);
+        }
         (finish, origin)
+    }
+}
+
+/// Longest a token is held back while coalescing.
+const COALESCE_WINDOW: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Counts a streaming reply in `healing_ai_streams` while it lives.
+struct Streaming<'a>(&'a prometheus::IntGauge);
+
+impl<'a> Streaming<'a> {
+    fn new(gauge: &'a prometheus::IntGauge) -> Streaming<'a> {
+        gauge.inc();
+        Streaming(gauge)
+    }
+}
+
+impl Drop for Streaming<'_> {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// AI streams degrade first: while more than `ai_coalesce_above_streams` (default 200) replies
+/// stream on this node, a reply's tokens are sent at most every [`COALESCE_WINDOW`], several to a frame — the
+/// same text in a fraction of the frames, leaving the CPU to alerts and acks. Below that, every
+/// token goes out as it comes. (A session that falls behind has its queued tokens merged too, in
+/// its outbox.)
+struct Coalescer<'a> {
+    metrics: &'a crate::metrics::Metrics,
+    above: i64,
+    held: String,
+    held_tokens: u64,
+    last_sent: std::time::Instant,
+}
+
+impl<'a> Coalescer<'a> {
+    fn new(metrics: &'a crate::metrics::Metrics, above: u32) -> Coalescer<'a> {
+        Coalescer {
+            metrics,
+            above: i64::from(above),
+            held: String::new(),
+            held_tokens: 0,
+            last_sent: std::time::Instant::now(),
+        }
+    }
+
+    /// The text to send now, if any.
+    fn add(&mut self, delta: String) -> Option<String> {
+        let busy = self.metrics.ai_streams.get() > self.above;
+        if !busy && self.held.is_empty() {
+            return Some(delta);
+        }
+        self.held.push_str(&delta);
+        self.held_tokens += 1;
+        if !busy || self.last_sent.elapsed() >= COALESCE_WINDOW { self.take() } else { None }
+    }
+
+    fn take(&mut self) -> Option<String> {
+        self.last_sent = std::time::Instant::now();
+        if self.held.is_empty() {
+            return None;
+        }
+        self.metrics.ai_deltas_coalesced.inc_by(self.held_tokens.saturating_sub(1));
+        self.held_tokens = 0;
+        Some(std::mem::take(&mut self.held))
     }
 }

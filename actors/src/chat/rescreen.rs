@@ -9,7 +9,9 @@
 //! - screening a new message looks at the earlier messages it reads as context anyway
 //!   ([`left_behind`]), which covers every backend as soon as the patient writes again.
 //!
-//! The age threshold keeps both away from messages whose screening is still under way. Alerts
+//! The age threshold keeps both away from messages whose screening is still under way, and so
+//! does the node's own record of what it is screening ([`crate::risk_detector::Detector::claim`]):
+//! under overload the model lane's queue can hold a message longer than the threshold. Alerts
 //! are named by message and level, so re-screening (by two nodes at once, even) stores one alert;
 //! if it is still open, it is pushed again under its id and its escalation decided again.
 
@@ -59,7 +61,8 @@ async fn sweep(services: &Arc<Services>) {
 /// screened and are old enough that no screening can still be running for them.
 pub(super) fn left_behind(services: &Arc<Services>, patient_id: &str, earlier: &[Message]) {
     let cutoff = chrono::Utc::now() - age_threshold(services);
-    for message in earlier.iter().filter(|m| m.risk.is_none() && m.created_at < cutoff) {
+    let left = |m: &&Message| m.risk.is_none() && m.created_at < cutoff && !services.risk.is_screening(&m.id);
+    for message in earlier.iter().filter(left) {
         let item = Unscreened { patient_id: patient_id.to_owned(), message: message.clone() };
         actix::spawn(one(services.clone(), item));
     }
@@ -68,6 +71,9 @@ pub(super) fn left_behind(services: &Arc<Services>, patient_id: &str, earlier: &
 /// Screens one left-behind message and acts on it as if it had just arrived.
 async fn one(services: Arc<Services>, item: Unscreened) {
     let Unscreened { patient_id, message } = item;
+    // Still being screened here (a long model backlog can make a queued message look left
+    // behind): screening it again would only lengthen the queue it waits in.
+    let Some(_claim) = services.risk.claim(&message.id) else { return };
     let context: Vec<String> =
         screening::earlier_patient_messages(&services, &message).await.into_iter().map(|m| m.text).collect();
     services.metrics.rescreened.inc();

@@ -41,6 +41,8 @@ pub(super) async fn run(
     chat: Addr<TherapyChat>,
     done: oneshot::Sender<Screened>,
 ) {
+    // Held until the message is screened: re-screening on this node leaves it alone meanwhile.
+    let _claim = services.risk.claim(&message.id);
     let earlier = earlier_patient_messages(&services, &message).await;
     // A node that crashed after acknowledging an earlier message may never have screened it.
     rescreen::left_behind(&services, &patient_id, &earlier);

@@ -21,7 +21,7 @@ use healing_protocol::{ErrorCode, ServerFrame, User};
 use serde_json::Value;
 
 use crate::hub::{CLOSE_SLOW_CONSUMER, Push, SessionHandle};
-use crate::outbox::Outbox;
+use crate::outbox::{Outbox, Pushed};
 use crate::services::Services;
 
 /// Close code for a bad or missing token (PROTOCOL §2).
@@ -63,9 +63,30 @@ impl WsSession {
         }
     }
 
+    /// Sends one of the session's own frames (welcome, replies, history pages, errors, backlog)
+    /// through its outbox like every pushed frame: it counts against the same byte budget and
+    /// keeps its class's order (urgent frames first).
     fn send(&self, ctx: &mut ws::WebsocketContext<Self>, frame: &ServerFrame) {
-        self.services.metrics.ws_frames.with_label_values(&["out"]).inc();
-        ctx.text(frame.to_json());
+        match self.outbox.push(&ByteString::from(frame.to_json())) {
+            Pushed::Evicted => self.services.hub.stats.slow_consumer_disconnects.fetch_add(1, Ordering::Relaxed),
+            _ => 0,
+        };
+        self.flush(ctx);
+    }
+
+    /// Writes everything queued in the outbox to the socket (or closes an evicted session).
+    fn flush(&self, ctx: &mut ws::WebsocketContext<Self>) {
+        if self.outbox.is_evicted() {
+            self.close(ctx, CLOSE_SLOW_CONSUMER, "slow consumer: frames were not read in time");
+            return;
+        }
+        let frames = self.outbox.drain();
+        let metrics = &self.services.metrics;
+        metrics.ws_frames.with_label_values(&["out"]).inc_by(frames.len() as u64);
+        metrics.ai_deltas_coalesced.inc_by(self.outbox.take_coalesced());
+        for frame in frames {
+            ctx.text(frame);
+        }
     }
 
     fn send_error(
@@ -83,8 +104,22 @@ impl WsSession {
         ctx.stop();
     }
 
-    /// Completes authentication: registers with the hub and sends `welcome`.
+    /// Completes authentication: queues `welcome`, registers with the hub, then writes.
+    /// `welcome` is queued before the session can receive anything pushed to its user, so it is
+    /// always the first frame even when an alert arrives at the same moment.
     fn welcome(&mut self, user: User, reference: Option<Value>, ctx: &mut ws::WebsocketContext<Self>) {
+        let welcome = ServerFrame::Welcome {
+            user: healing_protocol::server::WelcomeUser {
+                id: user.id.clone(),
+                username: user.username.clone(),
+                role: user.role,
+                display_name: user.display_name.clone(),
+            },
+            session_id: self.id.to_string(),
+            server_time: chrono::Utc::now(),
+            reference,
+        };
+        self.outbox.push(&ByteString::from(welcome.to_json()));
         let first_here = self.services.hub.join(
             &user.id,
             SessionHandle {
@@ -98,20 +133,7 @@ impl WsSession {
             self.services.fanout.bus.user_joined(&user.id, user.role);
         }
         tracing::debug!(session = self.id, user = %user.id, role = user.role.as_str(), "session authenticated");
-        self.send(
-            ctx,
-            &ServerFrame::Welcome {
-                user: healing_protocol::server::WelcomeUser {
-                    id: user.id.clone(),
-                    username: user.username.clone(),
-                    role: user.role,
-                    display_name: user.display_name.clone(),
-                },
-                session_id: self.id.to_string(),
-                server_time: chrono::Utc::now(),
-                reference,
-            },
-        );
+        self.flush(ctx);
         self.send_backlog(&user, ctx);
         self.user = Some(user);
     }
@@ -171,13 +193,7 @@ impl Handler<Push> for WsSession {
             return;
         }
         match msg {
-            Push::Wake => {
-                let frames = self.outbox.drain();
-                self.services.metrics.ws_frames.with_label_values(&["out"]).inc_by(frames.len() as u64);
-                for frame in frames {
-                    ctx.text(frame);
-                }
-            }
+            Push::Wake => self.flush(ctx),
             Push::Close(code, reason) => self.close(ctx, code, reason),
         }
     }

@@ -37,7 +37,7 @@ const READ_POOL: usize = 8;
 /// The embedded store. Cheap to clone through `Arc`.
 pub struct SqliteStore {
     path: PathBuf,
-    writer: mpsc::Sender<writer::Command>,
+    writer: writer::Lanes,
     readers: Mutex<Vec<Connection>>,
     read_slots: tokio::sync::Semaphore,
 }
@@ -96,12 +96,26 @@ impl SqliteStore {
         &self,
         work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
     ) -> Result<T> {
+        self.write_in(&self.writer.normal, work).await
+    }
+
+    /// [`Self::write`] in the writer's urgent lane: alerts, escalations, acknowledgements and the
+    /// AI pause never wait behind queued chat messages.
+    async fn write_urgent<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.write_in(&self.writer.urgent, work).await
+    }
+
+    async fn write_in<T: Send + 'static>(
+        &self,
+        lane: &mpsc::Sender<writer::Command>,
+        work: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let (reply, answer) = oneshot::channel();
         let job: writer::Job = Box::new(move |conn| writer::in_savepoint(conn, work, reply));
-        self.writer
-            .send(writer::Command::Job(job))
-            .await
-            .map_err(|_| StoreError::Unavailable("store is shut down".into()))?;
+        lane.send(writer::Command::Job(job)).await.map_err(|_| StoreError::Unavailable("store is shut down".into()))?;
         answer.await.map_err(|_| StoreError::Unavailable("store writer failed".into()))?
     }
 
@@ -225,25 +239,25 @@ impl Store for SqliteStore {
     }
     async fn set_chat_paused(&self, conversation_id: &str, paused: bool) -> Result<()> {
         let id = conversation_id.to_owned();
-        self.write(move |c| chat::set_chat_paused(c, &id, paused)).await
+        self.write_urgent(move |c| chat::set_chat_paused(c, &id, paused)).await
     }
     async fn set_patient_paused(&self, patient_id: &str, paused: bool) -> Result<Vec<String>> {
         let p = patient_id.to_owned();
         let now = chrono::Utc::now();
-        self.write(move |c| alerts::set_patient_paused(c, &p, paused, now)).await
+        self.write_urgent(move |c| alerts::set_patient_paused(c, &p, paused, now)).await
     }
     async fn patient_paused(&self, patient_id: &str) -> Result<bool> {
         let p = patient_id.to_owned();
         self.read(move |c| alerts::patient_paused(c, &p)).await
     }
     async fn record_risk(&self, evidence: Alert, message_at: Timestamp) -> Result<Recorded> {
-        self.write(move |c| alerts::record_risk(c, &evidence, message_at)).await
+        self.write_urgent(move |c| alerts::record_risk(c, &evidence, message_at)).await
     }
     async fn unscreened_messages(&self, created_before: Timestamp, limit: u32) -> Result<Vec<Unscreened>> {
         self.read(move |c| chat::unscreened_messages(c, created_before, limit)).await
     }
     async fn raise_alert(&self, alert: Alert) -> Result<Raised> {
-        self.write(move |c| alerts::raise_alert(c, &alert)).await
+        self.write_urgent(move |c| alerts::raise_alert(c, &alert)).await
     }
     async fn alert(&self, id: &str) -> Result<Option<Alert>> {
         let id = id.to_owned();
@@ -254,7 +268,7 @@ impl Store for SqliteStore {
     }
     async fn ack_alert(&self, id: &str, by: &str, note: Option<&str>, now: Timestamp) -> Result<Option<Alert>> {
         let (id, by, note) = (id.to_owned(), by.to_owned(), note.map(str::to_owned));
-        self.write(move |c| alerts::ack_alert(c, &id, &by, note.as_deref(), now)).await
+        self.write_urgent(move |c| alerts::ack_alert(c, &id, &by, note.as_deref(), now)).await
     }
     async fn escalate_alert(
         &self,
@@ -264,7 +278,7 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<Option<Escalation>> {
         let (a, e) = (alert_id.to_owned(), escalation_id.to_owned());
-        self.write(move |c| alerts::escalate_alert(c, &a, &e, reason, now)).await
+        self.write_urgent(move |c| alerts::escalate_alert(c, &a, &e, reason, now)).await
     }
     async fn due_alerts(&self, now: Timestamp, limit: u32) -> Result<Vec<Alert>> {
         self.read(move |c| alerts::due_alerts(c, now, limit)).await
@@ -278,11 +292,11 @@ impl Store for SqliteStore {
     }
     async fn claim_escalation(&self, id: &str, by: &str, now: Timestamp) -> Result<Option<Escalation>> {
         let (id, by) = (id.to_owned(), by.to_owned());
-        self.write(move |c| alerts::claim_escalation(c, &id, &by, now)).await
+        self.write_urgent(move |c| alerts::claim_escalation(c, &id, &by, now)).await
     }
     async fn resolve_escalation(&self, id: &str, by: &str, note: &str, now: Timestamp) -> Result<Option<Escalation>> {
         let (id, by, note) = (id.to_owned(), by.to_owned(), note.to_owned());
-        self.write(move |c| alerts::resolve_escalation(c, &id, &by, &note, now)).await
+        self.write_urgent(move |c| alerts::resolve_escalation(c, &id, &by, &note, now)).await
     }
     async fn audit(&self, entry: AuditEntry) -> Result<()> {
         self.write(move |c| audit::append(c, &entry)).await
@@ -297,6 +311,7 @@ impl Store for SqliteStore {
     async fn flush(&self) -> Result<()> {
         let (done, wait) = oneshot::channel();
         self.writer
+            .normal
             .send(writer::Command::Flush(done))
             .await
             .map_err(|_| StoreError::Unavailable("store is shut down".into()))?;

@@ -6,6 +6,11 @@
 //! commits once, and only then answers every job. A job that fails rolls back to its savepoint
 //! and does not disturb the others; if the commit itself fails, every job of the batch gets the
 //! error. Nothing is answered before it is durable.
+//!
+//! Two lanes: clinical-safety writes (alerts, escalations, acknowledgements, the AI pause) go
+//! through [`Lanes::urgent`], everything else through [`Lanes::normal`]. The writer fills each
+//! batch from the urgent lane first, so an alert waits for at most the commit in progress, never
+//! behind a deep queue of chat messages and audit rows.
 
 use rusqlite::Connection;
 use tokio::sync::mpsc;
@@ -28,20 +33,47 @@ pub enum Command {
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
-pub fn spawn(mut conn: Connection) -> std::io::Result<mpsc::Sender<Command>> {
-    let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-    std::thread::Builder::new().name("store-writer".into()).spawn(move || run(&mut conn, rx))?;
-    Ok(tx)
+/// The writer's two queues.
+pub struct Lanes {
+    pub urgent: mpsc::Sender<Command>,
+    pub normal: mpsc::Sender<Command>,
 }
 
-fn run(conn: &mut Connection, mut rx: mpsc::Receiver<Command>) {
+pub fn spawn(mut conn: Connection) -> std::io::Result<Lanes> {
+    let (urgent, urgent_rx) = mpsc::channel(QUEUE_DEPTH);
+    let (normal, normal_rx) = mpsc::channel(QUEUE_DEPTH);
+    let waiter = tokio::runtime::Builder::new_current_thread().build()?;
+    std::thread::Builder::new()
+        .name("store-writer".into())
+        .spawn(move || run(&mut conn, &waiter, urgent_rx, normal_rx))?;
+    Ok(Lanes { urgent, normal })
+}
+
+fn run(
+    conn: &mut Connection,
+    waiter: &tokio::runtime::Runtime,
+    mut urgent: mpsc::Receiver<Command>,
+    mut normal: mpsc::Receiver<Command>,
+) {
     let mut batch: Vec<Command> = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.blocking_recv() {
+    loop {
+        // Blocks until either lane has work (urgent first); ends when both are closed.
+        let first = waiter.block_on(async {
+            tokio::select! {
+                biased;
+                Some(cmd) = urgent.recv() => Some(cmd),
+                Some(cmd) = normal.recv() => Some(cmd),
+                else => None,
+            }
+        });
+        let Some(first) = first else { break };
         batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(cmd) => batch.push(cmd),
-                Err(_) => break,
+        for lane in [&mut urgent, &mut normal] {
+            while batch.len() < MAX_BATCH {
+                match lane.try_recv() {
+                    Ok(cmd) => batch.push(cmd),
+                    Err(_) => break,
+                }
             }
         }
         commit_batch(conn, &mut batch);
