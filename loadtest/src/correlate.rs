@@ -30,6 +30,8 @@ struct Inner {
     measured: HashSet<(String, Event)>,
     /// Alert / escalation ids some VU has taken on (acknowledge, claim).
     taken: HashSet<String>,
+    /// Risky message ids whose alert (or episode update) some clinician must receive.
+    expected: HashSet<String>,
 }
 
 impl Correlator {
@@ -62,6 +64,17 @@ impl Correlator {
     /// the alert's `created_at` otherwise).
     pub fn knows(&self, message_id: &str) -> bool {
         self.inner.lock().sent.contains_key(message_id)
+    }
+
+    /// A risky message was acked: a clinician must receive an alert or `alert.updated` naming it.
+    pub fn expect_alert(&self, message_id: &str) {
+        self.inner.lock().expected.insert(message_id.to_owned());
+    }
+
+    /// Risky messages whose alert no clinician VU has received (`alerts_missing`).
+    pub fn missing_alerts(&self) -> u64 {
+        let g = self.inner.lock();
+        g.expected.iter().filter(|id| !g.measured.contains(&((*id).clone(), Event::Alert))).count() as u64
     }
 
     /// The first caller for an id gets `true`: one VU acknowledges an alert, one claims an

@@ -23,6 +23,7 @@ pub enum Kind {
 pub const DEFINITIONS: &[(&str, Kind, &str)] = &[
     ("alert_delivery_latency", Kind::Trend, "CLINICAL SAFETY"),
     ("escalation_latency", Kind::Trend, "CLINICAL SAFETY"),
+    ("alerts_missing", Kind::Counter, "CLINICAL SAFETY"),
     ("chat_ack_latency", Kind::Trend, "CHAT"),
     ("ai_first_token_latency", Kind::Trend, "CHAT"),
     ("ai_stream_duration", Kind::Trend, "CHAT"),
@@ -129,6 +130,8 @@ pub struct Metrics {
     pub ai_stream_duration: Trend,
     pub alert_delivery_latency: Trend,
     pub escalation_latency: Trend,
+    /// Risky messages (open-loop patients) whose alert reached no clinician VU by the end.
+    pub alerts_missing: Counter,
     pub errors: Counter,
     pub iterations: Counter,
     pub iteration_duration: Trend,
@@ -304,6 +307,7 @@ impl Metrics {
                 let v = match *name {
                     "alert_delivery_latency" => Value::Trend(self.alert_delivery_latency.stats()),
                     "escalation_latency" => Value::Trend(self.escalation_latency.stats()),
+                    "alerts_missing" => counter(&self.alerts_missing),
                     "chat_ack_latency" => Value::Trend(self.chat_ack_latency.stats()),
                     "ai_first_token_latency" => Value::Trend(self.ai_first_token_latency.stats()),
                     "ai_stream_duration" => Value::Trend(self.ai_stream_duration.stats()),

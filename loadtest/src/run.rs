@@ -140,6 +140,7 @@ pub async fn run(plan: TestPlan, args: &RunArgs) -> Result<Report, LoadError> {
     }
     progress.finish();
     interrupt.abort();
+    metrics.alerts_missing.add(shared.correlator.missing_alerts());
 
     let snapshot = metrics.snapshot(started.into_std());
     let outcomes = evaluate(&plan.thresholds, &snapshot);

@@ -29,4 +29,5 @@ run posts ../shared/eval/cssrs_posts_dev.jsonl
 run chat risk/data/chat/*.jsonl
 run probes ../shared/eval/chat_probes_dev.jsonl
 run lockbox risk/data/lockbox/lockbox.jsonl
+run lockbox2 risk/data/lockbox/lockbox2.jsonl
 python3 risk/train/train_semantic.py export

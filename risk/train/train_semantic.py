@@ -11,7 +11,7 @@ detector's final level is max(rules, model) (the model never lowers a level).
 
 Training pool: the dev posts (`shared/eval/cssrs_posts_dev.jsonl`) and the project's chat data
 (`risk/data/chat/*.jsonl`). Never used for training or tuning: the 38 dev chat probes and the
-lockbox (`risk/data/lockbox/`), which are only scored (`report`).
+lockboxes (`risk/data/lockbox/lockbox.jsonl`, `lockbox2.jsonl`), which are only scored (`report`).
 
     python3 risk/train/train_semantic.py cv      # 5-fold CV on the training pool, per set
     python3 risk/train/train_semantic.py export  # train on the whole pool, write risk/model/heads.json
@@ -128,7 +128,12 @@ def sets():
         "posts": load_set("posts", [SHARED / "cssrs_posts_dev.jsonl"], CACHE / "posts.emb", CACHE / "posts.rules"),
         "chat": load_set("chat", chat_files, CACHE / "chat.emb", CACHE / "chat.rules", adjudicate=True),
     }
-    for name, path in [("probes", SHARED / "chat_probes_dev.jsonl"), ("lockbox", ROOT / "risk/data/lockbox/lockbox.jsonl")]:
+    scored_only = [
+        ("probes", SHARED / "chat_probes_dev.jsonl"),
+        ("lockbox", ROOT / "risk/data/lockbox/lockbox.jsonl"),
+        ("lockbox2", ROOT / "risk/data/lockbox/lockbox2.jsonl"),
+    ]
+    for name, path in scored_only:
         if (CACHE / f"{name}.emb").exists():
             out[name] = load_set(name, [path], CACHE / f"{name}.emb", CACHE / f"{name}.rules")
     return out
@@ -284,7 +289,7 @@ def choose_thresholds(s, pool):
 
 
 def report_sets(s, heads, t, vocab):
-    for name in ("posts", "chat", "probes", "lockbox"):
+    for name in ("posts", "chat", "probes", "lockbox", "lockbox2"):
         if name not in s:
             continue
         d = s[name]

@@ -5,6 +5,7 @@ pub mod clinician;
 pub mod corpus;
 pub mod idle;
 pub mod patient;
+pub mod patient_open;
 pub mod session;
 pub mod supervisor;
 
@@ -103,6 +104,7 @@ pub async fn iteration(vu: &mut Vu) -> Result<(), VuError> {
     let behaviour = vu.behaviour.clone();
     match &*behaviour {
         BehaviourSpec::PatientChat(p) => patient::run(vu, p).await,
+        BehaviourSpec::PatientOpen(p) => patient_open::run(vu, p).await,
         BehaviourSpec::IdlePatient(hold) => idle::run(vu, hold).await,
         BehaviourSpec::Clinician { hold, ack_delay } => clinician::run(vu, hold, *ack_delay).await,
         BehaviourSpec::Supervisor { hold, resolve_delay } => supervisor::run(vu, hold, *resolve_delay).await,

@@ -8,7 +8,7 @@
 //! patients = 10
 //! [scenarios.chat]
 //! executor = "ramping-vus"       # constant-vus | ramping-vus | constant-arrival-rate | ramping-arrival-rate
-//! behaviour = "patient-chat"     # patient-chat | idle-patient | clinician | supervisor
+//! behaviour = "patient-chat"     # patient-chat | patient-open | idle-patient | clinician | supervisor
 //! stages = [{ duration = "5s", target = 10 }]
 //! [thresholds]
 //! chat_ack_latency = ["p(95)<50"]
@@ -137,9 +137,23 @@ pub struct PatientChat {
     pub risky_corpus: Vec<String>,
 }
 
+/// The open-loop patient (`patient-open`): one held session, a message every `send_interval`
+/// whatever the server answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatientOpen {
+    pub send_interval: Duration,
+    pub risky_share: f64,
+    /// A send older than this (or five intervals) still unacked at the end counts as a failed ack.
+    pub reply_timeout: Duration,
+    pub hold: Hold,
+    pub corpus: Vec<String>,
+    pub risky_corpus: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum BehaviourSpec {
     PatientChat(PatientChat),
+    PatientOpen(PatientOpen),
     IdlePatient(Hold),
     /// `ack_delay: None` never acknowledges.
     Clinician {
@@ -156,7 +170,9 @@ pub enum BehaviourSpec {
 impl BehaviourSpec {
     pub fn role(&self) -> Role {
         match self {
-            BehaviourSpec::PatientChat(_) | BehaviourSpec::IdlePatient(_) => Role::Patient,
+            BehaviourSpec::PatientChat(_) | BehaviourSpec::PatientOpen(_) | BehaviourSpec::IdlePatient(_) => {
+                Role::Patient
+            }
             BehaviourSpec::Clinician { .. } => Role::Clinician,
             BehaviourSpec::Supervisor { .. } => Role::Supervisor,
         }
@@ -165,6 +181,7 @@ impl BehaviourSpec {
     pub fn name(&self) -> &'static str {
         match self {
             BehaviourSpec::PatientChat(_) => "patient-chat",
+            BehaviourSpec::PatientOpen(_) => "patient-open",
             BehaviourSpec::IdlePatient(_) => "idle-patient",
             BehaviourSpec::Clinician { .. } => "clinician",
             BehaviourSpec::Supervisor { .. } => "supervisor",

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{
-    BehaviourSpec, ExecutorSpec, Hold, PatientChat, PoolSpec, Role, ScenarioSpec, Stage, TestPlan, parse_duration,
+    BehaviourSpec, ExecutorSpec, Hold, PatientChat, PatientOpen, PoolSpec, Role, ScenarioSpec, Stage, TestPlan,
+    parse_duration,
 };
 use crate::error::LoadError;
 
@@ -83,6 +84,7 @@ struct RawScenario {
     max_vus: Option<u64>,
     // behaviours
     think_time: Option<String>,
+    send_interval: Option<String>,
     risky_share: Option<f64>,
     messages_per_session: Option<u32>,
     reply_timeout: Option<String>,
@@ -129,7 +131,7 @@ fn stages(ctx: &str, raw: &Option<Vec<RawStage>>, whole_targets: bool) -> Result
 impl RawScenario {
     /// Fields set that the chosen executor/behaviour does not use are mistakes: say so.
     fn reject_unused(&self, ctx: &str, allowed: &[&str]) -> Result<(), LoadError> {
-        let set: [(&str, bool); 25] = [
+        let set: [(&str, bool); 26] = [
             ("vus", self.vus.is_some()),
             ("duration", self.duration.is_some()),
             ("start_vus", self.start_vus.is_some()),
@@ -141,6 +143,7 @@ impl RawScenario {
             ("pre_allocated_vus", self.pre_allocated_vus.is_some()),
             ("max_vus", self.max_vus.is_some()),
             ("think_time", self.think_time.is_some()),
+            ("send_interval", self.send_interval.is_some()),
             ("risky_share", self.risky_share.is_some()),
             ("messages_per_session", self.messages_per_session.is_some()),
             ("reply_timeout", self.reply_timeout.is_some()),
@@ -274,6 +277,31 @@ impl RawScenario {
                     risky_corpus,
                 })
             }
+            "patient-open" => {
+                allowed.extend(hold_fields);
+                allowed.extend(["send_interval", "risky_share", "reply_timeout", "corpus", "risky_corpus"]);
+                let risky_share = self.risky_share.unwrap_or(0.05);
+                if !(0.0..=1.0).contains(&risky_share) {
+                    return Err(LoadError::config(format!("{c}.risky_share must be between 0 and 1")));
+                }
+                let corpus = self.corpus.clone().unwrap_or_else(crate::behaviour::corpus::everyday);
+                let risky_corpus = self.risky_corpus.clone().unwrap_or_else(crate::behaviour::corpus::risky);
+                if corpus.is_empty() || risky_corpus.is_empty() {
+                    return Err(LoadError::config(format!("{c}: corpus and risky_corpus must not be empty")));
+                }
+                let send_interval = dur(c, "send_interval", &self.send_interval, Some("1s"))?.unwrap_or_default();
+                if send_interval.is_zero() {
+                    return Err(LoadError::config(format!("{c}.send_interval must be positive")));
+                }
+                BehaviourSpec::PatientOpen(PatientOpen {
+                    send_interval,
+                    risky_share,
+                    reply_timeout: dur(c, "reply_timeout", &self.reply_timeout, Some("30s"))?.unwrap_or_default(),
+                    hold: hold(c)?,
+                    corpus,
+                    risky_corpus,
+                })
+            }
             "idle-patient" => {
                 allowed.extend(hold_fields);
                 BehaviourSpec::IdlePatient(hold(c)?)
@@ -298,7 +326,7 @@ impl RawScenario {
             }
             other => {
                 return Err(LoadError::config(format!(
-                    "{c}: unknown behaviour {other:?} (patient-chat, idle-patient, clinician, supervisor)"
+                    "{c}: unknown behaviour {other:?} (patient-chat, patient-open, idle-patient, clinician, supervisor)"
                 )));
             }
         };
