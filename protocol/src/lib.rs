@@ -5,11 +5,14 @@
 //!   [`Escalation`], [`RiskLevel`] — and their ids.
 //! - [`client`]: frames a WebSocket client sends, parsed once at the edge into [`ClientFrame`].
 //! - [`server`]: frames the server sends ([`ServerFrame`]) and the error codes ([`ErrorCode`]).
+//! - [`crisis`]: the deployment's crisis catalogue (services and every crisis text), one file per
+//!   deployment and language under `crisis/`, checked at start.
 //!
 //! Invariant: parsing never panics and never loses the `ref` of a frame that had one, so every
 //! error can be correlated by the client.
 
 pub mod client;
+pub mod crisis;
 pub mod model;
 pub mod server;
 

@@ -284,10 +284,32 @@ pub struct Escalation {
     pub note: Option<String>,
 }
 
-/// A crisis resource shown to a patient.
+/// A crisis resource shown to a patient (from the deployment's crisis catalogue, [`crate::crisis`]).
+/// `name`, `contact` and `available` are the contract's; the rest are this implementation's
+/// additions, so a client can dial, text or open a service without reading its `contact` text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrisisResource {
     pub name: String,
     pub contact: String,
     pub available: String,
+    /// The catalogue's id of the service (stable across languages).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub id: Option<String>,
+    /// When to use it, in the patient's words.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub when: Option<String>,
+    /// The number to call (digits, spaces, an optional leading `+`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub phone: Option<String>,
+    /// The number to text, and the word to send.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sms: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sms_keyword: Option<String>,
+    /// A web address (`https://`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub url: Option<String>,
+    /// An emergency service (listed first at high risk).
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub emergency: bool,
 }
