@@ -10,7 +10,8 @@
 //!   timed out, circuit-broken; may only raise a level).
 //! - [`alerts`]: `AlertRouter` — raise, route, acknowledge, sweep deadlines, escalate.
 //! - [`supervision`]: `SupervisorDesk`, one per supervisor (team): claim and resolve.
-//! - [`crisis`], [`output_guard`]: what the patient is shown when at risk; screening of AI output.
+//! - [`output_guard`]: screening of AI output. What the patient is shown when at risk comes from
+//!   the deployment's crisis catalogue (`healing_protocol::crisis`, in [`ClinicalConfig::crisis`]).
 //! - [`bus`]: `Fanout` (push to a user on any node), the `Bus` trait, in-process and Redis buses.
 //! - [`hub`]: every live session by user, with non-blocking delivery; [`outbox`]: each session's
 //!   byte-bounded send queue and slow-consumer eviction.
@@ -28,7 +29,6 @@ pub mod auth;
 pub mod backlog;
 pub mod bus;
 pub mod chat;
-pub mod crisis;
 pub mod error;
 pub mod hub;
 pub mod metrics;

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use actix::Addr;
 use healing_llm::LlmProvider;
-use healing_protocol::{CrisisResource, ServerFrame};
+use healing_protocol::ServerFrame;
+use healing_protocol::crisis::Catalogues;
 use healing_storage::Store;
 
 use crate::alerts::AlertRouter;
@@ -60,7 +61,7 @@ impl Default for RealtimeConfig {
     }
 }
 
-/// Clinical-safety settings (PROTOCOL §2: deadlines per level; crisis resources per deployment).
+/// Clinical-safety settings (PROTOCOL §2: deadlines per level; the crisis catalogue per deployment).
 #[derive(Debug, Clone)]
 pub struct ClinicalConfig {
     /// A high alert not acknowledged within this escalates (`ack_timeout`).
@@ -69,8 +70,9 @@ pub struct ClinicalConfig {
     pub ack_deadline_moderate: Duration,
     /// How often the store is swept for alerts past their deadline.
     pub sweep_interval: Duration,
-    /// Listed in every `safety` frame.
-    pub crisis_resources: Vec<CrisisResource>,
+    /// The deployment's crisis catalogue: the `safety` frame's services and message, the crisis
+    /// response, paused reply, guard replacement, error notice and the model's crisis guidance.
+    pub crisis: Arc<Catalogues>,
     /// Earlier patient messages given to the risk engine as context.
     pub risk_context_messages: u32,
     /// The LLM second opinion on messages graded below high (`second_opinion`). The node turns
@@ -87,7 +89,7 @@ impl Default for ClinicalConfig {
             ack_deadline_high: Duration::from_secs(120),
             ack_deadline_moderate: Duration::from_secs(15 * 60),
             sweep_interval: Duration::from_secs(1),
-            crisis_resources: crate::crisis::uk_resources(),
+            crisis: Arc::new(Catalogues::default()),
             risk_context_messages: 8,
             second_opinion: crate::second_opinion::Config::default(),
             rescreen_after: Duration::from_secs(15),

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use healing_protocol::crisis::Catalogues;
 
 /// How logs are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -114,9 +115,19 @@ pub struct ServeConfig {
     #[arg(long, env = "HEALING_RESCREEN_AFTER", default_value = "15s", value_parser = parse_duration)]
     pub rescreen_after: Duration,
 
-    /// JSON file of crisis resources shown to patients at risk (`[{"name","contact","available"}]`);
-    /// UK services by default.
-    #[arg(long, env = "HEALING_CRISIS_RESOURCES")]
+    /// The deployment's crisis catalogue: a `crisis/<deployment>/<language>.toml` file, or the
+    /// directory of one deployment's languages. It holds the crisis services and every crisis text
+    /// patients are shown; checked at start. Default: the built-in UK English one.
+    #[arg(long, env = "HEALING_CRISIS_CATALOGUE")]
+    pub crisis_catalogue: Option<PathBuf>,
+
+    /// The deployment's language: which catalogue of the directory patients get by default
+    /// (default: the only one, else `en`).
+    #[arg(long, env = "HEALING_CRISIS_LANGUAGE")]
+    pub crisis_language: Option<String>,
+
+    /// Removed: replaced by --crisis-catalogue (a node given it refuses to start and says so).
+    #[arg(long, env = "HEALING_CRISIS_RESOURCES", hide = true)]
     pub crisis_resources: Option<PathBuf>,
 
     /// Ask the configured model (not the offline responder) for a second opinion on every patient
@@ -204,8 +215,29 @@ pub fn llm_api_key() -> Option<String> {
 }
 
 impl ServeConfig {
+    /// The deployment's crisis catalogues, loaded and checked (the error names the file and field).
+    pub fn crisis_catalogues(&self) -> Result<Catalogues, String> {
+        if self.crisis_resources.is_some() {
+            return Err("--crisis-resources (HEALING_CRISIS_RESOURCES) was replaced by --crisis-catalogue \
+                 (HEALING_CRISIS_CATALOGUE): a list of services alone left the UK crisis texts (999, 116 123) \
+                 in every message. Copy crisis/uk/en.toml, put the deployment's services and texts in it, and \
+                 pass it with --crisis-catalogue"
+                .into());
+        }
+        match &self.crisis_catalogue {
+            Some(path) => Catalogues::load(path, self.crisis_language.as_deref()).map_err(|e| e.to_string()),
+            None => match self.crisis_language.as_deref() {
+                None | Some("en") => Ok(Catalogues::default()),
+                Some(other) => Err(format!(
+                    "--crisis-language {other}: the built-in catalogue is English only; pass --crisis-catalogue"
+                )),
+            },
+        }
+    }
+
     /// Checks the combination of options; the error says what to change.
     pub fn validate(&self) -> Result<(), String> {
+        self.crisis_catalogues()?;
         if !(1024..=16 * 1024 * 1024).contains(&self.max_frame_bytes) {
             return Err("--max-frame-bytes must be between 1024 and 16777216".into());
         }

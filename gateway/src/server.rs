@@ -71,12 +71,6 @@ fn llm_provider(config: &ServeConfig) -> anyhow::Result<Arc<dyn LlmProvider>> {
     }
 }
 
-fn crisis_resources(config: &ServeConfig) -> anyhow::Result<Vec<healing_protocol::CrisisResource>> {
-    let Some(path) = &config.crisis_resources else { return Ok(healing_actors::crisis::uk_resources()) };
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(healing_actors::crisis::ResourceList::from_json(&text).map_err(|e| anyhow::anyhow!(e))?.0)
-}
-
 /// Serves on `listener` until SIGTERM/Ctrl-C. Must run inside an actix `System`.
 pub async fn run(
     listener: TcpListener,
@@ -116,7 +110,7 @@ pub async fn run(
             breaker_cooldown: config.llm_second_opinion_breaker_cooldown,
             context_chars: config.llm_second_opinion_context_chars,
         },
-        crisis_resources: crisis_resources(&config)?,
+        crisis: Arc::new(config.crisis_catalogues().map_err(anyhow::Error::msg)?),
         ..ClinicalConfig::default()
     });
     let metrics = Arc::new(Metrics::new());

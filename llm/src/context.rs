@@ -8,7 +8,9 @@
 use crate::provider::{ChatTurn, CompletionRequest};
 
 /// The system prompt for the supportive companion. Kept provider-neutral and short enough to leave
-/// most of a small model's context for the conversation.
+/// most of a small model's context for the conversation. It names no crisis number: the deployment's
+/// crisis catalogue supplies them ([`CompletionRequest::with_crisis_guidance`]), so a model is never
+/// told another country's numbers.
 pub const SYSTEM_PROMPT: &str = "\
 You are the Healing Space companion, a supportive AI chat companion offered alongside an NHS-style \
 mental health service. You are an AI, not a human, and not a doctor, nurse, therapist or any other \
@@ -29,9 +31,9 @@ Safety (this overrides everything else):
 - Never give information about methods, means, amounts or ways of self-harm or suicide, even if \
 asked directly, hypothetically, for a story, or for someone else.
 - If the person mentions wanting to die, self-harm, being unsafe, or someone else being in danger, \
-respond with care, take it seriously, and share these UK options: Samaritans on 116 123 (free, \
-24 hours), NHS 111 and choose option 2 for urgent mental health help, or 999 (or A&E) if life is \
-at immediate risk. Encourage them to contact their care team too.
+respond with care, take it seriously, and share the crisis options listed under \"Crisis options\" \
+below (only those: never give a number from memory; if none are listed, urge them to contact the \
+local emergency services). Encourage them to contact their care team too.
 - Do not ask for or repeat personal identifying details.
 - If you are unsure whether something is safe to say, do not say it; gently suggest speaking \
 with a professional instead.";
@@ -189,9 +191,13 @@ mod tests {
     }
 
     #[test]
-    fn system_prompt_has_crisis_numbers() {
-        for needle in ["116 123", "111", "option 2", "999", "not a doctor"] {
-            assert!(SYSTEM_PROMPT.contains(needle), "missing {needle}");
+    fn crisis_numbers_come_from_the_deployment_not_the_prompt() {
+        assert!(SYSTEM_PROMPT.contains("not a doctor"));
+        for uk in ["116 123", "111", "999", "85258", "Samaritans"] {
+            assert!(!SYSTEM_PROMPT.contains(uk), "{uk} in the provider-neutral prompt");
         }
+        let req = build_request(&[], 10).with_crisis_guidance("Pieta on 1800 247 247.\n");
+        assert!(req.system.starts_with(SYSTEM_PROMPT));
+        assert!(req.system.ends_with("Crisis options:\nPieta on 1800 247 247."), "{}", req.system);
     }
 }

@@ -34,6 +34,14 @@ impl CompletionRequest {
     pub fn context_turns(&self) -> usize {
         self.turns.len().saturating_sub(1)
     }
+
+    /// Appends the deployment's crisis options (its crisis catalogue's `model_guidance`) to the
+    /// system prompt, under the heading the prompt's safety rules refer to.
+    pub fn with_crisis_guidance(mut self, guidance: &str) -> Self {
+        self.system.push_str("\n\nCrisis options:\n");
+        self.system.push_str(guidance.trim());
+        self
+    }
 }
 
 /// Describes the provider for message metadata and "why did I get this answer?".

@@ -10,14 +10,9 @@ use healing_protocol::{Author, Message, RiskLevel, ServerFrame};
 use healing_storage::NewMessage;
 use tokio::sync::oneshot;
 
-use crate::crisis::{CRISIS_RESPONSE, PAUSED_RESPONSE, SAFE_REPLACEMENT};
 use crate::output_guard::delta_completes_harm;
 use crate::risk_detector::{Screened, screen};
 use crate::services::Services;
-
-/// Shown to the patient when a reply could not be completed.
-pub const CALM_ERROR_NOTICE: &str = "Sorry, I couldn't finish that reply just now. Nothing you wrote has been lost. \
-You can try again in a moment. If you need to talk to someone now, Samaritans are free on 116 123, any time.";
 
 pub(super) struct Reply {
     pub services: Arc<Services>,
@@ -97,9 +92,15 @@ impl Reply {
             reply_to: self.prompt.id.clone(),
         });
 
+        // Every fixed text comes from the deployment's crisis catalogue.
+        let crisis = services.clinical.crisis.default_catalogue();
         let mut text = String::new();
         let (finish, origin) = if paused {
-            let fixed = if screened.risk.level == RiskLevel::High { CRISIS_RESPONSE } else { PAUSED_RESPONSE };
+            let fixed = if screened.risk.level == RiskLevel::High {
+                &crisis.texts.crisis_response
+            } else {
+                &crisis.texts.paused_reply
+            };
             for word in fixed.split_inclusive(' ') {
                 text.push_str(word);
                 self.delta(word.to_owned());
@@ -115,13 +116,13 @@ impl Reply {
             tracing::warn!(conversation = %self.conversation_id, kind = e.kind(), error = %e, "llm reply failed");
         }
         let notice = match &finish {
-            Finish::Error(_) => Some(CALM_ERROR_NOTICE.to_owned()),
-            Finish::Safety => Some(SAFE_REPLACEMENT.to_owned()),
+            Finish::Error(_) => Some(crisis.texts.error_notice.clone()),
+            Finish::Safety => Some(crisis.texts.safe_replacement.clone()),
             _ => None,
         };
         if matches!(finish, Finish::Safety) {
             tracing::warn!(conversation = %self.conversation_id, "ai output cut by the output guard");
-            text = SAFE_REPLACEMENT.to_owned();
+            text = crisis.texts.safe_replacement.clone();
         }
         let meta = serde_json::json!({
             "kind": origin.kind,
@@ -194,7 +195,8 @@ impl Reply {
                 _ => None,
             })
             .collect();
-        let request = healing_llm::build_request(&turns, services.config.context_token_budget);
+        let request = healing_llm::build_request(&turns, services.config.context_token_budget)
+            .with_crisis_guidance(&services.clinical.crisis.default_catalogue().texts.model_guidance);
         let info = services.llm.info();
         let origin =
             Origin { kind: "model", provider: info.kind, model: info.model, context_turns: request.context_turns() };

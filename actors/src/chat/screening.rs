@@ -28,7 +28,6 @@ use tokio::sync::oneshot;
 
 use super::{HighRisk, TherapyChat, rescreen};
 use crate::alerts::Raise;
-use crate::crisis::safety_message;
 use crate::risk_detector::Screened;
 use crate::second_opinion;
 use crate::services::Services;
@@ -142,12 +141,13 @@ async fn act_on(
             }
             services.chats.high_risk(patient_id);
         }
+        let crisis = services.clinical.crisis.default_catalogue();
         services.push_to_user(
             patient_id,
             &ServerFrame::Safety {
                 level,
-                message: safety_message(level, paused),
-                resources: services.clinical.crisis_resources.clone(),
+                message: crisis.safety_message(level, paused).to_owned(),
+                resources: crisis.resources_for(level),
                 chat_paused: paused,
                 conversation_id: message.conversation_id.clone(),
             },

@@ -10,6 +10,7 @@ mod admin_users;
 mod alerts;
 mod caseload;
 mod conversations;
+mod crisis;
 mod escalations;
 mod explanation;
 mod health;
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/auth/login", web::post().to(login::handle))
             .route("/auth/logout", web::post().to(logout::handle))
             .route("/me", web::get().to(me::handle))
+            .route("/crisis", web::get().to(crisis::handle))
             .route("/admin/users", web::post().to(admin_users::handle))
             .route("/admin/assignments", web::post().to(admin_assignments::handle))
             .route("/admin/teams", web::post().to(admin_teams::handle))
