@@ -46,6 +46,9 @@ pub struct Resource {
     pub contact: String,
     #[serde(default)]
     pub phone: Option<String>,
+    /// Further numbers of the same service that `contact` names ("112 or 999").
+    #[serde(default)]
+    pub other_phones: Vec<String>,
     #[serde(default)]
     pub sms: Option<String>,
     #[serde(default)]
@@ -251,6 +254,16 @@ impl Catalogue {
             {
                 return Err(invalid(origin, at("phone"), format!("{p:?} is not a phone number (digits and spaces)")));
             }
+            if r.phone.is_none() && !r.other_phones.is_empty() {
+                return Err(invalid(origin, at("other_phones"), "given without a phone"));
+            }
+            if let Some(p) = r.other_phones.iter().find(|p| !well_formed_number(p, true)) {
+                return Err(invalid(
+                    origin,
+                    at("other_phones"),
+                    format!("{p:?} is not a phone number (digits and spaces)"),
+                ));
+            }
             if let Some(s) = &r.sms
                 && !well_formed_number(s, false)
             {
@@ -267,7 +280,7 @@ impl Catalogue {
             if r.emergency && r.phone.is_none() {
                 return Err(invalid(origin, at("phone"), "an emergency service needs a phone number"));
             }
-            let own: Vec<String> = [&r.phone, &r.sms].into_iter().flatten().map(|n| digits_of(n)).collect();
+            let own: Vec<String> = r.numbers().map(digits_of).collect();
             for n in numbers_in(&r.contact) {
                 if !own.contains(&n) {
                     return Err(invalid(
@@ -308,8 +321,7 @@ impl Catalogue {
         if !ids.get(self.levels.high[0].as_str()).is_some_and(|r| r.emergency) {
             return Err(invalid(origin, "levels.high", "must start with an emergency service"));
         }
-        let all_numbers: Vec<String> =
-            self.resources.iter().flat_map(|r| [&r.phone, &r.sms]).flatten().map(|n| digits_of(n)).collect();
+        let all_numbers: Vec<String> = self.resources.iter().flat_map(Resource::numbers).map(digits_of).collect();
         for (field, text) in self.texts() {
             if text.trim().is_empty() {
                 return Err(invalid(origin, field, "is empty"));
@@ -374,6 +386,11 @@ impl Catalogue {
 }
 
 impl Resource {
+    /// Every number of the service: phone, other phones, sms.
+    pub fn numbers(&self) -> impl Iterator<Item = &str> {
+        self.phone.iter().chain(&self.other_phones).chain(&self.sms).map(String::as_str)
+    }
+
     /// The wire form (no provenance).
     pub fn to_wire(&self) -> CrisisResource {
         CrisisResource {
@@ -504,8 +521,8 @@ fn same_services(a: &Catalogue, b: &Catalogue, origin: &str) -> Result<(), Catal
             format!("is {:?}, the other files say {:?}", b.deployment, a.deployment),
         ));
     }
-    let key = |c: &Catalogue| -> Vec<(String, Option<String>, Option<String>, Option<String>, bool)> {
-        c.resources.iter().map(|r| (r.id.clone(), r.phone.clone(), r.sms.clone(), r.url.clone(), r.emergency)).collect()
+    let key = |c: &Catalogue| -> Vec<(String, Vec<String>, Option<String>, bool)> {
+        c.resources.iter().map(|r| (r.id.clone(), r.numbers().map(str::to_owned).collect(), r.url.clone(), r.emergency)).collect()
     };
     if key(a) != key(b) {
         return Err(invalid(
