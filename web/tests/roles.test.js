@@ -20,6 +20,8 @@ test('the sign-in page is accessible in light and dark mode and has the help and
   await page.getByRole('button', { name: 'Get help now' }).click();
   const help = page.getByRole('region', { name: 'Help is available right now' });
   await help.waitFor();
+  // The list comes from the deployment's crisis catalogue (GET /api/v1/crisis): wait for it.
+  await help.getByRole('link', { name: /116 123/ }).waitFor({ timeout: 5000 });
   const text = await help.innerText();
   for (const s of ['116 123', '111', 'option 2', '999', 'A&E', 'SHOUT', '85258']) assert.ok(text.includes(s), `help lists ${s}`);
   await h.axeCheck(page, 'signin with help open');

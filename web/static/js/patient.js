@@ -4,7 +4,7 @@ import { $, el, clear, uuid, announce } from './dom.js';
 import { get } from './api.js';
 import { Outbox } from './outbox.js';
 import { messageEl, finishAiMessage } from './messages.js';
-import { renderResources } from './crisis.js';
+import { renderResources, pageText } from './crisis.js';
 import { shortTime } from './format.js';
 
 const PAGE = 30;
@@ -243,7 +243,7 @@ function showSafety(f) {
   const paused = $('safety-paused');
   paused.hidden = !f.chat_paused;
   paused.textContent = f.chat_paused
-    ? "To keep you safe, the AI companion is taking a pause so a person from your care team can be in touch with you. You haven't done anything wrong. You can still write here and your care team will see it."
+    ? pageText('paused_notice', 'The AI companion is taking a pause so a person from your care team can be in touch with you.')
     : '';
   renderResources($('safety-resources'), f.resources);
   panel.hidden = false;
@@ -373,8 +373,8 @@ export async function start(session, sock) {
   await openConversation(pick ? pick.id : null);
   if (pick?.chat_paused) {
     $('safety-paused').hidden = false;
-    $('safety-paused').textContent = 'The AI companion is paused in this conversation until someone from your care team has been in touch. You can still write here and your care team will see it.';
-    $('safety-message').textContent = 'If you need to talk to someone now, these services are here for you.';
+    $('safety-paused').textContent = pageText('paused_return_notice', 'The AI companion is paused until someone from your care team has been in touch.');
+    $('safety-message').textContent = pageText('paused_return_message', 'If you need to talk to someone now, these services are here for you.');
     renderResources($('safety-resources'), null);
     $('safety-panel').hidden = false;
   }
