@@ -593,6 +593,30 @@ mod tests {
     }
 
     #[test]
+    fn a_directory_holds_one_deployment_in_several_languages_with_the_same_numbers() {
+        let dir = std::env::temp_dir().join(format!("healing-crisis-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // A stand-in second language (the texts stay English: only the layout is under test).
+        let other = UK_EN.replace("language = \"en\"", "language = \"pl\"");
+        std::fs::write(dir.join("en.toml"), UK_EN).unwrap();
+        std::fs::write(dir.join("pl.toml"), &other).unwrap();
+        let c = Catalogues::load(&dir, None).unwrap();
+        assert_eq!((c.default_language(), c.languages()), ("en", vec!["en", "pl"]));
+        assert_eq!(c.get(Some("pl-PL")).language, "pl");
+        assert_eq!(Catalogues::load(&dir, Some("pl")).unwrap().default_catalogue().language, "pl");
+        assert!(Catalogues::load(&dir, Some("ro")).unwrap_err().to_string().contains("\"ro\""));
+        // A translation with another number for a service is refused.
+        std::fs::write(dir.join("pl.toml"), other.replace("phone = \"116 123\"", "phone = \"116 124\"")).unwrap();
+        let e = Catalogues::load(&dir, None).unwrap_err().to_string();
+        assert!(e.contains("pl.toml") && e.contains("resources"), "{e}");
+        // So is a file whose name is not its language.
+        std::fs::write(dir.join("pl.toml"), UK_EN).unwrap();
+        let e = Catalogues::load(&dir, None).unwrap_err().to_string();
+        assert!(e.contains("pl.toml") && e.contains("language"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_language_not_loaded_falls_back_to_the_deployments() {
         let c = Catalogues::default();
         assert_eq!(c.get(Some("en-GB")).language, "en");
