@@ -298,9 +298,11 @@ impl Catalogue {
                 "no emergency service (a resource with emergency = true and its phone number)",
             ));
         }
-        for (level, list) in
-            [("levels.high", &self.levels.high), ("levels.moderate", &self.levels.moderate), ("levels.low", &self.levels.low)]
-        {
+        for (level, list) in [
+            ("levels.high", &self.levels.high),
+            ("levels.moderate", &self.levels.moderate),
+            ("levels.low", &self.levels.low),
+        ] {
             if list.is_empty() {
                 return Err(invalid(origin, level, "lists no service"));
             }
@@ -459,7 +461,11 @@ impl Catalogues {
                 && path.is_dir()
                 && stem != c.language
             {
-                return Err(invalid(&name, "language", format!("is {:?} but the file is named {stem}.toml", c.language)));
+                return Err(invalid(
+                    &name,
+                    "language",
+                    format!("is {:?} but the file is named {stem}.toml", c.language),
+                ));
             }
             if let Some(first) = by_language.values().next() {
                 same_services(first, &c, &name)?;
@@ -522,13 +528,19 @@ fn same_services(a: &Catalogue, b: &Catalogue, origin: &str) -> Result<(), Catal
         ));
     }
     let key = |c: &Catalogue| -> Vec<(String, Vec<String>, Option<String>, bool)> {
-        c.resources.iter().map(|r| (r.id.clone(), r.numbers().map(str::to_owned).collect(), r.url.clone(), r.emergency)).collect()
+        c.resources
+            .iter()
+            .map(|r| (r.id.clone(), r.numbers().map(str::to_owned).collect(), r.url.clone(), r.emergency))
+            .collect()
     };
     if key(a) != key(b) {
         return Err(invalid(
             origin,
             "resources",
-            format!("differ from the {} catalogue's (ids, numbers, urls): every language lists the same services", a.language),
+            format!(
+                "differ from the {} catalogue's (ids, numbers, urls): every language lists the same services",
+                a.language
+            ),
         ));
     }
     if a.levels != b.levels {
@@ -577,13 +589,25 @@ mod tests {
 
     #[test]
     fn a_bad_catalogue_names_the_field() {
-        assert_eq!(field_of(edited("crisis_response = \"I'm", "crisis_response = \"\" # \"I'm")), "texts.crisis_response");
+        assert_eq!(
+            field_of(edited("crisis_response = \"I'm", "crisis_response = \"\" # \"I'm")),
+            "texts.crisis_response"
+        );
         assert_eq!(field_of(edited("phone = \"999\"", "phone = \"9x9\"")), "resources[0].phone");
         assert_eq!(field_of(edited("emergency = true\n", "")), "resources");
-        assert_eq!(field_of(edited("high = [\"emergency\", \"nhs-111\"", "high = [\"nhs-111\", \"emergency\"")), "levels.high");
-        assert_eq!(field_of(edited("low = [\"samaritans\", \"shout\", \"nhs-111\", \"emergency\"]", "low = [\"samaritans\"]")), "levels.low");
+        assert_eq!(
+            field_of(edited("high = [\"emergency\", \"nhs-111\"", "high = [\"nhs-111\", \"emergency\"")),
+            "levels.high"
+        );
+        assert_eq!(
+            field_of(edited("low = [\"samaritans\", \"shout\", \"nhs-111\", \"emergency\"]", "low = [\"samaritans\"]")),
+            "levels.low"
+        );
         // A text naming a number no service has (the UK's 999 left in another country's file).
-        assert_eq!(field_of(edited("call 999 or go to A&E now. You can", "call 112 or go to A&E now. You can")), "texts.safety.high");
+        assert_eq!(
+            field_of(edited("call 999 or go to A&E now. You can", "call 112 or go to A&E now. You can")),
+            "texts.safety.high"
+        );
         assert_eq!(field_of(edited("Call 116 123 (free)", "Call 116 124 (free)")), "resources[2].contact");
         // A missing text, or a misspelt key, is a parse error that names it.
         let e = edited("error_notice = ", "error_notise = ").unwrap_err().to_string();

@@ -95,7 +95,9 @@ mod tests {
         files(&root.join("crisis"), &mut catalogues);
         files(&root.join("gateway/tests/data/crisis"), &mut catalogues);
         let mut numbers: Vec<String> =
-            ["999", "112", "911", "111", "116 123", "116 111", "85258", "1800 247 247", "50808"].map(String::from).into();
+            ["999", "112", "911", "111", "116 123", "116 111", "85258", "1800 247 247", "50808"]
+                .map(String::from)
+                .into();
         for file in catalogues.iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
             for line in std::fs::read_to_string(file).unwrap().lines() {
                 let key = line.split('=').next().unwrap_or("").trim();
