@@ -1,6 +1,7 @@
 //! One crisis catalogue per deployment: with a catalogue for another country (an Irish test
 //! fixture), the patient sees that country's services and texts in the `safety` frame, the crisis
-//! response, the paused reply and `GET /api/v1/crisis`, and no UK service or text anywhere; the
+//! response, the paused reply, the error notice and `GET /api/v1/crisis`, and no UK service or
+//! numbered UK text anywhere; the
 //! default is the UK's; a catalogue that is incomplete stops the node with the field named.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -75,6 +76,26 @@ async fn a_deployment_outside_the_uk_shows_its_own_numbers_everywhere_and_no_uk_
     assert!(held.contains("1800 247 247"), "paused reply: {held}");
     for f in &frames {
         assert_no_uk("a frame of the paused reply", f);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_model_reply_ends_with_the_deployments_error_notice() {
+    use healing_llm::{Fault, MockConfig, MockServer};
+    let mock = MockServer::start(MockConfig { fault: Fault::ServerError, ..MockConfig::default() }).await.unwrap();
+    let s = Server::start_in(
+        &temp_dir("crisis-llm"),
+        &["--crisis-catalogue", IE_TEST, "--llm-base-url", &mock.base_url(), "--llm-second-opinion", "false"],
+        &[("HEALING_LLM_API_KEY", "test-key")],
+    );
+    let p = patient(&s, "Err").await;
+    let (mut ws, _) = Ws::hello(&s, &p.token).await;
+    let frames = chat(&mut ws, None, "what should I cook tonight").await;
+    let end = frames.last().unwrap();
+    assert_eq!(end["finish"], "error", "{end}");
+    assert!(end["notice"].as_str().unwrap().contains("Samaritans Ireland are free on 116 123"), "{end}");
+    for f in &frames {
+        assert_no_uk("a frame of the failed reply", f);
     }
 }
 
