@@ -1,8 +1,8 @@
 //! One crisis catalogue per deployment: with a catalogue for another country (an Irish test
 //! fixture), the patient sees that country's services and texts in the `safety` frame, the crisis
 //! response, the paused reply, the error notice and `GET /api/v1/crisis`, and no UK service or
-//! numbered UK text anywhere; the
-//! default is the UK's; a catalogue that is incomplete stops the node with the field named.
+//! numbered UK text anywhere; the default is the UK's; a catalogue that is incomplete stops the
+//! node with the field named.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
