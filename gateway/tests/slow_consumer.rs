@@ -20,12 +20,16 @@ fn rss_kib(pid: u32) -> u64 {
 
 #[tokio::test]
 async fn stalled_reader_is_evicted_with_4008_and_memory_stays_bounded() {
-    // A model that answers every message with 20,000 words as fast as it can.
+    // A model that answers every message with 20,000 long words (3 MB) as fast as it can. Long
+    // words, because a session that falls behind has its queued tokens merged (the stream
+    // degrades to fewer frames): what a stalled tab pins is the reply's text, and four replies of
+    // it must outgrow the socket buffers and the queue's budget.
+    let word = "w".repeat(150);
     let mock = MockServer::start(MockConfig {
         ttft: Duration::ZERO,
         tokens_per_sec: 1_000_000.0,
         fault: Fault::None,
-        reply: ReplyMode::Words(20_000),
+        reply: ReplyMode::Fixed(vec![word.as_str(); 20_000].join(" ")),
     })
     .await
     .unwrap();
