@@ -39,6 +39,7 @@ impl From<StoreError> for ServiceError {
             StoreError::NotFound => ServiceError::not_found("not found"),
             StoreError::Conflict(m) => ServiceError::new(ErrorCode::Conflict, m),
             StoreError::Invalid(m) => ServiceError::invalid(m),
+            StoreError::Limit(m) => ServiceError::new(ErrorCode::Conflict, m),
             StoreError::Unavailable(m) => {
                 tracing::error!(error = %m, "store unavailable");
                 ServiceError::new(ErrorCode::Unavailable, "the service is temporarily unavailable; please retry")

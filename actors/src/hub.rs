@@ -18,10 +18,12 @@ use bytestring::ByteString;
 use healing_protocol::Role;
 use parking_lot::RwLock;
 
+use crate::admission::{Admission, Refused};
 use crate::outbox::{Outbox, Pushed};
 
-/// WebSocket close code sent to a client that stopped reading its frames.
-pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
+/// WebSocket close code sent to a client that stopped reading its frames (the node's close codes
+/// are in one table: [`healing_protocol::close`]).
+pub const CLOSE_SLOW_CONSUMER: u16 = healing_protocol::close::SLOW_CONSUMER;
 
 const SHARDS: usize = 64;
 
@@ -53,11 +55,17 @@ pub struct HubStats {
 pub struct Hub {
     shards: Vec<RwLock<HashMap<String, Vec<SessionHandle>>>>,
     pub stats: HubStats,
+    /// Sockets by remote address and unauthenticated sockets (the other admission caps).
+    pub admission: Arc<Admission>,
 }
 
 impl Default for Hub {
     fn default() -> Self {
-        Hub { shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(), stats: HubStats::default() }
+        Hub {
+            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            stats: HubStats::default(),
+            admission: Arc::new(Admission::default()),
+        }
     }
 }
 
@@ -73,10 +81,29 @@ impl Hub {
 
     /// Registers a session; true when it is the user's first on this node.
     pub fn join(&self, user_id: &str, handle: SessionHandle) -> bool {
+        self.try_join(user_id, handle, usize::MAX).unwrap_or(false)
+    }
+
+    /// Registers a session unless the user already has `max` on this node (the check and the
+    /// insert are under one lock, so racing tabs never exceed it). `Ok(true)` when it is the
+    /// user's first on this node.
+    pub fn try_join(&self, user_id: &str, handle: SessionHandle, max: usize) -> Result<bool, Refused> {
         let mut shard = self.shard(user_id).write();
         let list = shard.entry(user_id.to_owned()).or_default();
+        if list.len() >= max {
+            let empty = list.is_empty();
+            if empty {
+                shard.remove(user_id);
+            }
+            return Err(Refused { cap: healing_protocol::Cap::SocketsPerUser, max });
+        }
         list.push(handle);
-        list.len() == 1
+        Ok(list.len() == 1)
+    }
+
+    /// The user's live sessions on this node.
+    pub fn sessions_of(&self, user_id: &str) -> usize {
+        self.shard(user_id).read().get(user_id).map_or(0, Vec::len)
     }
 
     /// Removes a session; true when it was the user's last on this node.

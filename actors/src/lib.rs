@@ -13,6 +13,8 @@
 //! - [`output_guard`]: screening of AI output. What the patient is shown when at risk comes from
 //!   the deployment's crisis catalogue (`healing_protocol::crisis`, in [`ClinicalConfig::crisis`]).
 //! - [`bus`]: `Fanout` (push to a user on any node), the `Bus` trait, in-process and Redis buses.
+//! - [`admission`]: the socket caps counted before a session is registered (per remote address,
+//!   unauthenticated); the per-user cap is counted in [`hub`].
 //! - [`hub`]: every live session by user, with non-blocking delivery; [`outbox`]: each session's
 //!   byte-bounded send queue and slow-consumer eviction.
 //! - [`auth`]: argon2id passwords and hashed bearer tokens; [`password_pool`]: the two threads
@@ -24,6 +26,7 @@
 //! Dependencies point one way: this crate uses `storage`, `llm`, `risk` and `protocol`, and knows
 //! nothing of HTTP routes.
 
+pub mod admission;
 pub mod alerts;
 pub mod auth;
 pub mod backlog;

@@ -38,6 +38,10 @@ pub struct Metrics {
     pub ai_deltas_coalesced: IntCounter,
     /// AI replies streaming on this node now.
     pub ai_streams: IntGauge,
+    /// Sockets and conversations refused by a configured cap, by cap (`healing_protocol::Cap`).
+    pub cap_refusals: IntCounterVec,
+    /// Sockets upgraded and not yet authenticated (sampled at each scrape).
+    pub ws_unauthenticated: IntGauge,
     /// Patient messages screened late because a node stopped between acknowledging and screening.
     pub rescreened: IntCounter,
     /// Re-screening sweeps of the store completed (whatever they found).
@@ -127,6 +131,17 @@ impl Metrics {
             .expect("valid counter"),
             ai_streams: IntGauge::new("healing_ai_streams", "AI replies streaming on this node now")
                 .expect("valid gauge"),
+            cap_refusals: counter_vec(
+                "healing_cap_refusals_total",
+                "Sockets and new conversations refused by a configured cap, by cap \
+                 (sockets_per_user|sockets_per_ip|unauthenticated_sockets|conversations_per_patient)",
+                &["cap"],
+            ),
+            ws_unauthenticated: IntGauge::new(
+                "healing_ws_unauthenticated",
+                "WebSocket connections upgraded and not yet authenticated",
+            )
+            .expect("valid gauge"),
             live_conversations: IntGauge::new("healing_live_conversations", "Conversation actors alive on this node")
                 .expect("valid gauge"),
             second_opinions: counter_vec(
@@ -167,6 +182,8 @@ impl Metrics {
             Box::new(m.slow_consumer_disconnects.clone()),
             Box::new(m.ai_deltas_coalesced.clone()),
             Box::new(m.ai_streams.clone()),
+            Box::new(m.cap_refusals.clone()),
+            Box::new(m.ws_unauthenticated.clone()),
             Box::new(m.rescreened.clone()),
             Box::new(m.rescreen_sweeps.clone()),
             Box::new(m.live_conversations.clone()),
@@ -200,6 +217,9 @@ impl Metrics {
         for op in ["append_message", "read"] {
             m.store_op_seconds.with_label_values(&[op]);
         }
+        for cap in healing_protocol::Cap::ALL {
+            m.cap_refusals.with_label_values(&[cap.as_str()]);
+        }
         for outcome in crate::second_opinion::Outcome::ALL {
             m.second_opinions.with_label_values(&[outcome.as_str()]);
         }
@@ -221,11 +241,17 @@ impl Metrics {
             self.ws_connections.with_label_values(&[role.as_str()]).set(counts.get(&role).copied().unwrap_or(0) as i64);
         }
         self.live_conversations.set(live_conversations as i64);
+        self.ws_unauthenticated.set(hub.admission.unauthenticated() as i64);
         let evicted = hub.stats.slow_consumer_disconnects.load(std::sync::atomic::Ordering::Relaxed);
         let seen = self.slow_consumer_disconnects.get();
         if evicted > seen {
             self.slow_consumer_disconnects.inc_by(evicted - seen);
         }
+    }
+
+    /// Counts one refusal by a configured cap.
+    pub fn cap_refused(&self, cap: healing_protocol::Cap) {
+        self.cap_refusals.with_label_values(&[cap.as_str()]).inc();
     }
 
     pub fn encode(&self) -> Vec<u8> {

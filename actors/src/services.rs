@@ -35,6 +35,14 @@ pub struct RealtimeConfig {
     /// Frames per second a session may send, and the burst allowed above it.
     pub frames_per_second: u32,
     pub frame_burst: u32,
+    /// Sockets one account may have open on this node (several tabs); one more is refused.
+    pub max_sockets_per_user: usize,
+    /// Sockets one remote address (IPv6: one /64) may have open on this node.
+    pub max_sockets_per_ip: usize,
+    /// Sockets upgraded but not yet authenticated, node-wide.
+    pub max_unauthenticated_sockets: usize,
+    /// Conversations one patient may have; a message that would start one more is refused.
+    pub max_conversations_per_patient: u32,
     /// Token budget for the conversation context sent to a model.
     pub context_token_budget: usize,
     /// Earlier messages loaded as candidate context.
@@ -54,6 +62,10 @@ impl Default for RealtimeConfig {
             session_queue_bytes: 1024 * 1024,
             frames_per_second: 20,
             frame_burst: 40,
+            max_sockets_per_user: 32,
+            max_sockets_per_ip: 5000,
+            max_unauthenticated_sockets: 1000,
+            max_conversations_per_patient: 1000,
             context_token_budget: 3000,
             context_messages: 30,
             ai_coalesce_above_streams: 200,

@@ -4,33 +4,47 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use healing_actors::ServiceError;
-use healing_protocol::ErrorCode;
+use healing_protocol::{Cap, ErrorCode};
 
 #[derive(Debug)]
 pub struct ApiError {
     pub error: ServiceError,
     /// Seconds, for `rate_limited`.
     pub retry_after: Option<u64>,
+    /// The configured cap that refused the request, and its value (the body gains
+    /// `"limit"` and `"max"`).
+    pub limit: Option<(Cap, u64)>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError { error: ServiceError::new(code, message), retry_after: None }
+        ApiError { error: ServiceError::new(code, message), retry_after: None, limit: None }
+    }
+
+    /// A refusal by a configured cap: the cap's code (`rate_limited` for sockets, with
+    /// `Retry-After`), and `limit`/`max` in the body.
+    pub fn cap(cap: Cap, max: u64, message: impl Into<String>, retry_after_secs: Option<u64>) -> ApiError {
+        ApiError {
+            error: ServiceError::new(cap.code(), message),
+            retry_after: retry_after_secs,
+            limit: Some((cap, max)),
+        }
     }
 
     pub fn rate_limited(retry_after_secs: u64) -> ApiError {
         ApiError {
             error: ServiceError::new(ErrorCode::RateLimited, "too many attempts; wait and try again"),
             retry_after: Some(retry_after_secs.max(1)),
+            limit: None,
         }
     }
 }
 
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> ApiError {
-        ApiError { error, retry_after: None }
+        ApiError { error, retry_after: None, limit: None }
     }
 }
 
@@ -56,6 +70,11 @@ impl ResponseError for ApiError {
         if let Some(secs) = self.retry_after {
             res.insert_header(("Retry-After", secs.to_string()));
         }
-        res.json(serde_json::json!({"error": {"code": self.error.code.as_str(), "message": self.error.message}}))
+        let mut error = serde_json::json!({"code": self.error.code.as_str(), "message": self.error.message});
+        if let Some((cap, max)) = self.limit {
+            error["limit"] = cap.as_str().into();
+            error["max"] = max.into();
+        }
+        res.json(serde_json::json!({ "error": error }))
     }
 }

@@ -85,6 +85,28 @@ pub struct ServeConfig {
     #[arg(long, env = "HEALING_AI_COALESCE_ABOVE_STREAMS", default_value_t = 200)]
     pub ai_coalesce_above_streams: u32,
 
+    /// Sockets one account may have open on this node at once (tabs, windows, devices). One more
+    /// is refused: with `429` before the upgrade when the token comes in the `Authorization`
+    /// header, else after `hello` with a `rate_limited` error and close code 4429.
+    #[arg(long, env = "HEALING_MAX_SOCKETS_PER_USER", default_value_t = 32)]
+    pub max_sockets_per_user: usize,
+
+    /// Sockets one remote address (IPv6: one /64) may have open on this node at once; one more is
+    /// refused before the upgrade with `429`. Generous so that many people behind one NAT are not
+    /// refused; behind a reverse proxy every client shares the proxy's address, so raise it there.
+    #[arg(long, env = "HEALING_MAX_SOCKETS_PER_IP", default_value_t = 5000)]
+    pub max_sockets_per_ip: usize,
+
+    /// Sockets upgraded but not yet authenticated (no `hello` yet), on the whole node; one more is
+    /// refused before the upgrade with `429`. Each also has `--hello-timeout` to authenticate.
+    #[arg(long, env = "HEALING_MAX_UNAUTHENTICATED_SOCKETS", default_value_t = 1000)]
+    pub max_unauthenticated_sockets: usize,
+
+    /// Conversations one patient may have; a `chat.send` that would start one more answers a
+    /// `conflict` error naming the cap and stores nothing (existing conversations still work).
+    #[arg(long, env = "HEALING_MAX_CONVERSATIONS_PER_PATIENT", default_value_t = 1000)]
+    pub max_conversations_per_patient: u32,
+
     /// Lifetime of a bearer token.
     #[arg(long, env = "HEALING_TOKEN_TTL", default_value = "12h", value_parser = parse_duration)]
     pub token_ttl: Duration,
@@ -249,6 +271,21 @@ impl ServeConfig {
         }
         if self.frames_per_second == 0 || self.login_attempts_per_minute == 0 {
             return Err("rate limits must be at least 1".into());
+        }
+        if !(1..=100_000).contains(&self.max_sockets_per_user) {
+            return Err("--max-sockets-per-user must be between 1 and 100000".into());
+        }
+        if !(1..=1_000_000).contains(&self.max_sockets_per_ip) {
+            return Err("--max-sockets-per-ip must be between 1 and 1000000".into());
+        }
+        if !(1..=1_000_000).contains(&self.max_unauthenticated_sockets) {
+            return Err("--max-unauthenticated-sockets must be between 1 and 1000000".into());
+        }
+        if self.max_sockets_per_user > self.max_sockets_per_ip {
+            return Err("--max-sockets-per-user must not be more than --max-sockets-per-ip".into());
+        }
+        if !(1..=1_000_000).contains(&self.max_conversations_per_patient) {
+            return Err("--max-conversations-per-patient must be between 1 and 1000000".into());
         }
         if self.token_ttl < Duration::from_secs(60) {
             return Err("--token-ttl must be at least 1m".into());

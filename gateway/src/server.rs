@@ -93,6 +93,10 @@ pub async fn run(
         ai_coalesce_above_streams: config.ai_coalesce_above_streams,
         frames_per_second: config.frames_per_second,
         frame_burst: config.frames_per_second.saturating_mul(2),
+        max_sockets_per_user: config.max_sockets_per_user,
+        max_sockets_per_ip: config.max_sockets_per_ip,
+        max_unauthenticated_sockets: config.max_unauthenticated_sockets,
+        max_conversations_per_patient: config.max_conversations_per_patient,
         ..RealtimeConfig::default()
     };
     let info = llm.info();
@@ -207,7 +211,7 @@ pub async fn run(
     if actix_web::rt::time::timeout(config.shutdown_timeout, services.chats.shutdown()).await.is_err() {
         tracing::warn!("some replies did not stop in time");
     }
-    services.hub.close_all(1001, "server is restarting; please reconnect");
+    services.hub.close_all(healing_protocol::close::GOING_AWAY, "server is restarting; please reconnect");
     if let Err(e) = store.flush().await {
         tracing::error!(error = %e, "store flush failed during shutdown");
     }

@@ -51,6 +51,44 @@ impl ErrorCode {
     }
 }
 
+/// The configured caps that can refuse a request. The name is the `limit` of the error (socket
+/// frame or HTTP body) and the `cap` label of `healing_cap_refusals_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cap {
+    /// `--max-sockets-per-user`: sockets of one account on one node.
+    SocketsPerUser,
+    /// `--max-sockets-per-ip`: sockets from one remote address on one node.
+    SocketsPerIp,
+    /// `--max-unauthenticated-sockets`: sockets upgraded but not yet authenticated, node-wide.
+    UnauthenticatedSockets,
+    /// `--max-conversations-per-patient`: conversations one patient may have.
+    ConversationsPerPatient,
+}
+
+impl Cap {
+    pub const ALL: [Cap; 4] =
+        [Cap::SocketsPerUser, Cap::SocketsPerIp, Cap::UnauthenticatedSockets, Cap::ConversationsPerPatient];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cap::SocketsPerUser => "sockets_per_user",
+            Cap::SocketsPerIp => "sockets_per_ip",
+            Cap::UnauthenticatedSockets => "unauthenticated_sockets",
+            Cap::ConversationsPerPatient => "conversations_per_patient",
+        }
+    }
+
+    /// The contract code a refusal answers: socket caps are `rate_limited` (429; waiting for a
+    /// socket to close helps), the conversation cap is `conflict` (409; waiting does not — the
+    /// patient continues one of their conversations).
+    pub fn code(self) -> ErrorCode {
+        match self {
+            Cap::SocketsPerUser | Cap::SocketsPerIp | Cap::UnauthenticatedSockets => ErrorCode::RateLimited,
+            Cap::ConversationsPerPatient => ErrorCode::Conflict,
+        }
+    }
+}
+
 /// The user as shown in `welcome`.
 #[derive(Debug, Clone, Serialize)]
 pub struct WelcomeUser {
@@ -130,6 +168,12 @@ pub enum ServerFrame {
     Error {
         code: ErrorCode,
         message: String,
+        /// Which configured cap refused the request (`sockets_per_user`, `conversations_per_patient`,
+        /// …), when one did; the cap's value is in `max`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        limit: Option<&'static str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        max: Option<u64>,
         #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<Value>,
     },
@@ -137,7 +181,19 @@ pub enum ServerFrame {
 
 impl ServerFrame {
     pub fn error(code: ErrorCode, message: impl Into<String>, reference: Option<Value>) -> ServerFrame {
-        ServerFrame::Error { code, message: message.into(), reference }
+        ServerFrame::Error { code, message: message.into(), limit: None, max: None, reference }
+    }
+
+    /// An error caused by a configured cap: also names the cap and its value, so a client can
+    /// tell "close a tab" from "continue an existing conversation" without parsing the message.
+    pub fn limit_error(cap: Cap, message: impl Into<String>, max: u64, reference: Option<Value>) -> ServerFrame {
+        ServerFrame::Error {
+            code: cap.code(),
+            message: message.into(),
+            limit: Some(cap.as_str()),
+            max: Some(max),
+            reference,
+        }
     }
 
     /// Serialises the frame. Serialising these types cannot fail (no maps with non-string keys),
@@ -167,5 +223,14 @@ mod tests {
         assert_eq!(v["ref"], "r");
         let e = ServerFrame::error(ErrorCode::TooLarge, "x", None).to_json();
         assert!(e.contains(r#""code":"too_large""#) && !e.contains("ref"));
+        assert!(!e.contains("limit") && !e.contains("max"), "{e}");
+        let capped: Value = serde_json::from_str(
+            &ServerFrame::limit_error(Cap::ConversationsPerPatient, "full", 3, Some(Value::from(7))).to_json(),
+        )
+        .unwrap();
+        assert_eq!(capped["code"], "conflict");
+        assert_eq!(capped["limit"], "conversations_per_patient");
+        assert_eq!(capped["max"], 3);
+        assert_eq!(capped["ref"], 7);
     }
 }

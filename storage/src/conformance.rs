@@ -28,7 +28,7 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!($($head)*;
             users_are_unique_case_insensitively, tokens_expire_and_revoke, relationships_gate_viewing,
             messages_get_gapless_seqs, client_msg_id_is_idempotent, concurrent_sends_never_share_a_seq,
-            conversations_are_private, history_pages_backwards, alerts_transition_once, raising_an_alert_again_stores_it_once,
+            conversations_are_private, conversation_cap_refuses_and_stores_nothing, history_pages_backwards, alerts_transition_once, raising_an_alert_again_stores_it_once,
             escalation_happens_once_under_races, escalations_claim_and_resolve, audit_log_appends,
             closed_alerts_never_hide_an_open_one, escalation_lists_filter_and_page,
             duty_supervisors_cover_patients_with_no_care_team,
@@ -254,6 +254,28 @@ pub async fn conversations_are_private(s: Arc<dyn Store>) {
     assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
     assert_eq!(s.messages(&conv, None, 50).await.unwrap().len(), 1, "a refused message was stored");
     assert!(s.conversations_of(&intruder.id).await.unwrap().is_empty());
+}
+
+pub async fn conversation_cap_refuses_and_stores_nothing(s: Arc<dyn Store>) {
+    let p = user(&s, "capped", Role::Patient).await;
+    let first = s.append_message_within(patient_msg(&p, None, "k1", "one"), Some(2)).await.unwrap();
+    s.append_message_within(patient_msg(&p, None, "k2", "two"), Some(2)).await.unwrap();
+    // The third conversation is refused, and nothing of it is stored.
+    let r = s.append_message_within(patient_msg(&p, None, "k3", "three"), Some(2)).await;
+    assert!(matches!(r, Err(StoreError::Limit(_))), "{r:?}");
+    assert_eq!(s.conversations_of(&p.id).await.unwrap().len(), 2);
+    // A retry of a stored message is still its duplicate; an existing conversation still takes
+    // messages; the refused client id was never used.
+    let again = s.append_message_within(patient_msg(&p, None, "k1", "one"), Some(2)).await.unwrap();
+    assert!(again.duplicate && again.message.id == first.message.id);
+    let conv = first.message.conversation_id.clone();
+    let more = s.append_message_within(patient_msg(&p, Some(&conv), "k3", "three"), Some(2)).await.unwrap();
+    assert!(!more.duplicate && more.message.seq == 2);
+    // Another patient has their own allowance; no cap means none.
+    let q = user(&s, "uncapped", Role::Patient).await;
+    s.append_message_within(patient_msg(&q, None, "q1", "mine"), Some(2)).await.unwrap();
+    s.append_message(patient_msg(&p, None, "k4", "four")).await.unwrap();
+    assert_eq!(s.conversations_of(&p.id).await.unwrap().len(), 3);
 }
 
 pub async fn history_pages_backwards(s: Arc<dyn Store>) {

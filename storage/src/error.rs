@@ -12,6 +12,9 @@ pub enum StoreError {
     /// The input breaks a rule of the data model (e.g. wrong role for an assignment).
     #[error("invalid: {0}")]
     Invalid(String),
+    /// A configured cap refused the write (e.g. a patient's conversations); nothing was stored.
+    #[error("limit reached: {0}")]
+    Limit(String),
     /// The store cannot serve requests right now (shut down, disk error, lock timeout).
     #[error("store unavailable: {0}")]
     Unavailable(String),

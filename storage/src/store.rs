@@ -248,7 +248,16 @@ pub trait Store: Send + Sync + 'static {
     // ---- conversations and messages -------------------------------------------------------
     /// Appends a message durably, assigning the next `seq`. Idempotent on
     /// `(patient_id, client_msg_id)`. `NotFound` when `conversation_id` is not the patient's.
-    async fn append_message(&self, message: NewMessage) -> Result<Appended>;
+    async fn append_message(&self, message: NewMessage) -> Result<Appended> {
+        self.append_message_within(message, None).await
+    }
+    /// [`append_message`](Store::append_message) that refuses to start a conversation beyond
+    /// `max_conversations` of the patient: a message without `conversation_id` from a patient who
+    /// already has that many answers [`StoreError::Limit`](crate::StoreError::Limit) and stores
+    /// nothing. A retry of a message already stored is still answered as its duplicate. SQLite
+    /// checks inside the write transaction (exact); ScyllaDB counts before creating, so two
+    /// simultaneous first messages of one patient on two nodes may both pass.
+    async fn append_message_within(&self, message: NewMessage, max_conversations: Option<u32>) -> Result<Appended>;
     async fn conversation(&self, id: &str) -> Result<Option<Conversation>>;
     /// The patient's conversations, newest activity first.
     async fn conversations_of(&self, patient_id: &str) -> Result<Vec<ConversationSummary>>;

@@ -93,8 +93,10 @@ impl WsSession {
             meta: None,
         };
         let received = std::time::Instant::now();
+        let max_conversations = services.config.max_conversations_per_patient;
         let fut = async move {
-            let stored = services.store.append_message(new).await;
+            // Only a message that would start a conversation is checked against the cap.
+            let stored = services.store.append_message_within(new, Some(max_conversations)).await;
             let elapsed = received.elapsed().as_secs_f64();
             services.metrics.store_op_seconds.with_label_values(&["append_message"]).observe(elapsed);
             stored
@@ -122,6 +124,23 @@ impl WsSession {
             }
             Err(healing_storage::StoreError::NotFound) => {
                 act.send_error(ctx, ErrorCode::Forbidden, "that conversation does not exist or is not yours", reference)
+            }
+            Err(healing_storage::StoreError::Limit(why)) => {
+                let cap = healing_protocol::Cap::ConversationsPerPatient;
+                act.services.metrics.cap_refused(cap);
+                tracing::info!(
+                    cap = cap.as_str(),
+                    max = max_conversations,
+                    session = act.id,
+                    user = %user.id,
+                    detail = %why,
+                    "new conversation refused: the patient has the most conversations allowed"
+                );
+                let message = format!(
+                    "you have reached the limit of {max_conversations} conversations; nothing was sent. Continue one \
+                     of your conversations (send with its conversation_id)"
+                );
+                act.send(ctx, &ServerFrame::limit_error(cap, message, u64::from(max_conversations), reference))
             }
             Err(e) => {
                 let e = ServiceError::from(e);

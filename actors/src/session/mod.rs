@@ -17,15 +17,16 @@ use actix::prelude::*;
 use actix_web_actors::ws;
 use bytestring::ByteString;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use healing_protocol::{ErrorCode, ServerFrame, User};
+use healing_protocol::{Cap, ErrorCode, ServerFrame, User};
 use serde_json::Value;
 
+use crate::admission::Admitted;
 use crate::hub::{CLOSE_SLOW_CONSUMER, Push, SessionHandle};
 use crate::outbox::{Outbox, Pushed};
 use crate::services::Services;
 
-/// Close code for a bad or missing token (PROTOCOL §2).
-pub const CLOSE_UNAUTHORIZED: u16 = 4401;
+/// Close code for a bad or missing token (PROTOCOL §2; all codes: [`healing_protocol::close`]).
+pub const CLOSE_UNAUTHORIZED: u16 = healing_protocol::close::UNAUTHORIZED;
 /// Rate-limited frames tolerated before a flooding client is disconnected with 1008.
 const FLOOD_TOLERANCE: u32 = 50;
 
@@ -42,10 +43,17 @@ pub struct WsSession {
     limiter: DefaultDirectRateLimiter,
     rate_violations: u32,
     outbox: Arc<Outbox>,
+    /// The admission slots this socket holds (remote address; unauthenticated until welcome).
+    admitted: Admitted,
 }
 
 impl WsSession {
-    pub fn new(services: Arc<Services>, pre_authenticated: Option<User>, remote: Option<SocketAddr>) -> WsSession {
+    pub fn new(
+        services: Arc<Services>,
+        pre_authenticated: Option<User>,
+        remote: Option<SocketAddr>,
+        admitted: Admitted,
+    ) -> WsSession {
         let cfg = &services.config;
         let per_second = std::num::NonZeroU32::new(cfg.frames_per_second.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
         let burst = std::num::NonZeroU32::new(cfg.frame_burst.max(1)).unwrap_or(std::num::NonZeroU32::MIN);
@@ -60,6 +68,7 @@ impl WsSession {
             last_seen: Instant::now(),
             rate_violations: 0,
             outbox,
+            admitted,
         }
     }
 
@@ -106,7 +115,9 @@ impl WsSession {
 
     /// Completes authentication: queues `welcome`, registers with the hub, then writes.
     /// `welcome` is queued before the session can receive anything pushed to its user, so it is
-    /// always the first frame even when an alert arrives at the same moment.
+    /// always the first frame even when an alert arrives at the same moment. When the account
+    /// already has `max_sockets_per_user` sockets here, this one is refused instead (an error
+    /// naming the cap, then close 4429); the account's other sockets are untouched.
     fn welcome(&mut self, user: User, reference: Option<Value>, ctx: &mut ws::WebsocketContext<Self>) {
         let welcome = ServerFrame::Welcome {
             user: healing_protocol::server::WelcomeUser {
@@ -117,10 +128,11 @@ impl WsSession {
             },
             session_id: self.id.to_string(),
             server_time: chrono::Utc::now(),
-            reference,
+            reference: reference.clone(),
         };
         self.outbox.push(&ByteString::from(welcome.to_json()));
-        let first_here = self.services.hub.join(
+        let max = self.services.config.max_sockets_per_user;
+        let joined = self.services.hub.try_join(
             &user.id,
             SessionHandle {
                 session_id: self.id,
@@ -128,7 +140,33 @@ impl WsSession {
                 recipient: ctx.address().recipient(),
                 outbox: self.outbox.clone(),
             },
+            max,
         );
+        let first_here = match joined {
+            Ok(first) => first,
+            Err(refused) => {
+                self.services.metrics.cap_refused(refused.cap);
+                tracing::info!(
+                    cap = refused.cap.as_str(),
+                    max = refused.max,
+                    session = self.id,
+                    user = %user.id,
+                    role = user.role.as_str(),
+                    "socket refused: the account has the most sockets allowed on this node"
+                );
+                // Not registered, so nothing but the queued `welcome` is in the outbox: drop it.
+                drop(self.outbox.drain());
+                let message = format!(
+                    "this account already has {max} connections open here (the limit); close a tab or window, then \
+                     reconnect"
+                );
+                self.send(ctx, &ServerFrame::limit_error(Cap::SocketsPerUser, message, max as u64, reference));
+                self.close(ctx, healing_protocol::close::TOO_MANY_SOCKETS, "too many connections for this account");
+                return;
+            }
+        };
+        // Authenticated: no longer counted against the node's unauthenticated sockets.
+        self.admitted.unauthenticated = None;
         if first_here {
             self.services.fanout.bus.user_joined(&user.id, user.role);
         }

@@ -208,7 +208,11 @@ impl Inner {
         });
     }
 
-    pub(crate) async fn append_message(self: &Arc<Self>, m: NewMessage) -> Result<Appended> {
+    pub(crate) async fn append_message(
+        self: &Arc<Self>,
+        m: NewMessage,
+        max_conversations: Option<u32>,
+    ) -> Result<Appended> {
         // 1. Idempotency: an earlier attempt's claim names the message (and conversation).
         let earlier = match &m.client_msg_id {
             Some(cid) => self.read_claim(&m.patient_id, cid, false).await?,
@@ -222,7 +226,19 @@ impl Inner {
                         Some(s) if s.conversation.patient_id == m.patient_id => (id.clone(), false),
                         _ => return Err(StoreError::NotFound),
                     },
-                    None => (uuid::Uuid::new_v4().to_string(), true),
+                    None => {
+                        // Counted before the conversation is created (no transaction spans the
+                        // two), so two first messages at once on two nodes may both pass.
+                        if let Some(max) = max_conversations {
+                            let have = self.conversations_of(m.patient_id.clone()).await?.len();
+                            if have >= max as usize {
+                                return Err(StoreError::Limit(format!(
+                                    "the patient already has {have} conversations (at most {max})"
+                                )));
+                            }
+                        }
+                        (uuid::Uuid::new_v4().to_string(), true)
+                    }
                 };
                 let mine = Claim {
                     message_id: m.id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),

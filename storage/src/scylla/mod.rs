@@ -429,8 +429,8 @@ impl Store for ScyllaStore {
     async fn unassigned_patients(&self, limit: u32) -> Result<Vec<User>> {
         self.run(move |i| async move { i.unassigned_patients(limit).await }).await
     }
-    async fn append_message(&self, message: NewMessage) -> Result<Appended> {
-        self.run(move |i| async move { i.append_message(message).await }).await
+    async fn append_message_within(&self, message: NewMessage, max_conversations: Option<u32>) -> Result<Appended> {
+        self.run(move |i| async move { i.append_message(message, max_conversations).await }).await
     }
     async fn conversation(&self, id: &str) -> Result<Option<Conversation>> {
         let id = id.to_owned();

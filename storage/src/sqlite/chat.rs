@@ -37,7 +37,7 @@ fn conversation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
     })
 }
 
-pub fn append_message(c: &Connection, m: &NewMessage) -> Result<Appended> {
+pub fn append_message(c: &Connection, m: &NewMessage, max_conversations: Option<u32>) -> Result<Appended> {
     if let Some(client_id) = &m.client_msg_id {
         let existing = c
             .query_row(
@@ -64,6 +64,20 @@ pub fn append_message(c: &Connection, m: &NewMessage) -> Result<Appended> {
             (id.clone(), false)
         }
         None => {
+            // Inside the write transaction, and after the duplicate check above: exact, and a
+            // retry of a message that started a conversation is still its duplicate.
+            if let Some(max) = max_conversations {
+                let have: i64 = c
+                    .query_row("SELECT COUNT(*) FROM conversations WHERE patient_id = ?1", params![m.patient_id], |r| {
+                        r.get(0)
+                    })
+                    .map_err(db_err)?;
+                if have >= i64::from(max) {
+                    return Err(StoreError::Limit(format!(
+                        "the patient already has {have} conversations (at most {max})"
+                    )));
+                }
+            }
             let id = uuid::Uuid::new_v4().to_string();
             c.execute(
                 // A conversation started while the AI is paused for the patient starts paused.

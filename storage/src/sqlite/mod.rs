@@ -214,8 +214,8 @@ impl Store for SqliteStore {
     async fn unassigned_patients(&self, limit: u32) -> Result<Vec<User>> {
         self.read(move |c| accounts::unassigned_patients(c, limit)).await
     }
-    async fn append_message(&self, message: NewMessage) -> Result<Appended> {
-        self.write(move |c| chat::append_message(c, &message)).await
+    async fn append_message_within(&self, message: NewMessage, max_conversations: Option<u32>) -> Result<Appended> {
+        self.write(move |c| chat::append_message(c, &message, max_conversations)).await
     }
     async fn conversation(&self, id: &str) -> Result<Option<Conversation>> {
         let id = id.to_owned();
