@@ -281,9 +281,6 @@ impl ServeConfig {
         if !(1..=1_000_000).contains(&self.max_unauthenticated_sockets) {
             return Err("--max-unauthenticated-sockets must be between 1 and 1000000".into());
         }
-        if self.max_sockets_per_user > self.max_sockets_per_ip {
-            return Err("--max-sockets-per-user must not be more than --max-sockets-per-ip".into());
-        }
         if !(1..=1_000_000).contains(&self.max_conversations_per_patient) {
             return Err("--max-conversations-per-patient must be between 1 and 1000000".into());
         }
@@ -368,6 +365,46 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(clap::Parser)]
+    struct Only {
+        #[command(flatten)]
+        serve: ServeConfig,
+    }
+
+    fn validated(args: &[&str]) -> Result<ServeConfig, String> {
+        use clap::Parser;
+        let mut argv = vec!["healing-space"];
+        argv.extend_from_slice(args);
+        let cfg = Only::try_parse_from(argv).map_err(|e| e.to_string())?.serve;
+        cfg.validate().map(|()| cfg)
+    }
+
+    #[test]
+    fn caps_have_documented_defaults_and_refuse_nonsense() {
+        let cfg = validated(&[]).unwrap();
+        assert_eq!(
+            (
+                cfg.max_sockets_per_user,
+                cfg.max_sockets_per_ip,
+                cfg.max_unauthenticated_sockets,
+                cfg.max_conversations_per_patient
+            ),
+            (32, 5000, 1000, 1000)
+        );
+        for flag in [
+            "--max-sockets-per-user",
+            "--max-sockets-per-ip",
+            "--max-unauthenticated-sockets",
+            "--max-conversations-per-patient",
+        ] {
+            let err = validated(&[flag, "0"]).unwrap_err();
+            assert!(err.contains(flag), "{flag} 0: {err}");
+            assert!(validated(&[flag, "-1"]).is_err(), "{flag} -1 accepted");
+            assert!(validated(&[flag, "7"]).is_ok(), "{flag} 7 refused");
+        }
+        assert!(validated(&["--max-sockets-per-ip", "1000001"]).is_err());
+    }
 
     #[test]
     fn durations_parse() {
