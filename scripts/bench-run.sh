@@ -31,6 +31,12 @@ if [[ -n "${MOCK:-}" ]]; then
   LLM=(--llm-base-url "$(url_of "$OUT/mock.out")/v1" --llm-second-opinion false)
   export HEALING_LLM_API_KEY=bench
 fi
+# Benchmarks measure capacity, not the caps: the harness holds up to 300 sockets per account
+# (idle-15k: 15,000 VUs over 50 accounts) and thousands from one loopback address, so the socket
+# caps are raised here (flags after `--` still win over these variables).
+export HEALING_MAX_SOCKETS_PER_USER=${HEALING_MAX_SOCKETS_PER_USER:-1000}
+export HEALING_MAX_SOCKETS_PER_IP=${HEALING_MAX_SOCKETS_PER_IP:-100000}
+export HEALING_MAX_UNAUTHENTICATED_SOCKETS=${HEALING_MAX_UNAUTHENTICATED_SOCKETS:-20000}
 echo bench-password-1 | RUST_LOG=warn "$BIN/healing-space" user add --username benchadmin --role admin --data-dir "$DATA" >/dev/null
 RUST_LOG=warn "$BIN/healing-space" serve --bind 127.0.0.1:0 --data-dir "$DATA" "${LLM[@]}" "$@" > "$OUT/server.out" 2> "$OUT/server.err" &
 SERVER=$!
