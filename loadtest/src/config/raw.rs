@@ -129,6 +129,21 @@ fn stages(ctx: &str, raw: &Option<Vec<RawStage>>, whole_targets: bool) -> Result
 }
 
 impl RawScenario {
+    /// What a patient behaviour sends: the risky share (default `share`) and both corpora,
+    /// checked.
+    fn messages(&self, c: &str, share: f64) -> Result<(f64, Vec<String>, Vec<String>), LoadError> {
+        let risky_share = self.risky_share.unwrap_or(share);
+        if !(0.0..=1.0).contains(&risky_share) {
+            return Err(LoadError::config(format!("{c}.risky_share must be between 0 and 1")));
+        }
+        let corpus = self.corpus.clone().unwrap_or_else(crate::behaviour::corpus::everyday);
+        let risky_corpus = self.risky_corpus.clone().unwrap_or_else(crate::behaviour::corpus::risky);
+        if corpus.is_empty() || risky_corpus.is_empty() {
+            return Err(LoadError::config(format!("{c}: corpus and risky_corpus must not be empty")));
+        }
+        Ok((risky_share, corpus, risky_corpus))
+    }
+
     /// Fields set that the chosen executor/behaviour does not use are mistakes: say so.
     fn reject_unused(&self, ctx: &str, allowed: &[&str]) -> Result<(), LoadError> {
         let set: [(&str, bool); 26] = [
@@ -257,15 +272,7 @@ impl RawScenario {
                     "corpus",
                     "risky_corpus",
                 ]);
-                let risky_share = self.risky_share.unwrap_or(0.1);
-                if !(0.0..=1.0).contains(&risky_share) {
-                    return Err(LoadError::config(format!("{c}.risky_share must be between 0 and 1")));
-                }
-                let corpus = self.corpus.clone().unwrap_or_else(crate::behaviour::corpus::everyday);
-                let risky_corpus = self.risky_corpus.clone().unwrap_or_else(crate::behaviour::corpus::risky);
-                if corpus.is_empty() || risky_corpus.is_empty() {
-                    return Err(LoadError::config(format!("{c}: corpus and risky_corpus must not be empty")));
-                }
+                let (risky_share, corpus, risky_corpus) = self.messages(c, 0.1)?;
                 let think_time = dur(c, "think_time", &self.think_time, Some("1s"))?.unwrap_or_default();
                 BehaviourSpec::PatientChat(PatientChat {
                     think_time,
@@ -280,15 +287,7 @@ impl RawScenario {
             "patient-open" => {
                 allowed.extend(hold_fields);
                 allowed.extend(["send_interval", "risky_share", "reply_timeout", "corpus", "risky_corpus"]);
-                let risky_share = self.risky_share.unwrap_or(0.05);
-                if !(0.0..=1.0).contains(&risky_share) {
-                    return Err(LoadError::config(format!("{c}.risky_share must be between 0 and 1")));
-                }
-                let corpus = self.corpus.clone().unwrap_or_else(crate::behaviour::corpus::everyday);
-                let risky_corpus = self.risky_corpus.clone().unwrap_or_else(crate::behaviour::corpus::risky);
-                if corpus.is_empty() || risky_corpus.is_empty() {
-                    return Err(LoadError::config(format!("{c}: corpus and risky_corpus must not be empty")));
-                }
+                let (risky_share, corpus, risky_corpus) = self.messages(c, 0.05)?;
                 let send_interval = dur(c, "send_interval", &self.send_interval, Some("1s"))?.unwrap_or_default();
                 if send_interval.is_zero() {
                     return Err(LoadError::config(format!("{c}.send_interval must be positive")));
