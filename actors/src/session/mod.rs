@@ -76,10 +76,9 @@ impl WsSession {
     /// through its outbox like every pushed frame: it counts against the same byte budget and
     /// keeps its class's order (urgent frames first).
     fn send(&self, ctx: &mut ws::WebsocketContext<Self>, frame: &ServerFrame) {
-        match self.outbox.push(&ByteString::from(frame.to_json())) {
-            Pushed::Evicted => self.services.hub.stats.slow_consumer_disconnects.fetch_add(1, Ordering::Relaxed),
-            _ => 0,
-        };
+        if self.outbox.push(&ByteString::from(frame.to_json())) == Pushed::Evicted {
+            self.services.hub.stats.slow_consumer_disconnects.fetch_add(1, Ordering::Relaxed);
+        }
         self.flush(ctx);
     }
 
