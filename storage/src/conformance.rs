@@ -33,7 +33,8 @@ macro_rules! conformance_tests {
             closed_alerts_never_hide_an_open_one, escalation_lists_filter_and_page,
             duty_supervisors_cover_patients_with_no_care_team,
             risk_episodes_take_later_messages, concurrent_risk_opens_one_episode, patient_pause_covers_new_conversations,
-            unscreened_patient_messages_are_listed_until_screened);
+            unscreened_patient_messages_are_listed_until_screened,
+            lookalike_usernames_are_refused, disabling_revokes_every_token);
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
         $(
@@ -151,6 +152,61 @@ pub async fn tokens_expire_and_revoke(s: Arc<dyn Store>) {
     assert!(s.user_for_token("h-unknown", now).await.unwrap().is_none());
     s.revoke_token("h-live", now).await.unwrap();
     assert!(s.user_for_token("h-live", now).await.unwrap().is_none(), "revoked token accepted");
+}
+
+pub async fn lookalike_usernames_are_refused(s: Arc<dyn Store>) {
+    let tag = &uuid::Uuid::new_v4().simple().to_string()[..6];
+    let original = user(&s, &format!("admin{tag}"), Role::Admin).await;
+    let attempt = |name: String| {
+        let s = s.clone();
+        async move {
+            s.create_user(NewUser {
+                username: name,
+                password_hash: "x".into(),
+                role: Role::Patient,
+                display_name: "x".into(),
+            })
+            .await
+        }
+    };
+    // Cyrillic а, and fullwidth letters: lookalikes of the existing name.
+    for lookalike in [format!("\u{0430}dmin{tag}"), format!("ａｄｍｉｎ{tag}")] {
+        match attempt(lookalike.clone()).await {
+            Err(StoreError::Conflict(m)) => assert!(m.contains("taken") || m.contains("looks like"), "{m}"),
+            other => panic!("{lookalike:?} was not refused: {other:?}"),
+        }
+    }
+    // The refused names left nothing behind: the original still signs in, a different name works.
+    assert_eq!(s.credentials(&format!("ADMIN{tag}")).await.unwrap().unwrap().user.id, original.id);
+    assert!(attempt(format!("alice{tag}")).await.is_ok());
+}
+
+pub async fn disabling_revokes_every_token(s: Arc<dyn Store>) {
+    let u = user(&s, &format!("off-{}", uuid::Uuid::new_v4()), Role::Clinician).await;
+    let now = Utc::now();
+    let (a, b) = (format!("ha-{}", u.id), format!("hb-{}", u.id));
+    s.insert_token(&a, &u.id, now + Duration::hours(1)).await.unwrap();
+    s.insert_token(&b, &u.id, now + Duration::hours(2)).await.unwrap();
+    let session = s.token_session(&b, Utc::now()).await.unwrap().unwrap();
+    assert_eq!(session.user.id, u.id);
+    assert_eq!(session.expires_at.timestamp_millis(), (now + Duration::hours(2)).timestamp_millis());
+    assert!(!s.user_disabled(&u.id).await.unwrap());
+    // Tokens issued in the same millisecond as the disable would be ambiguous on a backend that
+    // compares issue times; real ones are seconds apart.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    s.set_user_disabled(&u.id, true).await.unwrap();
+    assert!(s.user_disabled(&u.id).await.unwrap());
+    assert!(s.credentials(&u.username).await.unwrap().unwrap().disabled);
+    for h in [&a, &b] {
+        assert!(s.user_for_token(h, Utc::now()).await.unwrap().is_none(), "a disabled account's token works");
+    }
+    s.set_user_disabled(&u.id, false).await.unwrap();
+    assert!(!s.credentials(&u.username).await.unwrap().unwrap().disabled);
+    assert!(s.token_session(&a, Utc::now()).await.unwrap().is_none(), "enabling brought a revoked token back");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    s.insert_token(&format!("hc-{}", u.id), &u.id, Utc::now() + Duration::hours(1)).await.unwrap();
+    assert!(s.user_for_token(&format!("hc-{}", u.id), Utc::now()).await.unwrap().is_some(), "new sign-in refused");
+    assert!(matches!(s.set_user_disabled("nobody", true).await, Err(StoreError::NotFound)));
 }
 
 pub async fn relationships_gate_viewing(s: Arc<dyn Store>) {

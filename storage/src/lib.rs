@@ -24,6 +24,7 @@
 
 pub mod conformance;
 pub mod error;
+pub mod identity;
 #[cfg(feature = "scylla")]
 pub mod scylla;
 pub mod sqlite;

@@ -21,6 +21,15 @@ pub struct NewUser {
 pub struct Credentials {
     pub user: User,
     pub password_hash: String,
+    /// Disabled by an admin (contract §4.1): may not sign in.
+    pub disabled: bool,
+}
+
+/// A live bearer token: whose it is, and when it stops working (sessions close then).
+#[derive(Debug, Clone)]
+pub struct TokenSession {
+    pub user: User,
+    pub expires_at: Timestamp,
 }
 
 /// A message to append to a conversation.
@@ -209,7 +218,10 @@ pub struct AuditEntry {
 #[async_trait::async_trait]
 pub trait Store: Send + Sync + 'static {
     // ---- accounts -------------------------------------------------------------------------
-    /// Creates an account; `Conflict` when the username (case-insensitive) is taken.
+    /// Creates an account; `Conflict` when the username is taken — compared by
+    /// [`identity::username_key`](crate::identity::username_key) (NFKC, case-insensitive) — or
+    /// when its confusable skeleton ([`identity::username_skeleton`](crate::identity::username_skeleton))
+    /// is an existing account's (the message says it looks like an existing name).
     async fn create_user(&self, user: NewUser) -> Result<User>;
     async fn credentials(&self, username: &str) -> Result<Option<Credentials>>;
     async fn user(&self, id: &str) -> Result<Option<User>>;
@@ -218,8 +230,18 @@ pub trait Store: Send + Sync + 'static {
     // ---- bearer tokens (stored as hashes only) --------------------------------------------
     async fn insert_token(&self, token_hash: &str, user_id: &str, expires_at: Timestamp) -> Result<()>;
     /// The user owning an unexpired, unrevoked token.
-    async fn user_for_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>>;
+    async fn user_for_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>> {
+        Ok(self.token_session(token_hash, now).await?.map(|s| s.user))
+    }
     async fn revoke_token(&self, token_hash: &str, now: Timestamp) -> Result<()>;
+
+    // ---- sessions follow their tokens (contract §4.1) -------------------------------------
+    /// An unexpired, unrevoked token of an account that is not disabled, and its expiry.
+    async fn token_session(&self, token_hash: &str, now: Timestamp) -> Result<Option<TokenSession>>;
+    /// Refuses (or allows again) sign-in for an account; disabling also revokes every token
+    /// (enabling does not bring them back). `NotFound` for no such account.
+    async fn set_user_disabled(&self, user_id: &str, disabled: bool) -> Result<()>;
+    async fn user_disabled(&self, user_id: &str) -> Result<bool>;
 
     // ---- caseloads and teams --------------------------------------------------------------
     /// Puts a patient on a clinician's caseload (idempotent). `Invalid` for wrong roles.

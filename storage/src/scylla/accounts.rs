@@ -12,7 +12,8 @@ use scylla::value::CqlTimestamp;
 use super::rows::{UserRow, cql_ts, ms, now};
 use super::{Cas, Inner, all_rows, cas_outcome, exec_err, first_row, plan};
 use crate::error::{Result, StoreError};
-use crate::store::{Credentials, NewUser};
+use crate::identity::{username_key, username_skeleton};
+use crate::store::{Credentials, NewUser, TokenSession};
 
 impl Inner {
     pub(crate) async fn create_user(&self, u: NewUser) -> Result<User> {
@@ -23,7 +24,8 @@ impl Inner {
             display_name: u.display_name.clone(),
             created_at: now(),
         };
-        let key = user.username.to_lowercase();
+        let key = username_key(&user.username);
+        let skeleton = username_skeleton(&user.username);
         if user.role == Role::Patient {
             // Registry rows first, like every index: readers skip ids with no account.
             self.st
@@ -50,6 +52,26 @@ impl Inner {
             )
             .await
             .map_err(|e| exec_err("insert user", e))?;
+        // The skeleton first: a lookalike of an existing name is refused before its username is
+        // claimed (and a skeleton claimed for a username that turns out taken is given back).
+        let claim = self.st.skeleton_claim.run(&self.session, (skeleton.clone(), user.id.clone())).await;
+        let skeleton_mine = match cas_outcome("claim skeleton", claim)? {
+            Cas::Applied => true,
+            Cas::NotApplied => false,
+            Cas::Unknown(err) => {
+                let r = self.st.skeleton_get_serial.run(&self.session, (skeleton.clone(),)).await;
+                let owner: Option<(Option<String>,)> = first_row(r.map_err(|e| exec_err("read skeleton", e))?)?;
+                match owner.and_then(|o| o.0) {
+                    Some(id) => id == user.id,
+                    None => return Err(err),
+                }
+            }
+        };
+        if !skeleton_mine {
+            let _ = self.st.user_delete.run(&self.session, (user.id.clone(),)).await;
+            let taken = self.credentials(&user.username).await?.is_some();
+            return Err(StoreError::Conflict(if taken { "username is taken".into() } else { LOOKALIKE.into() }));
+        }
         let claim = self.st.username_claim.run(&self.session, (key.clone(), user.id.clone())).await;
         let mine = match cas_outcome("claim username", claim)? {
             Cas::Applied => true,
@@ -66,6 +88,7 @@ impl Inner {
         if !mine {
             // Best effort: the orphan account row is unreachable anyway.
             let _ = self.st.user_delete.run(&self.session, (user.id.clone(),)).await;
+            let _ = self.st.skeleton_release.run(&self.session, (skeleton, user.id.clone())).await;
             return Err(StoreError::Conflict("username is taken".into()));
         }
         Ok(user)
@@ -84,11 +107,63 @@ impl Inner {
         let r = self
             .st
             .username_get
-            .run(&self.session, (username.to_lowercase(),))
+            .run(&self.session, (username_key(username),))
             .await
             .map_err(|e| exec_err("read username", e))?;
         let Some((Some(id),)) = first_row::<(Option<String>,)>(r)? else { return Ok(None) };
-        Ok(self.user_row(&id).await?.map(|(user, hash)| Credentials { user, password_hash: hash.unwrap_or_default() }))
+        let (row, state) = futures_util::future::try_join(self.user_row(&id), self.account_state(&id)).await?;
+        Ok(row.map(|(user, hash)| Credentials {
+            user,
+            password_hash: hash.unwrap_or_default(),
+            disabled: state.is_some_and(|s| s.0 == Some(true)),
+        }))
+    }
+
+    async fn account_state(&self, user_id: &str) -> Result<Option<AccountState>> {
+        let r = self
+            .st
+            .account_state_get
+            .run(&self.session, (user_id.to_owned(),))
+            .await
+            .map_err(|e| exec_err("read account state", e))?;
+        first_row::<AccountState>(r)
+    }
+
+    pub(crate) async fn token_session(&self, hash: String, now: Timestamp) -> Result<Option<TokenSession>> {
+        let r = self.st.token_session_get.run(&self.session, (hash,)).await.map_err(|e| exec_err("read token", e))?;
+        let Some((Some(user_id), created_at, Some(expires_at), None)) =
+            first_row::<(Option<String>, Option<CqlTimestamp>, Option<CqlTimestamp>, Option<CqlTimestamp>)>(r)?
+        else {
+            return Ok(None);
+        };
+        if expires_at.0 <= ms(now) {
+            return Ok(None);
+        }
+        let (user, state) = futures_util::future::try_join(self.user(&user_id), self.account_state(&user_id)).await?;
+        if let Some((disabled, revoked_before)) = state {
+            let issued = created_at.map_or(i64::MIN, |c| c.0);
+            if disabled == Some(true) || revoked_before.is_some_and(|r| issued <= r.0) {
+                return Ok(None);
+            }
+        }
+        Ok(user.map(|user| TokenSession { user, expires_at: super::rows::ts(expires_at) }))
+    }
+
+    pub(crate) async fn set_user_disabled(&self, user_id: String, disabled: bool) -> Result<()> {
+        if self.user(&user_id).await?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        let r = if disabled {
+            self.st.account_disable.run(&self.session, (true, cql_ts(now()), user_id)).await
+        } else {
+            self.st.account_enable.run(&self.session, (false, user_id)).await
+        };
+        r.map_err(|e| exec_err("set account state", e))?;
+        Ok(())
+    }
+
+    pub(crate) async fn user_disabled(&self, user_id: String) -> Result<bool> {
+        Ok(self.account_state(&user_id).await?.is_some_and(|s| s.0 == Some(true)))
     }
 
     pub(crate) async fn insert_token(&self, hash: String, user_id: String, expires_at: Timestamp) -> Result<()> {
@@ -106,14 +181,6 @@ impl Inner {
         let r =
             self.st.token_get.run(&self.session, (hash.to_owned(),)).await.map_err(|e| exec_err("read token", e))?;
         first_row::<TokenRow>(r)
-    }
-
-    pub(crate) async fn user_for_token(&self, hash: String, now: Timestamp) -> Result<Option<User>> {
-        let Some((Some(user_id), Some(expires_at), revoked_at, _)) = self.token(&hash).await? else { return Ok(None) };
-        if revoked_at.is_some() || expires_at.0 <= ms(now) {
-            return Ok(None);
-        }
-        self.user(&user_id).await
     }
 
     pub(crate) async fn revoke_token(&self, hash: String, now: Timestamp) -> Result<()> {
@@ -287,6 +354,12 @@ impl Inner {
 /// The one partition of the small cluster-wide lists (duty supervisors, their escalations, the
 /// patient registry).
 pub(crate) const DUTY_SHARD: i32 = 0;
+
+/// The message of a refused lookalike username.
+const LOOKALIKE: &str = "username looks like an existing name; choose another";
+
+/// `disabled, tokens_revoked_at` of `account_state`.
+type AccountState = (Option<bool>, Option<CqlTimestamp>);
 
 /// `user_id, expires_at, revoked_at, TTL(user_id)`.
 type TokenRow = (Option<String>, Option<CqlTimestamp>, Option<CqlTimestamp>, Option<i32>);

@@ -186,6 +186,15 @@ statements! {
         "INSERT INTO tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?) USING TTL ?";
     token_get: (S,) = "SELECT user_id, expires_at, revoked_at, TTL(user_id) FROM tokens WHERE token_hash = ?";
     token_revoke: (i32, Ts, S) = "UPDATE tokens USING TTL ? SET revoked_at = ? WHERE token_hash = ?";
+    // Sessions follow their tokens, lookalike usernames (0005_accounts.cql).
+    token_session_get: (S,) = "SELECT user_id, created_at, expires_at, revoked_at FROM tokens WHERE token_hash = ?";
+    account_state_get: (S,) = "SELECT disabled, tokens_revoked_at FROM account_state WHERE user_id = ?";
+    account_disable: (bool, Ts, S) = "UPDATE account_state SET disabled = ?, tokens_revoked_at = ? WHERE user_id = ?";
+    account_enable: (bool, S) = "UPDATE account_state SET disabled = ? WHERE user_id = ?";
+    skeleton_claim: (S, S) = "INSERT INTO users_by_skeleton (skeleton, user_id) VALUES (?, ?) IF NOT EXISTS";
+    #[serial]
+    skeleton_get_serial: (S,) = "SELECT user_id FROM users_by_skeleton WHERE skeleton = ?";
+    skeleton_release: (S, S) = "DELETE FROM users_by_skeleton WHERE skeleton = ? IF user_id = ?";
 
     caseload_insert_by_clinician: (S, S, Ts) =
         "INSERT INTO caseloads_by_clinician (clinician_id, patient_id, assigned_at) VALUES (?, ?, ?)";
@@ -547,6 +556,7 @@ mod tests {
         // The LWTs the design relies on are there.
         for name in [
             "username_claim",
+            "skeleton_claim",
             "conv_create",
             "conv_take_seq",
             "claim_insert",

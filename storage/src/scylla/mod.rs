@@ -387,13 +387,21 @@ impl Store for ScyllaStore {
         let (h, u) = (token_hash.to_owned(), user_id.to_owned());
         self.run(move |i| async move { i.insert_token(h, u, expires_at).await }).await
     }
-    async fn user_for_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>> {
-        let h = token_hash.to_owned();
-        self.run(move |i| async move { i.user_for_token(h, now).await }).await
-    }
     async fn revoke_token(&self, token_hash: &str, now: Timestamp) -> Result<()> {
         let h = token_hash.to_owned();
         self.run(move |i| async move { i.revoke_token(h, now).await }).await
+    }
+    async fn token_session(&self, token_hash: &str, now: Timestamp) -> Result<Option<TokenSession>> {
+        let h = token_hash.to_owned();
+        self.run(move |i| async move { i.token_session(h, now).await }).await
+    }
+    async fn set_user_disabled(&self, user_id: &str, disabled: bool) -> Result<()> {
+        let u = user_id.to_owned();
+        self.run(move |i| async move { i.set_user_disabled(u, disabled).await }).await
+    }
+    async fn user_disabled(&self, user_id: &str) -> Result<bool> {
+        let u = user_id.to_owned();
+        self.run(move |i| async move { i.user_disabled(u).await }).await
     }
     async fn assign(&self, clinician_id: &str, patient_id: &str) -> Result<()> {
         let (c, p) = (clinician_id.to_owned(), patient_id.to_owned());

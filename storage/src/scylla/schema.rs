@@ -25,10 +25,11 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (2, include_str!("../../migrations/scylla/0002_duty_supervisors.cql")),
     (3, include_str!("../../migrations/scylla/0003_risk_episodes.cql")),
     (4, include_str!("../../migrations/scylla/0004_screening_journal.cql")),
+    (5, include_str!("../../migrations/scylla/0005_accounts.cql")),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i32 = 4;
+pub const LATEST: i32 = 5;
 
 /// A claim seen unchanged (not renewed) this long without `applied_at` is considered abandoned.
 const STALE_CLAIM: Duration = Duration::from_secs(60);

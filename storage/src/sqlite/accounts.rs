@@ -6,7 +6,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::db_err;
 use super::rows::{from_ms, ms, word};
 use crate::error::{Result, StoreError};
-use crate::store::{Credentials, NewUser};
+use crate::identity::{username_key, username_skeleton};
+use crate::store::{Credentials, NewUser, TokenSession};
 
 const USER_COLS: &str = "id, username, role, display_name, created_at";
 
@@ -28,14 +29,30 @@ pub fn create_user(c: &Connection, u: &NewUser) -> Result<User> {
         display_name: u.display_name.clone(),
         created_at: super::rows::now(),
     };
+    let (key, skeleton) = (username_key(&user.username), username_skeleton(&user.username));
+    // Inside the writer's transaction: nothing can claim the skeleton between check and insert.
+    let lookalike: bool = c
+        .query_row("SELECT EXISTS (SELECT 1 FROM users WHERE username_skeleton = ?1)", params![skeleton], |r| r.get(0))
+        .map_err(db_err)?;
+    let taken: bool = c
+        .query_row("SELECT EXISTS (SELECT 1 FROM users WHERE username_key = ?1)", params![key], |r| r.get(0))
+        .map_err(db_err)?;
+    if taken {
+        return Err(StoreError::Conflict("username is taken".into()));
+    }
+    if lookalike {
+        return Err(StoreError::Conflict(LOOKALIKE.into()));
+    }
     let inserted = c
         .execute(
-            "INSERT INTO users (id, username, username_key, password_hash, role, display_name, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (username_key) DO NOTHING",
+            "INSERT INTO users (id, username, username_key, username_skeleton, password_hash, role, display_name,
+                                created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (username_key) DO NOTHING",
             params![
                 user.id,
                 user.username,
-                user.username.to_lowercase(),
+                key,
+                skeleton,
                 u.password_hash,
                 user.role.as_str(),
                 user.display_name,
@@ -51,9 +68,9 @@ pub fn create_user(c: &Connection, u: &NewUser) -> Result<User> {
 
 pub fn credentials(c: &Connection, username: &str) -> Result<Option<Credentials>> {
     c.query_row(
-        &format!("SELECT {USER_COLS}, password_hash FROM users WHERE username_key = ?1"),
-        params![username.to_lowercase()],
-        |r| Ok(Credentials { user: user_row(r)?, password_hash: r.get(5)? }),
+        &format!("SELECT {USER_COLS}, password_hash, disabled FROM users WHERE username_key = ?1"),
+        params![username_key(username)],
+        |r| Ok(Credentials { user: user_row(r)?, password_hash: r.get(5)?, disabled: r.get(6)? }),
     )
     .optional()
     .map_err(db_err)
@@ -78,15 +95,41 @@ pub fn insert_token(c: &Connection, hash: &str, user_id: &str, expires_at: Times
     Ok(())
 }
 
-pub fn user_for_token(c: &Connection, hash: &str, now: Timestamp) -> Result<Option<User>> {
+pub fn token_session(c: &Connection, hash: &str, now: Timestamp) -> Result<Option<TokenSession>> {
     c.query_row(
-        "SELECT u.id, u.username, u.role, u.display_name, u.created_at FROM tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND t.expires_at > ?2",
+        "SELECT u.id, u.username, u.role, u.display_name, u.created_at, t.expires_at FROM tokens t
+         JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND t.expires_at > ?2 AND u.disabled = 0",
         params![hash, ms(now)],
-        user_row,
+        |r| Ok(TokenSession { user: user_row(r)?, expires_at: from_ms(r.get(5)?) }),
     )
     .optional()
     .map_err(db_err)
+}
+
+/// The message of a refused lookalike username.
+pub(crate) const LOOKALIKE: &str = "username looks like an existing name; choose another";
+
+pub fn set_user_disabled(c: &Connection, user_id: &str, disabled: bool, now: Timestamp) -> Result<()> {
+    let n = c.execute("UPDATE users SET disabled = ?2 WHERE id = ?1", params![user_id, disabled]).map_err(db_err)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    if disabled {
+        c.execute(
+            "UPDATE tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+            params![user_id, ms(now)],
+        )
+        .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+pub fn user_disabled(c: &Connection, user_id: &str) -> Result<bool> {
+    c.query_row("SELECT disabled FROM users WHERE id = ?1", params![user_id], |r| r.get::<_, bool>(0))
+        .optional()
+        .map_err(db_err)
+        .map(|d| d.unwrap_or(false))
 }
 
 pub fn revoke_token(c: &Connection, hash: &str, now: Timestamp) -> Result<()> {

@@ -12,10 +12,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/sqlite/0003_pending_indexes.sql")),
     (4, include_str!("../../migrations/sqlite/0004_duty_supervisors.sql")),
     (5, include_str!("../../migrations/sqlite/0005_risk_episodes.sql")),
+    (6, include_str!("../../migrations/sqlite/0006_accounts.sql")),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 5;
+pub const LATEST: i64 = 6;
 
 pub fn apply(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(
@@ -41,5 +42,30 @@ pub fn apply(conn: &mut Connection) -> Result<()> {
         tx.commit().map_err(super::db_err)?;
         tracing::info!(version, "applied schema migration");
     }
+    backfill_skeletons(conn)
+}
+
+/// Fills `username_skeleton` for accounts created before migration 6 (idempotent; cheap when
+/// there are none).
+fn backfill_skeletons(conn: &mut Connection) -> Result<()> {
+    let rows: Vec<(String, String)> = {
+        let mut st =
+            conn.prepare("SELECT id, username FROM users WHERE username_skeleton IS NULL").map_err(super::db_err)?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(super::db_err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(super::db_err)?
+    };
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.transaction().map_err(super::db_err)?;
+    for (id, username) in &rows {
+        tx.execute(
+            "UPDATE users SET username_skeleton = ?2 WHERE id = ?1",
+            rusqlite::params![id, crate::identity::username_skeleton(username)],
+        )
+        .map_err(super::db_err)?;
+    }
+    tx.commit().map_err(super::db_err)?;
+    tracing::info!(accounts = rows.len(), "filled username skeletons");
     Ok(())
 }

@@ -172,13 +172,21 @@ impl Store for SqliteStore {
         let (h, u) = (token_hash.to_owned(), user_id.to_owned());
         self.write(move |c| accounts::insert_token(c, &h, &u, expires_at)).await
     }
-    async fn user_for_token(&self, token_hash: &str, now: Timestamp) -> Result<Option<User>> {
-        let h = token_hash.to_owned();
-        self.read(move |c| accounts::user_for_token(c, &h, now)).await
-    }
     async fn revoke_token(&self, token_hash: &str, now: Timestamp) -> Result<()> {
         let h = token_hash.to_owned();
         self.write(move |c| accounts::revoke_token(c, &h, now)).await
+    }
+    async fn token_session(&self, token_hash: &str, now: Timestamp) -> Result<Option<TokenSession>> {
+        let h = token_hash.to_owned();
+        self.read(move |c| accounts::token_session(c, &h, now)).await
+    }
+    async fn set_user_disabled(&self, user_id: &str, disabled: bool) -> Result<()> {
+        let u = user_id.to_owned();
+        self.write(move |c| accounts::set_user_disabled(c, &u, disabled, chrono::Utc::now())).await
+    }
+    async fn user_disabled(&self, user_id: &str) -> Result<bool> {
+        let u = user_id.to_owned();
+        self.read(move |c| accounts::user_disabled(c, &u)).await
     }
     async fn assign(&self, clinician_id: &str, patient_id: &str) -> Result<()> {
         let (cl, p) = (clinician_id.to_owned(), patient_id.to_owned());
