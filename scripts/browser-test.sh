@@ -42,7 +42,7 @@ add_user --username sam --role supervisor --display-name "Sam Supervisor"
 RUST_LOG=warn "$BIN" team --supervisor sam --clinician drlee --data-dir "$DATA" >/dev/null
 
 "$BIN" serve --bind 127.0.0.1:0 --data-dir "$DATA" --offline-word-delay 5ms \
-  --ack-deadline-high 3s --escalation-sweep 200ms >"$WORK/server.out" 2>"$WORK/server.err" &
+  --ack-deadline-high 3s --escalation-sweep 200ms --registrations-per-ip-per-hour 1000 >"$WORK/server.out" 2>"$WORK/server.err" &
 SERVER_PID=$!
 
 URL=""

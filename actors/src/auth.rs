@@ -11,16 +11,16 @@ use argon2::password_hash::{self, Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use chrono::{Duration, Utc};
 use healing_protocol::{Timestamp, User};
-use healing_storage::{NewUser, Store};
+use healing_storage::{NewUser, Store, TokenSession};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::error::ServiceError;
 
-/// Shortest password accepted.
-pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Shortest password accepted (see [`crate::password_policy`]).
+pub const MIN_PASSWORD_CHARS: usize = crate::password_policy::MIN_CHARS;
 /// Longest password accepted (argon2 cost grows with length; this bounds it).
-pub const MAX_PASSWORD_CHARS: usize = 1024;
+pub const MAX_PASSWORD_CHARS: usize = crate::password_policy::MAX_CHARS;
 
 /// A freshly issued bearer token.
 pub struct IssuedToken {
@@ -103,16 +103,23 @@ fn verify_now(password: &str, hash: &str) -> bool {
     Output::new(&out).is_ok_and(|computed| computed == expected)
 }
 
-/// Hashes a password with argon2id on a password thread.
-pub async fn hash_password(password: String) -> Result<String, ServiceError> {
-    crate::password_pool::run(move || hash_now(&password))
-        .await
-        .ok_or_else(|| ServiceError::internal("password threads are gone"))?
-        .map_err(ServiceError::internal)
+fn pool_error(e: crate::password_pool::PoolError) -> ServiceError {
+    match e {
+        crate::password_pool::PoolError::Busy => ServiceError::new(
+            healing_protocol::ErrorCode::Unavailable,
+            "the server is busy signing people in; retry shortly",
+        ),
+        crate::password_pool::PoolError::Gone => ServiceError::internal("password threads are gone"),
+    }
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
-    crate::password_pool::run(move || verify_now(&password, &hash)).await.unwrap_or(false)
+/// Hashes a password with argon2id on a password thread.
+pub async fn hash_password(password: String) -> Result<String, ServiceError> {
+    crate::password_pool::run(move || hash_now(&password)).await.map_err(pool_error)?.map_err(ServiceError::internal)
+}
+
+async fn verify_password(password: String, hash: String) -> Result<bool, ServiceError> {
+    crate::password_pool::run(move || verify_now(&password, &hash)).await.map_err(pool_error)
 }
 
 /// A dummy hash verified when the username does not exist, so timing does not reveal which
@@ -133,35 +140,38 @@ impl Authenticator {
         Authenticator { store, token_ttl }
     }
 
-    /// Validates the inputs of a new account and creates it.
+    /// Validates the inputs of a new account and creates it: the username in NFKC (compared
+    /// case-insensitively, and refused when it looks like an existing one — see
+    /// `healing_storage::identity`), the password against [`crate::password_policy`], the display
+    /// name without bidi, control or zero-width characters.
     pub async fn register(&self, mut user: NewUser, password: String) -> Result<User, ServiceError> {
+        user.username = normalise_username(&user.username);
         validate_username(&user.username)?;
-        let chars = password.chars().count();
-        if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
-            return Err(ServiceError::invalid(format!(
-                "password must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
-            )));
-        }
-        let display = user.display_name.trim();
+        crate::password_policy::check(&password, &user.username)?;
+        let display = clean_display_name(&user.display_name);
         if display.chars().count() > 100 {
             return Err(ServiceError::invalid("display_name must be at most 100 characters"));
         }
-        user.display_name = if display.is_empty() { user.username.clone() } else { display.to_owned() };
+        user.display_name = if display.is_empty() { user.username.clone() } else { display };
         user.password_hash = hash_password(password).await?;
         Ok(self.store.create_user(user).await?)
     }
 
-    /// Checks a username and password; on success issues a token.
+    /// Checks a username and password; on success issues a token. A disabled account with the
+    /// right password answers `forbidden` (a wrong password answers as for anyone).
     pub async fn login(&self, username: &str, password: &str) -> Result<(IssuedToken, User), ServiceError> {
         let creds = self.store.credentials(username).await?;
-        let (hash, user) = match creds {
-            Some(c) => (c.password_hash, Some(c.user)),
+        let (hash, account) = match creds {
+            Some(c) => (c.password_hash, Some((c.user, c.disabled))),
             None => (DUMMY_HASH.to_owned(), None),
         };
-        let ok = verify_password(password.to_owned(), hash).await;
-        let Some(user) = user.filter(|_| ok) else {
+        let ok = verify_password(password.to_owned(), hash).await?;
+        let Some((user, disabled)) = account.filter(|_| ok) else {
             return Err(ServiceError::unauthorized("wrong username or password"));
         };
+        if disabled {
+            return Err(ServiceError::forbidden("this account is disabled; ask your service's administrator"));
+        }
         let token = new_token();
         let expires_at = Utc::now() + self.token_ttl;
         self.store.insert_token(&token_hash(&token), &user.id, expires_at).await?;
@@ -170,15 +180,46 @@ impl Authenticator {
 
     /// The user a token belongs to, if it is live.
     pub async fn verify(&self, token: &str) -> Result<Option<User>, ServiceError> {
+        Ok(self.session(token).await?.map(|s| s.user))
+    }
+
+    /// The user a live token belongs to and when it expires (sockets close then).
+    pub async fn session(&self, token: &str) -> Result<Option<TokenSession>, ServiceError> {
         if token.is_empty() || token.len() > 256 {
             return Ok(None);
         }
-        Ok(self.store.user_for_token(&token_hash(token), Utc::now()).await?)
+        self.session_by_hash(&token_hash(token)).await
+    }
+
+    /// [`Authenticator::session`] for a token known by its hash (a session re-checking).
+    pub async fn session_by_hash(&self, hash: &str) -> Result<Option<TokenSession>, ServiceError> {
+        Ok(self.store.token_session(hash, Utc::now()).await?)
     }
 
     pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
         Ok(self.store.revoke_token(&token_hash(token), Utc::now()).await?)
     }
+}
+
+/// The stored form of a username: NFKC (fullwidth letters become ASCII), trimmed.
+pub fn normalise_username(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.trim().nfkc().collect()
+}
+
+/// Whether a character must never reach a display name: bidi embeddings, overrides, isolates and
+/// marks (they reorder what staff read), other control characters, and zero-width characters.
+fn hidden_or_reordering(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}')
+        || matches!(c, '\u{061C}' | '\u{180E}' | '\u{FEFF}' | '\u{00AD}')
+}
+
+/// A display name as stored: without [`hidden_or_reordering`] characters, whitespace runs as one
+/// space, trimmed.
+pub fn clean_display_name(name: &str) -> String {
+    let kept: String = name.chars().filter(|c| !hidden_or_reordering(*c)).collect();
+    kept.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn validate_username(name: &str) -> Result<(), ServiceError> {
@@ -222,8 +263,8 @@ mod tests {
     async fn argon2id_round_trip_and_dummy_hash_parses() {
         let h = hash_password("correct horse".into()).await.unwrap();
         assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse".into(), h.clone()).await);
-        assert!(!verify_password("wrong".into(), h).await);
+        assert!(verify_password("correct horse".into(), h.clone()).await.unwrap());
+        assert!(!verify_password("wrong".into(), h).await.unwrap());
         assert!(PasswordHash::new(DUMMY_HASH).is_ok());
     }
 
@@ -233,5 +274,14 @@ mod tests {
         assert!(validate_username("ab").is_err());
         assert!(validate_username("a b c").is_err());
         assert!(validate_username("<script>").is_err());
+        assert_eq!(normalise_username(" Ａｄｍｉｎ "), "Admin");
+    }
+
+    #[test]
+    fn display_names_lose_bidi_control_and_zero_width_characters() {
+        assert_eq!(clean_display_name("\u{202E}Dr Lee (clinician)"), "Dr Lee (clinician)");
+        assert_eq!(clean_display_name("A\u{2066}b\u{2069}\u{200E}\u{200F}c\u{200B}d\u{FEFF}"), "Abcd");
+        assert_eq!(clean_display_name("Sam\n\t  Jones\u{0007}"), "Sam Jones");
+        assert_eq!(clean_display_name("Zoë 李"), "Zoë 李");
     }
 }

@@ -43,6 +43,8 @@ pub struct SessionHandle {
     pub role: Role,
     pub recipient: Recipient<Push>,
     pub outbox: Arc<Outbox>,
+    /// SHA-256 of the bearer token the session was opened with (logout closes its sessions).
+    pub token_hash: Option<String>,
 }
 
 /// Counters the metrics endpoint reads.
@@ -148,6 +150,22 @@ impl Hub {
             }
         }
         delivered
+    }
+
+    /// Closes the user's sessions on this node — those opened with `token_hash`, or all of them
+    /// when `None` — with `code` (contract §4.1). Their outboxes refuse every frame from now on,
+    /// whatever the session is doing; the session closes the socket when it next runs (woken
+    /// here, past its mailbox bound). Returns how many were closed.
+    pub fn close_sessions(&self, user_id: &str, token_hash: Option<&str>, code: u16) -> usize {
+        let mut closed = 0;
+        if let Some(list) = self.shard(user_id).read().get(user_id) {
+            for h in list.iter().filter(|h| token_hash.is_none() || h.token_hash.as_deref() == token_hash) {
+                h.outbox.shut(code);
+                h.recipient.do_send(Push::Wake);
+                closed += 1;
+            }
+        }
+        closed
     }
 
     /// Asks every session to close (node shutdown). Sessions that cannot take the order now are

@@ -37,6 +37,7 @@ pub mod hub;
 pub mod metrics;
 pub mod outbox;
 pub mod output_guard;
+pub mod password_policy;
 pub mod password_pool;
 pub mod risk_detector;
 pub mod second_opinion;

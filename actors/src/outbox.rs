@@ -107,6 +107,9 @@ pub struct Outbox {
     limit_bytes: usize,
     wake_pending: AtomicBool,
     evicted: AtomicBool,
+    /// The close code the session was told to close with (0: open). Once set, nothing more is
+    /// queued and what was queued is dropped (contract §4.1: nothing more is sent).
+    shut: std::sync::atomic::AtomicU16,
     /// `ai.delta` frames merged into the one before them (the stream degraded for this client).
     coalesced: AtomicU64,
 }
@@ -118,12 +121,13 @@ impl Outbox {
             limit_bytes,
             wake_pending: AtomicBool::new(false),
             evicted: AtomicBool::new(false),
+            shut: std::sync::atomic::AtomicU16::new(0),
             coalesced: AtomicU64::new(0),
         }
     }
 
     pub fn push(&self, frame: &ByteString) -> Pushed {
-        if self.evicted.load(Ordering::Acquire) {
+        if self.evicted.load(Ordering::Acquire) || self.shut.load(Ordering::Acquire) != 0 {
             return Pushed::Dropped;
         }
         let class = Class::of(frame);
@@ -180,6 +184,21 @@ impl Outbox {
 
     pub fn is_evicted(&self) -> bool {
         self.evicted.load(Ordering::Acquire)
+    }
+
+    /// Orders the session closed with `code`: drops what is queued and refuses every later frame.
+    /// The first code set wins.
+    pub fn shut(&self, code: u16) {
+        let _ = self.shut.compare_exchange(0, code.max(1), Ordering::AcqRel, Ordering::Acquire);
+        let mut q = self.queue.lock();
+        q.urgent.clear();
+        q.normal.clear();
+        q.bytes = 0;
+    }
+
+    /// The code the session was ordered to close with, if any.
+    pub fn shut_code(&self) -> Option<u16> {
+        Some(self.shut.load(Ordering::Acquire)).filter(|c| *c != 0)
     }
 
     pub fn queued_bytes(&self) -> usize {

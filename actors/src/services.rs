@@ -47,6 +47,9 @@ pub struct RealtimeConfig {
     pub context_token_budget: usize,
     /// Earlier messages loaded as candidate context.
     pub context_messages: u32,
+    /// How often a session reads its token again from the store (contract §4.1): the guard
+    /// behind the bus for a logout or disable whose close order another node missed.
+    pub token_recheck: Duration,
     /// AI replies streaming on the node above which a reply's tokens are coalesced (see
     /// `chat::reply`); 0: always.
     pub ai_coalesce_above_streams: u32,
@@ -69,6 +72,7 @@ impl Default for RealtimeConfig {
             context_token_budget: 3000,
             context_messages: 30,
             ai_coalesce_above_streams: 200,
+            token_recheck: Duration::from_secs(60),
         }
     }
 }

@@ -43,8 +43,10 @@ impl ApiError {
 }
 
 impl From<ServiceError> for ApiError {
+    /// `unavailable` (503: the store, or the password threads at their bound) says when to retry.
     fn from(error: ServiceError) -> ApiError {
-        ApiError { error, retry_after: None, limit: None }
+        let retry_after = (error.code == ErrorCode::Unavailable).then_some(1);
+        ApiError { error, retry_after, limit: None }
     }
 }
 

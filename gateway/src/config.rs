@@ -111,9 +111,43 @@ pub struct ServeConfig {
     #[arg(long, env = "HEALING_TOKEN_TTL", default_value = "12h", value_parser = parse_duration)]
     pub token_ttl: Duration,
 
-    /// Failed sign-ins allowed per username and per IP address per minute.
+    /// Failed sign-ins allowed per minute from one IP address for one username.
     #[arg(long, env = "HEALING_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = 10)]
     pub login_attempts_per_minute: u32,
+
+    /// Failed sign-ins allowed per minute from one IP address, all usernames together (generous,
+    /// so that many people behind one NAT are not refused).
+    #[arg(long, env = "HEALING_LOGIN_FAILURES_PER_IP_PER_MINUTE", default_value_t = 100)]
+    pub login_failures_per_ip_per_minute: u32,
+
+    /// Wrong passwords for one account before its backoff starts (1 s, doubling per further
+    /// failure up to `--login-backoff-max`; a known device is not held by it).
+    #[arg(long, env = "HEALING_LOGIN_FREE_FAILURES", default_value_t = 5)]
+    pub login_free_failures: u32,
+
+    /// The longest per-account sign-in backoff. There is no permanent lockout.
+    #[arg(long, env = "HEALING_LOGIN_BACKOFF_MAX", default_value = "15m", value_parser = parse_duration)]
+    pub login_backoff_max: Duration,
+
+    /// Accounts one IP address may register per hour (`POST /api/v1/auth/register`).
+    #[arg(long, env = "HEALING_REGISTRATIONS_PER_IP_PER_HOUR", default_value_t = 20)]
+    pub registrations_per_ip_per_hour: u32,
+
+    /// Password hashing jobs queued or running on the node (two threads do the work); sign-ins
+    /// and registrations past it answer `503` with `Retry-After` at once.
+    #[arg(long, env = "HEALING_MAX_PASSWORD_JOBS", default_value_t = 64)]
+    pub max_password_jobs: usize,
+
+    /// Key (any text, 32+ characters) that signs the device cookies a successful sign-in sets.
+    /// Give every node the same one; unset, each start makes a random key (devices are then
+    /// known to this node until it restarts).
+    #[arg(long, env = "HEALING_DEVICE_COOKIE_KEY", hide_env_values = true)]
+    pub device_cookie_key: Option<String>,
+
+    /// How often an open socket reads its token again from the store (a logout or disable whose
+    /// close order another node missed closes it then; expiry is closed exactly by a timer).
+    #[arg(long, env = "HEALING_SESSION_RECHECK", default_value = "60s", value_parser = parse_duration)]
+    pub session_recheck: Duration,
 
     /// Time allowed for streams to finish and connections to close on SIGTERM.
     #[arg(long, env = "HEALING_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
@@ -269,7 +303,12 @@ impl ServeConfig {
         if self.session_queue_bytes < 16 * 1024 {
             return Err("--session-queue-bytes must be at least 16384".into());
         }
-        if self.frames_per_second == 0 || self.login_attempts_per_minute == 0 {
+        if self.frames_per_second == 0
+            || self.login_attempts_per_minute == 0
+            || self.login_failures_per_ip_per_minute == 0
+            || self.registrations_per_ip_per_hour == 0
+            || self.max_password_jobs == 0
+        {
             return Err("rate limits must be at least 1".into());
         }
         if !(1..=100_000).contains(&self.max_sockets_per_user) {
@@ -284,8 +323,17 @@ impl ServeConfig {
         if !(1..=1_000_000).contains(&self.max_conversations_per_patient) {
             return Err("--max-conversations-per-patient must be between 1 and 1000000".into());
         }
-        if self.token_ttl < Duration::from_secs(60) {
-            return Err("--token-ttl must be at least 1m".into());
+        if self.token_ttl < Duration::from_secs(1) {
+            return Err("--token-ttl must be at least 1s".into());
+        }
+        if self.login_backoff_max < Duration::from_secs(1) {
+            return Err("--login-backoff-max must be at least 1s".into());
+        }
+        if self.session_recheck < Duration::from_secs(1) {
+            return Err("--session-recheck must be at least 1s".into());
+        }
+        if self.device_cookie_key.as_ref().is_some_and(|k| k.len() < 32) {
+            return Err("--device-cookie-key must be at least 32 characters".into());
         }
         if self.ack_deadline_high.is_zero() || self.ack_deadline_moderate.is_zero() {
             return Err("acknowledgement deadlines must be longer than zero".into());

@@ -24,7 +24,7 @@ use healing_llm::LlmProvider;
 use healing_storage::Store;
 
 use crate::config::{ServeConfig, llm_api_key};
-use crate::login_limit::LoginLimiter;
+use crate::login_limit::{LoginLimiter, LoginPolicy};
 use crate::state::AppState;
 
 /// Runs the server on the configured store and bus, binding `config.bind`.
@@ -97,6 +97,7 @@ pub async fn run(
         max_sockets_per_ip: config.max_sockets_per_ip,
         max_unauthenticated_sockets: config.max_unauthenticated_sockets,
         max_conversations_per_patient: config.max_conversations_per_patient,
+        token_recheck: config.session_recheck,
         ..RealtimeConfig::default()
     };
     let info = llm.info();
@@ -152,8 +153,9 @@ pub async fn run(
     }
     let state = web::Data::new(AppState {
         services: services.clone(),
-        login_limiter: LoginLimiter::new(config.login_attempts_per_minute),
+        login_limiter: LoginLimiter::new(login_policy(&config), device_key(&config)),
     });
+    healing_actors::password_pool::set_max_in_flight(config.max_password_jobs);
 
     let addr = listener.local_addr()?;
     let max_body = 64 * 1024;
@@ -168,6 +170,12 @@ pub async fn run(
                 .add(("X-Content-Type-Options", "nosniff"))
                 .add(("Referrer-Policy", "no-referrer"))
                 .add(("X-Frame-Options", "DENY"))
+                .add(("Cross-Origin-Opener-Policy", "same-origin"))
+                .add(("Cross-Origin-Resource-Policy", "same-origin"))
+                .add((
+                    "Permissions-Policy",
+                    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=()",
+                ))
                 .add((
                     "Content-Security-Policy",
                     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; \
@@ -220,6 +228,31 @@ pub async fn run(
     let _ = serving.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn login_policy(config: &ServeConfig) -> LoginPolicy {
+    LoginPolicy {
+        free_failures: config.login_free_failures,
+        backoff_max: config.login_backoff_max,
+        per_ip_user_per_minute: config.login_attempts_per_minute,
+        per_ip_per_minute: config.login_failures_per_ip_per_minute,
+        registrations_per_ip_per_hour: config.registrations_per_ip_per_hour,
+        ..LoginPolicy::default()
+    }
+}
+
+/// The device-cookie key: `--device-cookie-key` hashed to 32 bytes, or random for this run.
+fn device_key(config: &ServeConfig) -> [u8; 32] {
+    use sha2::Digest;
+    match &config.device_cookie_key {
+        Some(key) => sha2::Sha256::digest(key.as_bytes()).into(),
+        None => {
+            tracing::info!("no --device-cookie-key: known devices are remembered by this node until it restarts");
+            let mut key = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+            key
+        }
+    }
 }
 
 /// Contract §4.3: someone is always responsible. A patient with no care team is covered only by

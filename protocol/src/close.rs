@@ -17,7 +17,7 @@ pub const SLOW_CONSUMER: u16 = 4008;
 /// Contract §2 and §4.1: a bad, missing, expired or revoked token, or no `hello` within the hello
 /// timeout (after an `unauthorized` error).
 pub const UNAUTHORIZED: u16 = 4401;
-/// Contract §4.1: the account was disabled. Reserved by the contract.
+/// Contract §4.1: an admin disabled the account.
 pub const FORBIDDEN: u16 = 4403;
 /// The account already has `--max-sockets-per-user` sockets open on this node (after a
 /// `rate_limited` error naming `"limit":"sockets_per_user"`). Close another tab, then reconnect.
@@ -31,7 +31,7 @@ pub const TABLE: &[(u16, &str, &str)] = &[
     (TOO_LARGE, "too_large", "a frame over the size limit (after a `too_large` error)"),
     (SLOW_CONSUMER, "slow_consumer", "the client stopped reading and its bounded send queue overflowed"),
     (UNAUTHORIZED, "unauthorized", "bad, missing, expired or revoked token, or no `hello` in time"),
-    (FORBIDDEN, "forbidden", "the account was disabled (contract §4.1; reserved)"),
+    (FORBIDDEN, "forbidden", "the account was disabled by an admin (contract §4.1)"),
     (TOO_MANY_SOCKETS, "too_many_sockets", "the account already has the most sockets allowed on this node"),
 ];
 

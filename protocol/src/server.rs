@@ -18,6 +18,8 @@ pub enum ErrorCode {
     RateLimited,
     Unavailable,
     Internal,
+    /// HTTP only (added in v1.1): a new password is too short or too common (400).
+    WeakPassword,
 }
 
 impl ErrorCode {
@@ -32,6 +34,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::WeakPassword => "weak_password",
         }
     }
 
@@ -47,6 +50,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => 429,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
+            ErrorCode::WeakPassword => 400,
         }
     }
 }

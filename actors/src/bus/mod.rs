@@ -24,6 +24,10 @@ pub trait Bus: Send + Sync + 'static {
     /// Forwards a serialised frame to the user's sessions on other nodes (best effort; never
     /// blocks the caller).
     fn forward(&self, user_id: &str, frame: &ByteString);
+    /// Tells other nodes to close the user's sessions opened with `token_hash` (all of them when
+    /// `None`) with close `code` (contract §4.1: logout, disable). Best effort, like `forward`:
+    /// each session also re-checks its token in the store (`RealtimeConfig::token_recheck`).
+    fn forward_close(&self, _user_id: &str, _token_hash: Option<&str>, _code: u16) {}
     /// The user now has a session on this node (called for the first local session).
     fn user_joined(&self, user_id: &str, role: Role);
     /// The user's last session on this node closed.
@@ -84,6 +88,14 @@ impl Fanout {
     pub fn to_user_bytes(&self, user_id: &str, frame: &ByteString) {
         self.hub.send_to_user(user_id, frame);
         self.bus.forward(user_id, frame);
+    }
+
+    /// Closes the user's sessions (opened with `token_hash`, or all) here and on every other
+    /// node, with close `code`.
+    pub fn close_sessions(&self, user_id: &str, token_hash: Option<&str>, code: u16) {
+        let here = self.hub.close_sessions(user_id, token_hash, code);
+        self.bus.forward_close(user_id, token_hash, code);
+        tracing::info!(user = %user_id, code, closed_here = here, "sessions closed");
     }
 
     pub fn to_users(&self, user_ids: &[String], frame: &ServerFrame) {

@@ -36,6 +36,9 @@ use super::Bus;
 use crate::hub::Hub;
 
 const CHANNEL_PREFIX: &str = "hs:u:";
+/// A payload that orders sessions closed instead of carrying a frame (frames are JSON objects,
+/// so they never start with `!`): `!close <code> <token hash or *>`.
+const CLOSE_PREFIX: &str = "!close ";
 const NODE_TTL_SECS: u64 = 10;
 const HEARTBEAT: Duration = Duration::from_secs(3);
 /// Frames waiting to be published before new ones are dropped (and counted).
@@ -179,6 +182,13 @@ impl Drop for RedisBus {
 impl Bus for RedisBus {
     fn forward(&self, user_id: &str, frame: &ByteString) {
         let payload = format!("{}|{}", self.shared.node_id, frame);
+        if self.outbox.try_send((channel(user_id), payload)).is_err() {
+            count_dropped(&self.shared);
+        }
+    }
+
+    fn forward_close(&self, user_id: &str, token_hash: Option<&str>, code: u16) {
+        let payload = format!("{}|{CLOSE_PREFIX}{code} {}", self.shared.node_id, token_hash.unwrap_or("*"));
         if self.outbox.try_send((channel(user_id), payload)).is_err() {
             count_dropped(&self.shared);
         }
@@ -379,12 +389,32 @@ fn deliver(shared: &Shared, channel_name: &str, payload: Option<String>) {
     if origin == shared.node_id {
         return;
     }
+    if let Some(order) = frame.strip_prefix(CLOSE_PREFIX) {
+        if let Some((code, token)) = parse_close(order) {
+            let closed = shared.hub.close_sessions(user, token, code);
+            tracing::info!(user = %user, code, closed, "sessions closed on another node's order");
+        }
+        return;
+    }
     shared.hub.send_to_user(user, &ByteString::from(frame.to_owned()));
+}
+
+/// `<code> <token hash or *>` of a close order.
+fn parse_close(order: &str) -> Option<(u16, Option<&str>)> {
+    let (code, token) = order.split_once(' ')?;
+    Some((code.parse().ok()?, (token != "*").then_some(token)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn close_orders_parse() {
+        assert_eq!(parse_close("4401 abc"), Some((4401, Some("abc"))));
+        assert_eq!(parse_close("4403 *"), Some((4403, None)));
+        assert_eq!(parse_close("x *"), None);
+    }
 
     #[test]
     fn passwords_stay_out_of_logs() {

@@ -59,9 +59,12 @@ impl WsSession {
         let auth = self.services.auth.clone();
         // `wait` holds back every later frame until the hello is settled, so a client may send
         // hello and chat.send back to back.
-        ctx.wait(async move { auth.verify(&token).await }.into_actor(self).map(
+        ctx.wait(async move { auth.session(&token).await.map(|s| s.map(|s| (s, token))) }.into_actor(self).map(
             move |verified, act, ctx| match verified {
-                Ok(Some(user)) => act.welcome(user, reference, ctx),
+                Ok(Some((session, token))) => {
+                    let token = super::SessionToken::of(&token, session.expires_at);
+                    act.welcome(session.user, token, reference, ctx)
+                }
                 Ok(None) => {
                     act.send_error(ctx, ErrorCode::Unauthorized, "invalid or expired token", reference);
                     act.close(ctx, CLOSE_UNAUTHORIZED, "unauthorized");

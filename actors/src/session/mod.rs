@@ -17,7 +17,7 @@ use actix::prelude::*;
 use actix_web_actors::ws;
 use bytestring::ByteString;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use healing_protocol::{Cap, ErrorCode, ServerFrame, User};
+use healing_protocol::{Cap, ErrorCode, ServerFrame, Timestamp, User};
 use serde_json::Value;
 
 use crate::admission::Admitted;
@@ -32,12 +32,40 @@ const FLOOD_TOLERANCE: u32 = 50;
 
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
+/// The bearer token a session was opened with (contract §4.1: sessions follow their tokens).
+#[derive(Debug, Clone)]
+pub struct SessionToken {
+    /// SHA-256 of the token, as stored ([`crate::auth::token_hash`]).
+    pub hash: String,
+    pub expires_at: Timestamp,
+}
+
+impl SessionToken {
+    pub fn of(token: &str, expires_at: Timestamp) -> SessionToken {
+        SessionToken { hash: crate::auth::token_hash(token), expires_at }
+    }
+}
+
+/// Why a session is closed with `code`, for the close frame.
+fn close_reason(code: u16) -> &'static str {
+    match code {
+        healing_protocol::close::UNAUTHORIZED => "signed out: the token was revoked or expired",
+        healing_protocol::close::FORBIDDEN => "the account was disabled",
+        CLOSE_SLOW_CONSUMER => "slow consumer: frames were not read in time",
+        _ => "closed by the server",
+    }
+}
+
 pub struct WsSession {
     id: u64,
     services: Arc<Services>,
     user: Option<User>,
     /// Authenticated from the upgrade request's `Authorization` header.
-    pre_authenticated: Option<User>,
+    pre_authenticated: Option<(User, SessionToken)>,
+    /// The token this session was opened with, once authenticated, and the instant it expires:
+    /// checked at every frame, and a timer closes the socket then (close 4401).
+    token: Option<SessionToken>,
+    expires: Option<Instant>,
     remote: Option<SocketAddr>,
     last_seen: Instant,
     limiter: DefaultDirectRateLimiter,
@@ -50,7 +78,7 @@ pub struct WsSession {
 impl WsSession {
     pub fn new(
         services: Arc<Services>,
-        pre_authenticated: Option<User>,
+        pre_authenticated: Option<(User, SessionToken)>,
         remote: Option<SocketAddr>,
         admitted: Admitted,
     ) -> WsSession {
@@ -64,6 +92,8 @@ impl WsSession {
             services,
             user: None,
             pre_authenticated,
+            token: None,
+            expires: None,
             remote,
             last_seen: Instant::now(),
             rate_violations: 0,
@@ -84,6 +114,10 @@ impl WsSession {
 
     /// Writes everything queued in the outbox to the socket (or closes an evicted session).
     fn flush(&self, ctx: &mut ws::WebsocketContext<Self>) {
+        if let Some(code) = self.outbox.shut_code() {
+            self.close(ctx, code, close_reason(code));
+            return;
+        }
         if self.outbox.is_evicted() {
             self.close(ctx, CLOSE_SLOW_CONSUMER, "slow consumer: frames were not read in time");
             return;
@@ -117,7 +151,13 @@ impl WsSession {
     /// always the first frame even when an alert arrives at the same moment. When the account
     /// already has `max_sockets_per_user` sockets here, this one is refused instead (an error
     /// naming the cap, then close 4429); the account's other sockets are untouched.
-    fn welcome(&mut self, user: User, reference: Option<Value>, ctx: &mut ws::WebsocketContext<Self>) {
+    fn welcome(
+        &mut self,
+        user: User,
+        token: SessionToken,
+        reference: Option<Value>,
+        ctx: &mut ws::WebsocketContext<Self>,
+    ) {
         let welcome = ServerFrame::Welcome {
             user: healing_protocol::server::WelcomeUser {
                 id: user.id.clone(),
@@ -138,6 +178,7 @@ impl WsSession {
                 role: user.role,
                 recipient: ctx.address().recipient(),
                 outbox: self.outbox.clone(),
+                token_hash: Some(token.hash.clone()),
             },
             max,
         );
@@ -170,9 +211,57 @@ impl WsSession {
             self.services.fanout.bus.user_joined(&user.id, user.role);
         }
         tracing::debug!(session = self.id, user = %user.id, role = user.role.as_str(), "session authenticated");
+        self.follow_token(&user, token, ctx);
         self.flush(ctx);
         self.send_backlog(&user, ctx);
         self.user = Some(user);
+    }
+
+    /// Contract §4.1: the session lives only as long as its token. Three guards, so no single
+    /// one is trusted alone: logout and disable close it at once through the hub (and the bus,
+    /// for other nodes); a timer closes it at expiry, and every frame checks the expiry instant
+    /// first ([`WsSession::token_expired`]); every `token_recheck` the token is read again from
+    /// the store (a revocation whose bus message was lost closes the socket then).
+    fn follow_token(&mut self, user: &User, token: SessionToken, ctx: &mut ws::WebsocketContext<Self>) {
+        let left = (token.expires_at - chrono::Utc::now()).to_std().unwrap_or_default();
+        self.expires = Some(Instant::now() + left);
+        ctx.run_later(left, |act, ctx| {
+            if act.token_expired() {
+                act.close_for_token(ctx, healing_protocol::close::UNAUTHORIZED, "token expired");
+            }
+        });
+        let (hash, user_id) = (token.hash.clone(), user.id.clone());
+        ctx.run_interval(self.services.config.token_recheck, move |act, ctx| {
+            let (services, hash, user_id) = (act.services.clone(), hash.clone(), user_id.clone());
+            let check = async move {
+                match services.auth.session_by_hash(&hash).await {
+                    Ok(Some(_)) | Err(_) => None,
+                    Ok(None) => Some(match services.store.user_disabled(&user_id).await {
+                        Ok(true) => healing_protocol::close::FORBIDDEN,
+                        _ => healing_protocol::close::UNAUTHORIZED,
+                    }),
+                }
+            };
+            ctx.spawn(check.into_actor(act).map(|code, act, ctx| {
+                if let Some(code) = code {
+                    act.close_for_token(ctx, code, "token no longer valid (re-checked)");
+                }
+            }));
+        });
+        self.token = Some(token);
+    }
+
+    /// Whether the session's token has expired (checked at every frame).
+    fn token_expired(&self) -> bool {
+        self.expires.is_some_and(|at| Instant::now() >= at)
+    }
+
+    /// Closes the socket because its token stopped working: nothing queued is written.
+    fn close_for_token(&self, ctx: &mut ws::WebsocketContext<Self>, code: u16, why: &'static str) {
+        self.outbox.shut(code);
+        let user = self.user.as_ref().map(|u| u.id.as_str()).unwrap_or_default();
+        tracing::info!(session = self.id, user = %user, code, why, "session closed: its token stopped working");
+        self.close(ctx, code, close_reason(code));
     }
 }
 
@@ -184,6 +273,10 @@ impl Actor for WsSession {
         ctx.set_mailbox_capacity(16);
         let cfg = self.services.config.clone();
         ctx.run_interval(cfg.heartbeat_interval, move |act, ctx| {
+            if act.token_expired() {
+                act.close_for_token(ctx, healing_protocol::close::UNAUTHORIZED, "token expired");
+                return;
+            }
             if act.outbox.is_evicted() {
                 act.close(ctx, CLOSE_SLOW_CONSUMER, "slow consumer: frames were not read in time");
                 return;
@@ -199,8 +292,8 @@ impl Actor for WsSession {
             }
             ctx.ping(b"");
         });
-        if let Some(user) = self.pre_authenticated.take() {
-            self.welcome(user, None, ctx);
+        if let Some((user, token)) = self.pre_authenticated.take() {
+            self.welcome(user, token, None, ctx);
         } else {
             ctx.run_later(cfg.hello_timeout, |act, ctx| {
                 if act.user.is_none() {
@@ -225,6 +318,9 @@ impl Handler<Push> for WsSession {
     type Result = ();
 
     fn handle(&mut self, msg: Push, ctx: &mut Self::Context) {
+        if let Some(code) = self.outbox.shut_code() {
+            return self.close(ctx, code, close_reason(code));
+        }
         if self.outbox.is_evicted() {
             self.close(ctx, CLOSE_SLOW_CONSUMER, "slow consumer: frames were not read in time");
             return;
@@ -276,6 +372,13 @@ impl StreamHandler<Result<ws::Message, ws::ProtocolError>> for WsSession {
 impl WsSession {
     fn on_text(&mut self, text: ByteString, ctx: &mut ws::WebsocketContext<Self>) {
         self.services.metrics.ws_frames.with_label_values(&["in"]).inc();
+        // Nothing is accepted on a session whose token stopped working (contract §4.1).
+        if let Some(code) = self.outbox.shut_code() {
+            return self.close(ctx, code, close_reason(code));
+        }
+        if self.token_expired() {
+            return self.close_for_token(ctx, healing_protocol::close::UNAUTHORIZED, "token expired");
+        }
         if self.limiter.check().is_err() {
             self.services.metrics.rate_limited.inc();
             self.rate_violations += 1;

@@ -6,6 +6,7 @@ mod admin_audit;
 mod admin_duty;
 mod admin_teams;
 mod admin_unassigned;
+mod admin_user_access;
 mod admin_users;
 mod alerts;
 mod caseload;
@@ -31,12 +32,16 @@ use actix_web::web;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
+            // API answers hold personal and clinical data: never kept by a browser or a proxy.
+            .wrap(actix_web::middleware::DefaultHeaders::new().add(("Cache-Control", "no-store")))
             .route("/auth/register", web::post().to(register::handle))
             .route("/auth/login", web::post().to(login::handle))
             .route("/auth/logout", web::post().to(logout::handle))
             .route("/me", web::get().to(me::handle))
             .route("/crisis", web::get().to(crisis::handle))
             .route("/admin/users", web::post().to(admin_users::handle))
+            .route("/admin/users/{id}/disable", web::post().to(admin_user_access::disable))
+            .route("/admin/users/{id}/enable", web::post().to(admin_user_access::enable))
             .route("/admin/assignments", web::post().to(admin_assignments::handle))
             .route("/admin/teams", web::post().to(admin_teams::handle))
             .route("/admin/duty", web::post().to(admin_duty::handle))

@@ -1,11 +1,14 @@
-//! `POST /api/v1/auth/register` — anyone; always creates a patient.
+//! `POST /api/v1/auth/register` — anyone; always creates a patient. Limited per address
+//! (`--registrations-per-ip-per-hour`); the password must pass `password_policy`, the username
+//! must not look like an existing one.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use healing_protocol::Role;
 use healing_storage::NewUser;
 use serde::Deserialize;
 
-use crate::api_error::ApiResult;
+use crate::api_error::{ApiError, ApiResult};
+use crate::extract::remote_ip;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -16,7 +19,13 @@ pub struct Body {
     display_name: Option<String>,
 }
 
-pub async fn handle(state: web::Data<AppState>, body: web::Json<Body>) -> ApiResult<HttpResponse> {
+pub async fn handle(req: HttpRequest, state: web::Data<AppState>, body: web::Json<Body>) -> ApiResult<HttpResponse> {
+    let ip = remote_ip(&req).unwrap_or_default();
+    if let Err(wait) = state.login_limiter.register(&ip) {
+        state.services.metrics.rate_limited.inc();
+        tracing::info!(ip = %ip, "registration refused: too many from this address");
+        return Err(ApiError::rate_limited(wait.as_secs_f64().ceil() as u64));
+    }
     let body = body.into_inner();
     let user = state
         .services

@@ -53,8 +53,10 @@ pub async fn handle(
     }
     // Non-browser clients may authenticate on the upgrade request instead of with `hello`.
     let pre_authenticated = match bearer_token(&req) {
-        Some(token) => match services.auth.verify(&token).await.map_err(ApiError::from)? {
-            Some(user) => Some(user),
+        Some(token) => match services.auth.session(&token).await.map_err(ApiError::from)? {
+            Some(session) => {
+                Some((session.user, healing_actors::session::SessionToken::of(&token, session.expires_at)))
+            }
             None => {
                 return Err(ApiError::new(healing_protocol::ErrorCode::Unauthorized, "invalid or expired token").into());
             }
@@ -63,7 +65,7 @@ pub async fn handle(
     };
     match &pre_authenticated {
         // Checked again, exactly, when the session registers (a racing tab gets close 4429).
-        Some(user) if services.hub.sessions_of(&user.id) >= cfg.max_sockets_per_user => {
+        Some((user, _)) if services.hub.sessions_of(&user.id) >= cfg.max_sockets_per_user => {
             let refused = Refused { cap: Cap::SocketsPerUser, max: cfg.max_sockets_per_user };
             return Err(refuse(refused, who));
         }

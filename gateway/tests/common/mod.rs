@@ -38,7 +38,10 @@ impl Server {
     pub fn start_in(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_healing-space"));
         // Fast defaults for tests, unless the test sets them itself.
-        for (flag, value) in [("--offline-word-delay", "2ms"), ("--workers", "2")] {
+        // Tests register many patients from 127.0.0.1.
+        for (flag, value) in
+            [("--offline-word-delay", "2ms"), ("--workers", "2"), ("--registrations-per-ip-per-hour", "100000")]
+        {
             if !extra.contains(&flag) {
                 cmd.args([flag, value]);
             }

@@ -7,7 +7,12 @@ function message(err, fallback) {
   if (err instanceof ApiError) {
     if (err.status === 401) return "That username and password don't match. Please check them and try again.";
     if (err.status === 429) return 'Too many tries. Please wait a minute, then try again.';
-    if (err.code === 'conflict') return 'That username is already taken. Please choose another.';
+    if (err.code === 'conflict') {
+      return /looks like/.test(err.message || '')
+        ? 'That username looks too much like an existing one. Please choose another.'
+        : 'That username is already taken. Please choose another.';
+    }
+    if (err.code === 'weak_password') return err.message;
     if (err.status && err.status < 500) return err.message;
   }
   return err?.message || fallback;
@@ -54,8 +59,8 @@ export function initSignIn(onSignedIn) {
     const username = $('register-username').value.trim();
     const password = $('register-password').value;
     const displayName = $('register-display').value.trim();
-    if (!username || password.length < 8) {
-      regError.textContent = username ? 'Please choose a password of at least 8 characters.' : 'Please choose a username.';
+    if (!username || [...password].length < 10) {
+      regError.textContent = username ? 'Please choose a password of at least 10 characters.' : 'Please choose a username.';
       (username ? $('register-password') : $('register-username')).focus();
       return;
     }
