@@ -308,3 +308,41 @@ async fn on_cql_an_alert_crosses_nodes_escalates_once_and_a_claim_crosses_back()
     assert_eq!(from_a, from_b);
     assert_eq!(from_a["messages"].as_array().unwrap().len(), 2, "{from_a}");
 }
+
+/// Contract §4.1 across nodes: a logout or a disable on node A closes the sockets on node B too
+/// (through the Redis bus), and a disabled user cannot sign in on either.
+#[tokio::test]
+async fn logout_and_disable_on_one_node_close_sockets_on_the_other() {
+    let c = cluster(&[]);
+    let admin = staff(&c.a, "Ada", "admin").await;
+    let pat = patient(&c.a, "Robin").await;
+    // Node B holds the patient's socket; a reply streamed from node A reaching it shows B is
+    // subscribed to the patient's channel before anything is revoked.
+    let (mut on_a, _) = Ws::hello(&c.a, &pat.token).await;
+    let (mut on_b, _) = Ws::hello(&c.b, &pat.token).await;
+    send(&mut on_a, "hello there").await;
+    assert!(next_of_within(&mut on_b, "ai.end", Duration::from_secs(20)).await.is_some(), "B never saw A's reply");
+
+    let r = http().post(c.a.url("/api/v1/auth/logout")).bearer_auth(&pat.token).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(on_a.closed().await, Closed::Code(4401));
+    assert_eq!(on_b.closed().await, Closed::Code(4401), "node B kept a logged-out socket open");
+
+    let again = login(&c.b, &pat.username).await;
+    let (mut on_a, _) = Ws::hello(&c.a, &again.token).await;
+    let (mut on_b, _) = Ws::hello(&c.b, &again.token).await;
+    send(&mut on_a, "still here").await;
+    assert!(next_of_within(&mut on_b, "ai.end", Duration::from_secs(20)).await.is_some());
+    let r = http()
+        .post(c.a.url(&format!("/api/v1/admin/users/{}/disable", pat.id)))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(on_a.closed().await, Closed::Code(4403));
+    assert_eq!(on_b.closed().await, Closed::Code(4403), "node B kept a disabled user's socket open");
+    let (status, _) =
+        post(&c.b, "/api/v1/auth/login", None, json!({"username": pat.username, "password": PASSWORD})).await;
+    assert_eq!(status, 403);
+}
