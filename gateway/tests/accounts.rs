@@ -8,7 +8,9 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use futures_util::SinkExt;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
 
 async fn post_status(s: &Server, path: &str, token: Option<&str>) -> u16 {
     let mut req = http().post(s.url(path));
@@ -34,10 +36,16 @@ async fn logout_closes_the_sockets_of_that_token_with_4401_and_no_others() {
     let (mut elsewhere, _) = Ws::hello(&s, &other_tab.token).await;
 
     assert_eq!(post_status(&s, "/api/v1/auth/logout", Some(&alice.token)).await, 204);
+    // A message sent on the old socket after the logout answered is not accepted (the client may
+    // not have seen the close yet; the send itself may fail once it has).
+    let late = json!({"type": "chat.send", "client_msg_id": uuid::Uuid::new_v4().to_string(), "text": "still here?"});
+    let _ = first.stream.send(Message::Text(late.to_string().into())).await;
     assert_eq!(first.closed().await, Closed::Code(4401));
     assert_eq!(second.closed().await, Closed::Code(4401));
     // The other token's socket is untouched, and the logged-out token opens nothing new.
     still_open(&mut elsewhere).await;
+    let (_, conversations) = get(&s, "/api/v1/conversations", Some(&other_tab.token)).await;
+    assert_eq!(conversations["conversations"], json!([]), "a message was stored after logout");
     let mut again = Ws::connect(&s).await;
     again.send(json!({"type": "hello", "token": alice.token})).await;
     assert_eq!(again.recv().await["code"], "unauthorized");

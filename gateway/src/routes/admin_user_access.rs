@@ -52,7 +52,25 @@ async fn set(
     crate::audit::record(&state, &req, &caller.user, action, format!("user:{user_id}"), None).await?;
     if disabled {
         services.fanout.close_sessions(&user_id, None, close::FORBIDDEN);
+        warn_if_caseload_left(&state, &user_id).await;
     }
     tracing::info!(user = %user_id, by = %caller.user.id, disabled, "account access changed");
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A disabled clinician stays on their caseloads: their patients' alerts are then treated as for
+/// an offline clinician (docs/clinical-safety.md), so the operator is told to reassign them.
+async fn warn_if_caseload_left(state: &AppState, user_id: &str) {
+    let store = &state.services.store;
+    if let Ok(Some(user)) = store.user(user_id).await
+        && user.role == healing_protocol::Role::Clinician
+        && let Ok(caseload) = store.caseload(user_id).await
+        && !caseload.is_empty()
+    {
+        tracing::warn!(
+            user = %user_id,
+            patients = caseload.len(),
+            "disabled clinician still holds a caseload; reassign these patients (their alerts escalate as if the clinician were offline)"
+        );
+    }
 }

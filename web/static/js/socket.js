@@ -128,7 +128,8 @@ export class Socket {
     clearInterval(this.pinger);
     this.handlers.disconnected?.();
     if (this.stopped) return;
-    if (event.code === 4401) { this.handlers.unauthorized?.(); return; }
+    // 4401: signed out (logout, expiry); 4403: the account was disabled. Reconnecting cannot help.
+    if (event.code === 4401 || event.code === 4403) { this.handlers.unauthorized?.(); return; }
     if (!navigator.onLine || state === 'offline') { this.setStatus('offline'); return; }
     // Full jitter: a random wait up to an exponentially growing ceiling, so many clients do not stampede.
     const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** this.attempt);
