@@ -140,8 +140,8 @@ impl Authenticator {
         Authenticator { store, token_ttl }
     }
 
-    /// Validates the inputs of a new account and creates it: the username in NFKC (compared
-    /// case-insensitively, and refused when it looks like an existing one — see
+    /// Validates the inputs of a new account and creates it: the username NFKC-normalised and
+    /// case-folded (and refused when it looks like an existing one — see
     /// `healing_storage::identity`), the password against [`crate::password_policy`], the display
     /// name without bidi, control or zero-width characters.
     pub async fn register(&self, mut user: NewUser, password: String) -> Result<User, ServiceError> {
@@ -201,10 +201,11 @@ impl Authenticator {
     }
 }
 
-/// The stored form of a username: NFKC (fullwidth letters become ASCII), trimmed.
+/// The stored form of a username: trimmed, NFKC (fullwidth letters become ASCII) and case-folded
+/// ([`healing_storage::identity::username_key`]) — stored folded, a name never shows a capital
+/// `I` that reads as an existing `l`.
 pub fn normalise_username(name: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    name.trim().nfkc().collect()
+    healing_storage::identity::username_key(name.trim())
 }
 
 /// Whether a character must never reach a display name: bidi embeddings, overrides, isolates and
@@ -274,7 +275,8 @@ mod tests {
         assert!(validate_username("ab").is_err());
         assert!(validate_username("a b c").is_err());
         assert!(validate_username("<script>").is_err());
-        assert_eq!(normalise_username(" Ａｄｍｉｎ "), "Admin");
+        assert_eq!(normalise_username(" Ａｄｍｉｎ "), "admin");
+        assert_eq!(normalise_username("Ilya"), "ilya");
     }
 
     #[test]

@@ -216,19 +216,27 @@ impl LoginLimiter {
         };
     }
 
-    /// Charges one registration to `ip`; `Err(wait)` when the address has used its allowance.
-    pub fn register(&self, ip: &str) -> Result<(), Duration> {
+    /// `Err(wait)` when `ip` has used its registrations for now.
+    pub fn may_register(&self, ip: &str) -> Result<(), Duration> {
+        let now = self.clock.now();
+        let cap = self.policy.registrations_per_ip_per_hour;
+        let mut st = self.state.lock();
+        let Some(bucket) = st.registrations.get_mut(ip) else { return Ok(()) };
+        bucket.refill(now, cap, HOUR);
+        let wait = bucket.wait(cap, HOUR);
+        if wait.is_zero() { Ok(()) } else { Err(wait) }
+    }
+
+    /// Charges one registration attempt that cost a password hash (created, or refused after
+    /// hashing) to `ip`. Refusals before any work — a weak password, a bad name — are not
+    /// charged, so a person correcting their password is not locked out of signing up.
+    pub fn charge_registration(&self, ip: &str) {
         let now = self.clock.now();
         let cap = self.policy.registrations_per_ip_per_hour;
         let mut st = self.state.lock();
         let bucket = st.registrations.entry(ip.to_owned()).or_insert(Bucket { tokens: f64::from(cap), at: now });
         bucket.refill(now, cap, HOUR);
-        let wait = bucket.wait(cap, HOUR);
-        if !wait.is_zero() {
-            return Err(wait);
-        }
-        bucket.tokens -= 1.0;
-        Ok(())
+        bucket.tokens = (bucket.tokens - 1.0).max(0.0);
     }
 
     /// A device cookie for `account`, issued at `issued_unix` (seconds).
@@ -388,11 +396,13 @@ mod tests {
     #[test]
     fn registrations_are_limited_per_address() {
         let (l, clock) = limiter(LoginPolicy { registrations_per_ip_per_hour: 2, ..Default::default() });
-        assert!(l.register("10.0.0.1").is_ok());
-        assert!(l.register("10.0.0.1").is_ok());
-        let wait = l.register("10.0.0.1").expect_err("third in the hour");
-        assert!(l.register("10.0.0.2").is_ok());
+        for _ in 0..2 {
+            assert!(l.may_register("10.0.0.1").is_ok());
+            l.charge_registration("10.0.0.1");
+        }
+        let wait = l.may_register("10.0.0.1").expect_err("third in the hour");
+        assert!(l.may_register("10.0.0.2").is_ok());
         clock.advance(wait);
-        assert!(l.register("10.0.0.1").is_ok());
+        assert!(l.may_register("10.0.0.1").is_ok(), "the allowance refills");
     }
 }

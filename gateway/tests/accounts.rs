@@ -247,6 +247,12 @@ async fn lookalike_usernames_are_refused_and_display_names_lose_bidi_controls() 
 #[tokio::test]
 async fn registration_is_limited_per_address() {
     let s = Server::start(&["--registrations-per-ip-per-hour", "3"]);
+    // A person correcting a weak password is not charged for the refusals.
+    for _ in 0..5 {
+        let (status, _) =
+            post(&s, "/api/v1/auth/register", None, json!({"username": "reg0", "password": "password"})).await;
+        assert_eq!(status, 400);
+    }
     for i in 0..3 {
         let (status, _) =
             post(&s, "/api/v1/auth/register", None, json!({"username": format!("reg{i}"), "password": PASSWORD})).await;

@@ -21,13 +21,13 @@ pub struct Body {
 
 pub async fn handle(req: HttpRequest, state: web::Data<AppState>, body: web::Json<Body>) -> ApiResult<HttpResponse> {
     let ip = remote_ip(&req).unwrap_or_default();
-    if let Err(wait) = state.login_limiter.register(&ip) {
+    if let Err(wait) = state.login_limiter.may_register(&ip) {
         state.services.metrics.rate_limited.inc();
         tracing::info!(ip = %ip, "registration refused: too many from this address");
         return Err(ApiError::rate_limited(wait.as_secs_f64().ceil() as u64));
     }
     let body = body.into_inner();
-    let user = state
+    let registered = state
         .services
         .auth
         .register(
@@ -39,7 +39,14 @@ pub async fn handle(req: HttpRequest, state: web::Data<AppState>, body: web::Jso
             },
             body.password,
         )
-        .await?;
+        .await;
+    // Charged when a password was hashed: created, or refused by the store afterwards.
+    if registered.as_ref().is_ok()
+        || registered.as_ref().is_err_and(|e| e.code == healing_protocol::ErrorCode::Conflict)
+    {
+        state.login_limiter.charge_registration(&ip);
+    }
+    let user = registered?;
     tracing::info!(user = %user.id, "patient registered");
     Ok(HttpResponse::Created().json(serde_json::json!({ "user": super::user_json(&user) })))
 }
