@@ -77,6 +77,29 @@ for (const r of ROLES) {
   });
 }
 
+test('sign-up says why a password or a lookalike username is refused, then the account is made', async () => {
+  const { context, page } = await h.openApp(browser);
+  const taken = h.unique('po');
+  h.cli('user', 'add', '--username', taken, '--role', 'patient');
+  const error = page.locator('#register-error');
+  const attempt = async (username, password) => {
+    await page.getByLabel('Choose a username').fill(username);
+    await page.getByLabel('Choose a password').fill(password);
+    await page.getByRole('button', { name: 'Create account' }).click();
+  };
+  await attempt(h.unique('pat'), 'short');
+  await error.getByText('at least 10 characters').waitFor();
+  await attempt(h.unique('pat'), 'password123');
+  await error.getByText('list of common or breached passwords').waitFor();
+  // Cyrillic о in place of the Latin o of an existing name.
+  await attempt(`p\u043e${taken.slice(2)}`, h.PASSWORD);
+  await error.getByText('looks too much like an existing one').waitFor();
+  await attempt(h.unique('pat'), h.PASSWORD);
+  await page.getByRole('textbox', { name: 'Message' }).waitFor();
+  h.assertNoProblems(page);
+  await context.close();
+});
+
 test('a patient creates an account, lands on the chat, and signs in again later', async () => {
   const { context, page } = await h.openApp(browser);
   const username = h.unique('pat');
