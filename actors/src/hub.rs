@@ -51,6 +51,9 @@ pub struct SessionHandle {
 #[derive(Default)]
 pub struct HubStats {
     pub slow_consumer_disconnects: AtomicU64,
+    /// Sessions closed by [`Hub::close_sessions`]: with 4401 (logout) and 4403 (disabled).
+    pub revoked_logout: AtomicU64,
+    pub revoked_disabled: AtomicU64,
 }
 
 /// All sessions of this node, by user id.
@@ -165,6 +168,11 @@ impl Hub {
                 closed += 1;
             }
         }
+        let counter = match code {
+            healing_protocol::close::FORBIDDEN => &self.stats.revoked_disabled,
+            _ => &self.stats.revoked_logout,
+        };
+        counter.fetch_add(closed as u64, Ordering::Relaxed);
         closed
     }
 

@@ -40,6 +40,8 @@ pub struct Metrics {
     pub ai_streams: IntGauge,
     /// Sockets and conversations refused by a configured cap, by cap (`healing_protocol::Cap`).
     pub cap_refusals: IntCounterVec,
+    /// Sockets closed because their token stopped working (contract §4.1), by reason.
+    pub sessions_revoked: IntCounterVec,
     /// Sockets upgraded and not yet authenticated (sampled at each scrape).
     pub ws_unauthenticated: IntGauge,
     /// Patient messages screened late because a node stopped between acknowledging and screening.
@@ -137,6 +139,12 @@ impl Metrics {
                  (sockets_per_user|sockets_per_ip|unauthenticated_sockets|conversations_per_patient)",
                 &["cap"],
             ),
+            sessions_revoked: counter_vec(
+                "healing_sessions_revoked_total",
+                "Sockets closed because their token stopped working, by reason \
+                 (logout|disabled: ordered here or by another node; expired; recheck: found revoked in the store)",
+                &["reason"],
+            ),
             ws_unauthenticated: IntGauge::new(
                 "healing_ws_unauthenticated",
                 "WebSocket connections upgraded and not yet authenticated",
@@ -183,6 +191,7 @@ impl Metrics {
             Box::new(m.ai_deltas_coalesced.clone()),
             Box::new(m.ai_streams.clone()),
             Box::new(m.cap_refusals.clone()),
+            Box::new(m.sessions_revoked.clone()),
             Box::new(m.ws_unauthenticated.clone()),
             Box::new(m.rescreened.clone()),
             Box::new(m.rescreen_sweeps.clone()),
@@ -220,6 +229,9 @@ impl Metrics {
         for cap in healing_protocol::Cap::ALL {
             m.cap_refusals.with_label_values(&[cap.as_str()]);
         }
+        for reason in ["logout", "disabled", "expired", "recheck"] {
+            m.sessions_revoked.with_label_values(&[reason]);
+        }
         for outcome in crate::second_opinion::Outcome::ALL {
             m.second_opinions.with_label_values(&[outcome.as_str()]);
         }
@@ -242,6 +254,13 @@ impl Metrics {
         }
         self.live_conversations.set(live_conversations as i64);
         self.ws_unauthenticated.set(hub.admission.unauthenticated() as i64);
+        for (reason, closed) in [("logout", &hub.stats.revoked_logout), ("disabled", &hub.stats.revoked_disabled)] {
+            let closed = closed.load(std::sync::atomic::Ordering::Relaxed);
+            let counter = self.sessions_revoked.with_label_values(&[reason]);
+            if closed > counter.get() {
+                counter.inc_by(closed - counter.get());
+            }
+        }
         let evicted = hub.stats.slow_consumer_disconnects.load(std::sync::atomic::Ordering::Relaxed);
         let seen = self.slow_consumer_disconnects.get();
         if evicted > seen {

@@ -50,6 +50,7 @@ async fn logout_closes_the_sockets_of_that_token_with_4401_and_no_others() {
     again.send(json!({"type": "hello", "token": alice.token})).await;
     assert_eq!(again.recv().await["code"], "unauthorized");
     assert_eq!(again.closed().await, Closed::Code(4401));
+    assert_eq!(revoked(&s, "logout").await, 2, "the two sockets of the logged-out token");
 
     // Audited.
     let admin = staff(&s, "Ada", "admin").await;
@@ -67,6 +68,36 @@ async fn an_expired_token_closes_its_socket_at_expiry_with_4401() {
     // Nothing is sent to the socket until the server closes it at expiry.
     assert_eq!(ws.closed().await, Closed::Code(4401));
     assert_eq!(get(&s, "/api/v1/me", Some(&bo.token)).await.0, 401);
+    assert_eq!(revoked(&s, "expired").await, 1);
+}
+
+/// The bus is not the only guard: two nodes that share a store but no bus (so no close order
+/// reaches the other) still close the other node's socket when it re-reads its token.
+#[tokio::test]
+async fn a_node_that_never_got_the_close_order_closes_the_socket_at_its_recheck() {
+    let dir = temp_dir("no-bus");
+    let a = Server::start_in(&dir, &["--session-recheck", "1s"], &[]);
+    let b = Server::start_in(&dir, &["--session-recheck", "1s"], &[]);
+    let admin = staff(&a, "Ada", "admin").await;
+    let kim = patient(&a, "Kim").await;
+    let (mut on_b, _) = Ws::hello(&b, &kim.token).await;
+    assert_eq!(post_status(&a, "/api/v1/auth/logout", Some(&kim.token)).await, 204);
+    assert_eq!(on_b.closed().await, Closed::Code(4401));
+
+    let again = login(&a, &kim.username).await;
+    let (mut on_b, _) = Ws::hello(&b, &again.token).await;
+    let path = format!("/api/v1/admin/users/{}/disable", kim.id);
+    assert_eq!(post_status(&a, &path, Some(&admin.token)).await, 204);
+    assert_eq!(on_b.closed().await, Closed::Code(4403), "a disabled account's socket is closed as disabled");
+    assert_eq!(revoked(&b, "recheck").await, 2);
+}
+
+/// `healing_sessions_revoked_total{reason}` on the node's `/metrics`.
+async fn revoked(s: &Server, reason: &str) -> u64 {
+    let text = http().get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let series = format!("healing_sessions_revoked_total{{reason=\"{reason}\"}} ");
+    let line = text.lines().find(|l| l.starts_with(&series)).unwrap_or_else(|| panic!("no {series} in /metrics"));
+    line[series.len()..].trim().parse().unwrap()
 }
 
 #[tokio::test]
@@ -83,6 +114,7 @@ async fn a_disabled_user_is_cut_off_everywhere_and_enable_undoes_it() {
     assert_eq!(post_status(&s, &path, Some(&admin.token)).await, 204);
     assert_eq!(a.closed().await, Closed::Code(4403));
     assert_eq!(b.closed().await, Closed::Code(4403));
+    assert_eq!(revoked(&s, "disabled").await, 2);
     assert_eq!(get(&s, "/api/v1/me", Some(&lee.token)).await.0, 401, "tokens are revoked");
     let (status, body) =
         post(&s, "/api/v1/auth/login", None, json!({"username": lee.username, "password": PASSWORD})).await;

@@ -227,7 +227,7 @@ impl WsSession {
         self.expires = Some(Instant::now() + left);
         ctx.run_later(left, |act, ctx| {
             if act.token_expired() {
-                act.close_for_token(ctx, healing_protocol::close::UNAUTHORIZED, "token expired");
+                act.close_for_token(ctx, healing_protocol::close::UNAUTHORIZED, "expired");
             }
         });
         let (hash, user_id) = (token.hash.clone(), user.id.clone());
@@ -244,7 +244,7 @@ impl WsSession {
             };
             ctx.spawn(check.into_actor(act).map(|code, act, ctx| {
                 if let Some(code) = code {
-                    act.close_for_token(ctx, code, "token no longer valid (re-checked)");
+                    act.close_for_token(ctx, code, "recheck");
                 }
             }));
         });
@@ -256,11 +256,16 @@ impl WsSession {
         self.expires.is_some_and(|at| Instant::now() >= at)
     }
 
-    /// Closes the socket because its token stopped working: nothing queued is written.
-    fn close_for_token(&self, ctx: &mut ws::WebsocketContext<Self>, code: u16, why: &'static str) {
+    /// Closes the socket because its token stopped working: nothing queued is written. `reason`
+    /// is `expired` (the expiry instant passed) or `recheck` (the store no longer knows the token
+    /// as live), as counted in `healing_sessions_revoked_total`.
+    fn close_for_token(&self, ctx: &mut ws::WebsocketContext<Self>, code: u16, reason: &'static str) {
+        if self.outbox.shut_code().is_none() {
+            self.services.metrics.sessions_revoked.with_label_values(&[reason]).inc();
+        }
         self.outbox.shut(code);
         let user = self.user.as_ref().map(|u| u.id.as_str()).unwrap_or_default();
-        tracing::info!(session = self.id, user = %user, code, why, "session closed: its token stopped working");
+        tracing::info!(session = self.id, user = %user, code, reason, "session closed: its token stopped working");
         self.close(ctx, code, close_reason(code));
     }
 }
@@ -274,7 +279,7 @@ impl Actor for WsSession {
         let cfg = self.services.config.clone();
         ctx.run_interval(cfg.heartbeat_interval, move |act, ctx| {
             if act.token_expired() {
-                act.close_for_token(ctx, healing_protocol::close::UNAUTHORIZED, "token expired");
+                act.close_for_token(ctx, healing_protocol::close::UNAUTHORIZED, "expired");
                 return;
             }
             if act.outbox.is_evicted() {
@@ -377,7 +382,7 @@ impl WsSession {
             return self.close(ctx, code, close_reason(code));
         }
         if self.token_expired() {
-            return self.close_for_token(ctx, healing_protocol::close::UNAUTHORIZED, "token expired");
+            return self.close_for_token(ctx, healing_protocol::close::UNAUTHORIZED, "expired");
         }
         if self.limiter.check().is_err() {
             self.services.metrics.rate_limited.inc();
