@@ -107,8 +107,42 @@ impl Bucket {
     }
 }
 
+/// Verifications of one account's (or one device's) password at once; one more is refused for a
+/// second. Two, so a person double-clicking is not refused.
+const CONCURRENT_PER_ACCOUNT: u32 = 2;
+/// Verifications from one address at once (a NAT signing many people in at shift change is
+/// served ~16 at a time, each taking tens of milliseconds).
+const CONCURRENT_PER_IP: u32 = 16;
+
+/// A sign-in being checked: holds its places in flight until dropped.
+pub struct Attempt<'a> {
+    limiter: &'a LoginLimiter,
+    keys: Vec<String>,
+}
+
+impl std::fmt::Debug for Attempt<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attempt").field("keys", &self.keys).finish()
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        let mut st = self.limiter.state.lock();
+        for key in &self.keys {
+            if let Some(n) = st.in_flight.get_mut(key) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    st.in_flight.remove(key);
+                }
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 struct State {
+    in_flight: HashMap<String, u32>,
     accounts: HashMap<String, Backoff>,
     devices: HashMap<String, Backoff>,
     ip_user: HashMap<String, Bucket>,
@@ -148,7 +182,11 @@ impl LoginLimiter {
     /// `Err(wait)` while a sign-in for `account` (a username key) from `ip` must not be checked.
     /// `device`: the verified device cookie for this account, if the request carries one — it
     /// replaces the account's and the address's limits with its own backoff.
-    pub fn check(&self, account: &str, ip: &str, device: Option<&str>) -> Result<(), Duration> {
+    ///
+    /// On `Ok`, the returned [`Attempt`] holds a place among the verifications in flight for the
+    /// account (or device) and the address until it is dropped — so a burst of parallel guesses
+    /// cannot all be checked before the first failure is charged.
+    pub fn check(&self, account: &str, ip: &str, device: Option<&str>) -> Result<Attempt<'_>, Duration> {
         let now = self.clock.now();
         let mut guard = self.state.lock();
         let st = &mut *guard;
@@ -172,7 +210,20 @@ impl LoginLimiter {
                 }
             }
         }
-        if wait.is_zero() { Ok(()) } else { Err(wait) }
+        if !wait.is_zero() {
+            return Err(wait);
+        }
+        let places = match device {
+            Some(device) => vec![(format!("d:{device}"), CONCURRENT_PER_ACCOUNT)],
+            None => vec![(format!("a:{account}"), CONCURRENT_PER_ACCOUNT), (format!("ip:{ip}"), CONCURRENT_PER_IP)],
+        };
+        if places.iter().any(|(key, cap)| st.in_flight.get(key).is_some_and(|n| n >= cap)) {
+            return Err(Duration::from_secs(1));
+        }
+        for (key, _) in &places {
+            *st.in_flight.entry(key.clone()).or_insert(0) += 1;
+        }
+        Ok(Attempt { limiter: self, keys: places.into_iter().map(|(k, _)| k).collect() })
     }
 
     /// Charges a wrong password: to the device when one was presented, else to the account and
@@ -391,6 +442,22 @@ mod tests {
         assert!(l.check("zed", "10.0.0.2", None).is_ok());
         clock.advance(Duration::from_secs(60));
         assert!(l.check("zed", "10.0.0.1", None).is_ok(), "the allowance refills");
+    }
+
+    #[test]
+    fn parallel_guesses_are_not_all_checked_at_once() {
+        let (l, _clock) = limiter(LoginPolicy::default());
+        let first = l.check("alice", "10.0.0.1", None).unwrap();
+        let second = l.check("alice", "10.0.0.2", None).unwrap();
+        assert!(l.check("alice", "10.0.0.3", None).is_err(), "a third verification of one account at once");
+        assert!(l.check("bob", "10.0.0.1", None).is_ok(), "other accounts are not held");
+        drop(first);
+        assert!(l.check("alice", "10.0.0.3", None).is_ok(), "the place is given back");
+        drop(second);
+        let held: Vec<_> = (0..16).map(|i| l.check(&format!("u{i}"), "10.0.0.9", None).unwrap()).collect();
+        assert!(l.check("u99", "10.0.0.9", None).is_err(), "past the verifications in flight from one address");
+        drop(held);
+        assert!(l.state.lock().in_flight.is_empty(), "nothing leaks");
     }
 
     #[test]

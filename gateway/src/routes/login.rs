@@ -27,11 +27,15 @@ pub async fn handle(req: HttpRequest, state: web::Data<AppState>, body: web::Jso
     let now_unix = chrono::Utc::now().timestamp();
     let cookie = device_cookie(&req);
     let device = cookie.as_deref().and_then(|c| limiter.verify_device(c, &account, now_unix));
-    if let Err(wait) = limiter.check(&account, &ip, device) {
-        state.services.metrics.rate_limited.inc();
-        tracing::info!(ip = %ip, known_device = device.is_some(), "sign-in refused: backing off");
-        return Err(ApiError::rate_limited(wait.as_secs_f64().ceil() as u64));
-    }
+    // Held until the password is checked and the outcome charged.
+    let _attempt = match limiter.check(&account, &ip, device) {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            state.services.metrics.rate_limited.inc();
+            tracing::info!(ip = %ip, known_device = device.is_some(), "sign-in refused: backing off");
+            return Err(ApiError::rate_limited(wait.as_secs_f64().ceil() as u64));
+        }
+    };
     match state.services.auth.login(&body.username, &body.password).await {
         Ok((token, user)) => {
             limiter.record_success(&account, device);
