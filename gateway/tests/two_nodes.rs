@@ -313,7 +313,17 @@ async fn on_cql_an_alert_crosses_nodes_escalates_once_and_a_claim_crosses_back()
 /// (through the Redis bus), and a disabled user cannot sign in on either.
 #[tokio::test]
 async fn logout_and_disable_on_one_node_close_sockets_on_the_other() {
-    let c = cluster(&[]);
+    cut_off_across_nodes(&cluster(&[])).await;
+}
+
+/// The same on the CQL backend (tokens, account state and revocation in Cassandra/ScyllaDB).
+#[tokio::test]
+async fn on_cql_logout_and_disable_on_one_node_close_sockets_on_the_other() {
+    let Some(c) = cluster_on_cql(&[]) else { return };
+    cut_off_across_nodes(&c).await;
+}
+
+async fn cut_off_across_nodes(c: &Cluster) {
     let admin = staff(&c.a, "Ada", "admin").await;
     let pat = patient(&c.a, "Robin").await;
     // Node B holds the patient's socket; a reply streamed from node A reaching it shows B is
