@@ -62,9 +62,8 @@ pub struct WsSession {
     user: Option<User>,
     /// Authenticated from the upgrade request's `Authorization` header.
     pre_authenticated: Option<(User, SessionToken)>,
-    /// The token this session was opened with, once authenticated, and the instant it expires:
-    /// checked at every frame, and a timer closes the socket then (close 4401).
-    token: Option<SessionToken>,
+    /// When the token this session was opened with expires, once authenticated: checked at
+    /// every frame, and a timer closes the socket then (close 4401).
     expires: Option<Instant>,
     remote: Option<SocketAddr>,
     last_seen: Instant,
@@ -92,7 +91,6 @@ impl WsSession {
             services,
             user: None,
             pre_authenticated,
-            token: None,
             expires: None,
             remote,
             last_seen: Instant::now(),
@@ -230,7 +228,7 @@ impl WsSession {
                 act.close_for_token(ctx, healing_protocol::close::UNAUTHORIZED, "expired");
             }
         });
-        let (hash, user_id) = (token.hash.clone(), user.id.clone());
+        let (hash, user_id) = (token.hash, user.id.clone());
         ctx.run_interval(self.services.config.token_recheck, move |act, ctx| {
             let (services, hash, user_id) = (act.services.clone(), hash.clone(), user_id.clone());
             let check = async move {
@@ -248,7 +246,6 @@ impl WsSession {
                 }
             }));
         });
-        self.token = Some(token);
     }
 
     /// Whether the session's token has expired (checked at every frame).
