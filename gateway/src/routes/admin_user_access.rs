@@ -48,12 +48,13 @@ async fn set(
         }
         other => other?,
     }
-    let action = if disabled { "user.disable" } else { "user.enable" };
-    crate::audit::record(&state, &req, &caller.user, action, format!("user:{user_id}"), None).await?;
+    // Sockets first: whatever happens to the audit write, the disabled account is cut off.
     if disabled {
         services.fanout.close_sessions(&user_id, None, close::FORBIDDEN);
         warn_if_caseload_left(&state, &user_id).await;
     }
+    let action = if disabled { "user.disable" } else { "user.enable" };
+    crate::audit::record(&state, &req, &caller.user, action, format!("user:{user_id}"), None).await?;
     tracing::info!(user = %user_id, by = %caller.user.id, disabled, "account access changed");
     Ok(HttpResponse::NoContent().finish())
 }
