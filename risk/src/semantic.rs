@@ -55,6 +55,9 @@ struct HeadFile {
     vocab: Vec<String>,
     heads: Vec<HeadJson>,
     thresholds: Vec<f64>,
+    /// Texts of at least this many words (after folding) take `thresholds_long`.
+    long_words: usize,
+    thresholds_long: Vec<f64>,
     prototypes: Vec<ProtoJson>,
 }
 
@@ -86,6 +89,8 @@ pub struct Semantic {
     vocab: HashMap<String, usize>,
     heads: Vec<HeadJson>,
     thresholds: [f64; 3],
+    long_words: usize,
+    thresholds_long: [f64; 3],
     prototypes: Vec<Prototype>,
 }
 
@@ -109,7 +114,7 @@ impl Semantic {
         let encoder = Encoder::embedded()?;
         let f: HeadFile = serde_json::from_str(HEADS).map_err(|e| LoadError::Heads(e.to_string()))?;
         let bad = |m: &str| LoadError::Heads(m.to_string());
-        if f.dim != DIM || f.heads.len() != 3 || f.thresholds.len() != 3 {
+        if f.dim != DIM || f.heads.len() != 3 || f.thresholds.len() != 3 || f.thresholds_long.len() != 3 {
             return Err(bad("expected three heads and thresholds over a 384-d embedding"));
         }
         if f.heads.iter().any(|h| h.embedding.len() != DIM || h.max.len() != DIM || h.words.len() != f.vocab.len()) {
@@ -129,7 +134,16 @@ impl Semantic {
         }
         let vocab = f.vocab.into_iter().enumerate().map(|(i, w)| (w, i)).collect();
         let thresholds = [f.thresholds[0], f.thresholds[1], f.thresholds[2]];
-        Ok(Semantic { encoder, vocab, heads: f.heads, thresholds, prototypes })
+        let thresholds_long = [f.thresholds_long[0], f.thresholds_long[1], f.thresholds_long[2]];
+        Ok(Semantic {
+            encoder,
+            vocab,
+            heads: f.heads,
+            thresholds,
+            long_words: f.long_words,
+            thresholds_long,
+            prototypes,
+        })
     }
 
     /// Scores a text that has already been folded ([`crate::fold_for_model`]).
@@ -146,9 +160,13 @@ impl Semantic {
 
     fn verdict(&self, emb: &[f32], max: &[f32], folded: &str) -> Verdict {
         let scores = self.scores(emb, max, folded);
+        // Long texts (forum-post length) have their own operating point: their scores sit apart
+        // from a chat message's (the training script's `LONG_WORDS`).
+        let thresholds =
+            if folded.split_whitespace().count() >= self.long_words { &self.thresholds_long } else { &self.thresholds };
         let mut level = Level::None;
         for (k, lvl) in [Level::Low, Level::Moderate, Level::High].into_iter().enumerate() {
-            if scores[k] > self.thresholds[k] {
+            if scores[k] > thresholds[k] {
                 level = lvl;
             }
         }

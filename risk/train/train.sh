@@ -30,4 +30,5 @@ run chat risk/data/chat/*.jsonl
 run probes ../shared/eval/chat_probes_dev.jsonl
 run lockbox risk/data/lockbox/lockbox.jsonl
 run lockbox2 risk/data/lockbox/lockbox2.jsonl
+run lockbox3 risk/data/lockbox/lockbox3.jsonl
 python3 risk/train/train_semantic.py export

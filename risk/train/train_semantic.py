@@ -6,12 +6,13 @@ Three ordinal logistic heads, P(level >= low), P(level >= moderate), P(level = h
 feature groups: the 384-d mean-pooled sentence embedding, the element-wise maximum of the last
 layer's word-piece states (L2-normalised; it keeps a risky clause that the mean dilutes), and binary word unigrams and bigrams (in at least
 `MIN_DF` training texts; L2-normalised) of the text as the detector reads it (Unicode-folded by
-`risk/src/unicode.rs`; the Rust tokenizer `semantic::words` mirrors `words()` below). The model's level is the highest k whose head clears its threshold; the
-detector's final level is max(rules, model) (the model never lowers a level).
+`risk/src/unicode.rs`; the Rust tokenizer `semantic::words` mirrors `words()` below). The model's level is the highest k whose head clears its threshold (texts of
+`LONG_WORDS` words or more have their own three thresholds); the detector's final level is max(rules, model) (the model never lowers a level).
 
 Training pool: the dev posts (`shared/eval/cssrs_posts_dev.jsonl`) and the project's chat data
 (`risk/data/chat/*.jsonl`). Never used for training or tuning: the 38 dev chat probes and the
-lockboxes (`risk/data/lockbox/lockbox.jsonl`, `lockbox2.jsonl`), which are only scored (`report`).
+lockboxes (`risk/data/lockbox/lockbox.jsonl`, `lockbox2.jsonl`, `lockbox3.jsonl`), which are only
+scored (`report`).
 
     python3 risk/train/train_semantic.py cv      # 5-fold CV on the training pool, per set
     python3 risk/train/train_semantic.py export  # train on the whole pool, write risk/model/heads.json
@@ -40,11 +41,37 @@ EMB_SCALE = 2.0
 # out-of-fold precision still meets these floors, with recall floors as the first goal.
 ANY_PRECISION_FLOOR = 0.88
 HIGH_PRECISION_FLOOR = 0.66
-# Of the `none` chat messages: everyday ones (life, distress, follow-ups, denials) and hard
-# negatives (risk words in benign senses: climbing rope, a will before surgery, ...) are budgeted
-# apart, because the hard negatives are over half of them and are built to look risky.
-MAX_EVERYDAY_FLAGGED = 0.08
+# Of the `none` chat messages three kinds are budgeted apart (by their `category`): everyday
+# ones (daily life, follow-ups such as "thanks, that helps a bit", short replies), which a
+# patient writes most and which must almost never alert; distress without risk and explicit
+# denials, which sit next to real risk and where over-triage is the safe side; and hard negatives
+# (risk words in benign senses: climbing rope, a will before surgery, ...), built to look risky.
+# (Until 2026-12-03 the first two shared one 8 % budget, which held the ">= low" threshold so
+# high that passive death wishes and minor self-harm on a fresh lockbox were graded none.)
+MAX_EVERYDAY_FLAGGED = 0.10
+MAX_DISTRESS_FLAGGED = 0.25
 MAX_HARD_NEGATIVES_FLAGGED = 0.30
+# A `none` message graded high pauses the patient's AI chat, shows the emergency numbers and pages
+# a clinician: at most this share of all `none` chat messages may be graded high.
+MAX_NONE_GRADED_HIGH = 0.10
+# Texts of at least LONG_WORDS words (after folding) get their own three thresholds: two thirds
+# of the dev posts are that long and 5 % of chat messages, and a long text's scores sit apart from
+# a chat message's, so one operating point for both made the posts' precision floor hold the chat
+# threshold up.
+LONG_WORDS = 40
+EVERYDAY_WORDS = ("everyday", "follow", "reply", "mundane", "short", "positive", "gratitude", "achievement", "sleep", "improvement")
+
+
+def kind_of(row):
+    """`hard`, `everyday` or `distress` for a `none` row (by its category); `risk` otherwise."""
+    cat = row.get("category", "")
+    if row["level"] != "none":
+        return "risk"
+    if "hard-negative" in cat:
+        return "hard"
+    if any(w in cat for w in EVERYDAY_WORDS):
+        return "everyday"
+    return "distress"
 
 sys.path.insert(0, str(SHARED))
 try:
@@ -100,8 +127,9 @@ def load_set(name, files, emb_file, rules_file, adjudicate=False):
     y = np.array([LV[r["level"]] for r in rows])
     ru = np.array([LV[rules[r["id"]]] for r in rows])
     w = [words(folded[r["id"]]) for r in rows]
-    hard = np.array([r.get("category", "").startswith("hard-negative") for r in rows], dtype=bool)
-    return {"name": name, "rows": rows, "x": x, "mx": mx, "y": y, "rules": ru, "words": w, "hard": hard}
+    nwords = np.array([len(folded[r["id"]].split()) for r in rows])
+    kind = np.array([kind_of(r) for r in rows])
+    return {"name": name, "rows": rows, "x": x, "mx": mx, "y": y, "rules": ru, "words": w, "kind": kind, "long": nwords >= LONG_WORDS}
 
 
 def vocabulary(word_sets):
@@ -132,6 +160,7 @@ def sets():
         ("probes", SHARED / "chat_probes_dev.jsonl"),
         ("lockbox", ROOT / "risk/data/lockbox/lockbox.jsonl"),
         ("lockbox2", ROOT / "risk/data/lockbox/lockbox2.jsonl"),
+        ("lockbox3", ROOT / "risk/data/lockbox/lockbox3.jsonl"),
     ]
     for name, path in scored_only:
         if (CACHE / f"{name}.emb").exists():
@@ -179,10 +208,12 @@ def scores(heads, x):
     return np.stack([logit(h, x) for h in heads], axis=1)
 
 
-def model_level(s, t):
+def model_level(s, t, long):
+    """The model's level: the highest k whose head clears its threshold; `t` holds three
+    thresholds for texts under LONG_WORDS words, then three for longer ones."""
     lvl = np.zeros(len(s), dtype=int)
     for k in range(3):
-        lvl = np.where(s[:, k] > t[k], k + 1, lvl)
+        lvl = np.where(s[:, k] > np.where(long, t[3 + k], t[k]), k + 1, lvl)
     return lvl
 
 
@@ -198,8 +229,9 @@ def pool_of(s):
     y = np.concatenate([s["posts"]["y"], s["chat"]["y"]])
     ru = np.concatenate([s["posts"]["rules"], s["chat"]["rules"]])
     src = np.array(["posts"] * len(s["posts"]["y"]) + ["chat"] * len(s["chat"]["y"]))
-    hard = np.concatenate([s["posts"]["hard"], s["chat"]["hard"]])
-    pool = {"x": x, "mx": mx, "y": y, "rules": ru, "src": src, "words": wsets, "hard": hard}
+    kind = np.concatenate([s["posts"]["kind"], s["chat"]["kind"]])
+    long = np.concatenate([s["posts"]["long"], s["chat"]["long"]])
+    pool = {"x": x, "mx": mx, "y": y, "rules": ru, "src": src, "words": wsets, "kind": kind, "long": long}
     pool["vocab"] = vocabulary(wsets)
     pool["f"] = features(pool, pool["vocab"])
     return pool
@@ -227,47 +259,57 @@ def oof_scores(pool):
 
 
 def quick(y, p):
-    """any-risk precision, high precision, under-triage and the share of `none` flagged."""
+    """any-risk precision, high precision, under-triage and the share of risky messages graded
+    `none` (missed entirely)."""
     flagged = p >= 1
     anyp = (flagged & (y >= 1)).sum() / max(flagged.sum(), 1)
     hp = ((p == 3) & (y == 3)).sum() / max((p == 3).sum(), 1)
     under = ((y >= 1) & (p < y)).sum() / max((y >= 1).sum(), 1)
-    fpr = (flagged & (y == 0)).sum() / max((y == 0).sum(), 1)
-    return anyp, hp, under, fpr
+    missed = ((y >= 1) & ~flagged).sum() / max((y >= 1).sum(), 1)
+    return anyp, hp, under, missed
 
 
 def choose_thresholds(s, pool):
     """Coordinate descent on out-of-fold scores (final = max(rules, model)): minimise the
-    under-triage of posts plus chat, subject to floors that hold in *each* source: any-risk
+    under-triage plus the share missed entirely, of posts plus chat, subject to floors that hold in *each* source: any-risk
     precision >= ANY_PRECISION_FLOOR, high precision >= HIGH_PRECISION_FLOOR; and of the `none`
-    chat messages at most MAX_EVERYDAY_FLAGGED of the everyday ones and MAX_HARD_NEGATIVES_FLAGGED
-    of the hard negatives flagged. Ties go to the lower threshold."""
+    chat messages at most MAX_EVERYDAY_FLAGGED of the everyday ones, MAX_DISTRESS_FLAGGED of
+    distress and denials and MAX_HARD_NEGATIVES_FLAGGED of the hard negatives flagged, and at
+    most MAX_NONE_GRADED_HIGH of them graded high. Ties go to the lower threshold."""
     grid = [round(g, 2) for g in np.arange(-3.0, 4.01, 0.1)]
     srcs = [pool["src"] == src for src in ("posts", "chat")]
     none_chat = srcs[1] & (pool["y"] == 0)
-    everyday, hard = none_chat & ~pool["hard"], none_chat & pool["hard"]
+    budgets = [
+        (none_chat & (pool["kind"] == "everyday"), MAX_EVERYDAY_FLAGGED),
+        (none_chat & (pool["kind"] == "distress"), MAX_DISTRESS_FLAGGED),
+        (none_chat & (pool["kind"] == "hard"), MAX_HARD_NEGATIVES_FLAGGED),
+    ]
 
     def cost(t):
-        final = np.maximum(pool["rules"], model_level(s, t))
-        if (final[everyday] >= 1).mean() > MAX_EVERYDAY_FLAGGED or (final[hard] >= 1).mean() > MAX_HARD_NEGATIVES_FLAGGED:
+        final = np.maximum(pool["rules"], model_level(s, t, pool["long"]))
+        if any((final[idx] >= 1).mean() > budget for idx, budget in budgets):
+            return None
+        if (final[none_chat] == 3).mean() > MAX_NONE_GRADED_HIGH:
             return None
         total = 0.0
         for idx in srcs:
-            anyp, hp, under, _ = quick(pool["y"][idx], final[idx])
+            anyp, hp, under, missed = quick(pool["y"][idx], final[idx])
             if anyp < ANY_PRECISION_FLOOR or hp < HIGH_PRECISION_FLOOR:
                 return None
-            total += under
+            # A risky message graded none gets nothing (no crisis resources, no alert); one graded
+            # too low still alerts. So a miss counts twice: once here, once in under-triage.
+            total += under + missed
         return total
 
     # Coordinate descent gets stuck where a lower ">= low" threshold only pays off together with a
-    # lower ">= moderate" one; so each round also moves those two jointly, and the descent starts
-    # from several points (all found on the out-of-fold scores only).
+    # lower ">= moderate" one; so each round also moves those two jointly (for short and for long
+    # texts), and the descent starts from several points (all found on the out-of-fold scores only).
     coarse = [round(g, 2) for g in np.arange(-3.0, 6.01, 0.2)]
-    best, best_cost = [99.0, 99.0, 99.0], cost([99.0, 99.0, 99.0])
+    best, best_cost = [99.0] * 6, cost([99.0] * 6)
     for start in [99.0, 0.0, 1.0, 2.0, 3.0, 4.0]:
-        t = [start] * 3 if cost([start] * 3) is not None else [99.0] * 3
+        t = [start] * 6 if cost([start] * 6) is not None else [99.0] * 6
         for _ in range(4):
-            for k in (2, 0, 1):
+            for k in (2, 0, 1, 5, 3, 4):
                 b, bc = t[k], cost(t)
                 for g in grid:
                     trial = list(t)
@@ -276,12 +318,15 @@ def choose_thresholds(s, pool):
                     if c is not None and (bc is None or c < bc - 1e-9):
                         b, bc = g, c
                 t[k] = b
-            bc = cost(t)
-            for g0 in coarse:
-                for g1 in coarse:
-                    c = cost([g0, g1, t[2]])
-                    if c is not None and (bc is None or c < bc - 1e-9):
-                        t, bc = [g0, g1, t[2]], c
+            for lo in (0, 3):
+                bc = cost(t)
+                for g0 in coarse:
+                    for g1 in coarse:
+                        trial = list(t)
+                        trial[lo], trial[lo + 1] = g0, g1
+                        c = cost(trial)
+                        if c is not None and (bc is None or c < bc - 1e-9):
+                            t, bc = trial, c
         c = cost(t)
         if c is not None and (best_cost is None or c < best_cost - 1e-9):
             best, best_cost = [float(v) for v in t], c
@@ -289,15 +334,15 @@ def choose_thresholds(s, pool):
 
 
 def report_sets(s, heads, t, vocab):
-    for name in ("posts", "chat", "probes", "lockbox", "lockbox2"):
+    for name in ("posts", "chat", "probes", "lockbox", "lockbox2", "lockbox3"):
         if name not in s:
             continue
         d = s[name]
-        final = np.maximum(d["rules"], model_level(scores(heads, features(d, vocab)), t))
+        final = np.maximum(d["rules"], model_level(scores(heads, features(d, vocab)), t, d["long"]))
         print(f"{name:8s} rules  {json.dumps(evaluate(d['y'], d['rules']))}")
         print(f"{name:8s} final  {json.dumps(evaluate(d['y'], final))}")
-        for label, m in (("everyday", ~d["hard"]), ("hard-negative", d["hard"])):
-            idx = (d["y"] == 0) & m
+        for label in ("everyday", "distress", "hard"):
+            idx = d["kind"] == label
             if idx.any():
                 print(f"{name:8s} {label} messages flagged: {(final[idx] >= 1).mean():.3f} of {idx.sum()}")
 
@@ -308,14 +353,14 @@ def cv():
     oof = oof_scores(pool)
     t = choose_thresholds(oof, pool)
     print("thresholds (chosen on out-of-fold scores):", t)
-    final = np.maximum(pool["rules"], model_level(oof, t))
+    final = np.maximum(pool["rules"], model_level(oof, t, pool["long"]))
     for src in ("posts", "chat"):
         idx = pool["src"] == src
         print(f"{src:8s} rules     {json.dumps(evaluate(pool['y'][idx], pool['rules'][idx]))}")
-        print(f"{src:8s} model-cv  {json.dumps(evaluate(pool['y'][idx], model_level(oof[idx], t)))}")
+        print(f"{src:8s} model-cv  {json.dumps(evaluate(pool['y'][idx], model_level(oof[idx], t, pool['long'][idx])))}")
         print(f"{src:8s} final-cv  {json.dumps(evaluate(pool['y'][idx], final[idx]))}")
-    for name, m in (("everyday", ~pool["hard"]), ("hard-negative", pool["hard"])):
-        idx = (pool["src"] == "chat") & (pool["y"] == 0) & m
+    for name in ("everyday", "distress", "hard"):
+        idx = (pool["src"] == "chat") & (pool["kind"] == name)
         print(f"chat     {name} messages flagged (cv): {(final[idx] >= 1).mean():.3f} of {idx.sum()}")
     return s, pool, t
 
@@ -339,7 +384,9 @@ def export():
             }
             for h in heads
         ],
-        "thresholds": t,
+        "thresholds": t[:3],
+        "long_words": LONG_WORDS,
+        "thresholds_long": t[3:],
         "prototypes": protos,
     }
     path = ROOT / "risk" / "model" / "heads.json"
@@ -355,8 +402,12 @@ def export():
                 continue
             d = s[name]
             sc = scores(heads, features(d, pool["vocab"]))
-            lv = model_level(sc, t)
-            for i in sorted(rng.choice(len(d["rows"]), size=min(60, len(d["rows"])), replace=False)):
+            lv = model_level(sc, t, d["long"])
+            picked = set(rng.choice(len(d["rows"]), size=min(60, len(d["rows"])), replace=False).tolist())
+            # and some long texts, which take the long-text thresholds
+            long_ids = np.flatnonzero(d["long"])
+            picked |= set(rng.choice(long_ids, size=min(20, len(long_ids)), replace=False).tolist())
+            for i in sorted(picked):
                 row = {"text": d["rows"][i]["text"], "scores": [round(float(v), 5) for v in sc[i]], "model": NAMES[lv[i]]}
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(f"wrote {parity.relative_to(ROOT)}")
@@ -399,7 +450,7 @@ def report():
         np.array([v / EMB_SCALE for v in hd["embedding"]] + [v / EMB_SCALE for v in hd["max"]] + hd["words"] + [hd["bias"]])
         for hd in h["heads"]
     ]
-    report_sets(s, heads, h["thresholds"], h["vocab"])
+    report_sets(s, heads, h["thresholds"] + h["thresholds_long"], h["vocab"])
 
 
 if __name__ == "__main__":
