@@ -34,7 +34,8 @@ macro_rules! conformance_tests {
             duty_supervisors_cover_patients_with_no_care_team,
             risk_episodes_take_later_messages, concurrent_risk_opens_one_episode, patient_pause_covers_new_conversations,
             unscreened_patient_messages_are_listed_until_screened,
-            lookalike_usernames_are_refused, disabling_revokes_every_token);
+            lookalike_usernames_are_refused, disabling_revokes_every_token,
+            audit_entries_form_one_verified_chain, erasure_is_scheduled_cancelled_and_carried_out);
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
         $(
@@ -802,4 +803,120 @@ pub async fn unscreened_patient_messages_are_listed_until_screened(s: Arc<dyn St
     assert!(s.unscreened_messages(before_any, 10).await.unwrap().is_empty(), "the cut-off was ignored");
     s.set_message_risk(&second.id, &risk).await.unwrap();
     assert!(s.unscreened_messages(cut, 10).await.unwrap().is_empty(), "every message is screened");
+}
+
+fn audit_entry(i: usize) -> AuditEntry {
+    AuditEntry {
+        at: Utc::now(),
+        actor_id: Some(format!("u{i}")),
+        actor_role: Some(Role::Admin),
+        action: "test.write".into(),
+        target: format!("patient:{i}"),
+        remote_addr: None,
+        detail: Some(format!("entry {i} \"quoted\", ünïcode")),
+    }
+}
+
+/// Concurrent appends form one gap-free chain that verifies; pages and time windows read it.
+pub async fn audit_entries_form_one_verified_chain(s: Arc<dyn Store>) {
+    let writes = (0..8).map(|i| {
+        let s = s.clone();
+        tokio::spawn(async move { s.audit(audit_entry(i)).await })
+    });
+    for w in writes {
+        w.await.unwrap().unwrap();
+    }
+    let chain = s.audit_chain(ChainQuery { limit: 100, ..ChainQuery::default() }).await.unwrap();
+    assert_eq!(chain.iter().map(|e| e.seq).collect::<Vec<_>>(), (1..=8).collect::<Vec<i64>>());
+    assert_eq!(chain[0].prev_hash, crate::audit_chain::GENESIS);
+    for w in chain.windows(2) {
+        assert_eq!(w[1].prev_hash, w[0].hash);
+    }
+    assert_eq!(
+        crate::audit_chain::verify(s.as_ref()).await.unwrap(),
+        crate::audit_chain::Verdict::Intact { entries: 8 }
+    );
+    let page = s.audit_chain(ChainQuery { after_seq: 2, limit: 2, ..ChainQuery::default() }).await.unwrap();
+    assert_eq!(page.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4]);
+    let future = Utc::now() + Duration::hours(1);
+    let none = s.audit_chain(ChainQuery { from: Some(future), limit: 100, ..ChainQuery::default() }).await.unwrap();
+    assert!(none.is_empty());
+    let all = s
+        .audit_chain(ChainQuery { to: Some(future), from: Some(future - Duration::days(1)), limit: 100, after_seq: 0 })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 8);
+    // The newest-first list still sees every entry.
+    assert_eq!(s.audit_log(None, 100).await.unwrap().len(), 8);
+}
+
+pub async fn erasure_is_scheduled_cancelled_and_carried_out(s: Arc<dyn Store>) {
+    let p = user(&s, "erase-me", Role::Patient).await;
+    let other = user(&s, "keep-me", Role::Patient).await;
+    let c = user(&s, "erase-clin", Role::Clinician).await;
+    s.assign(&c.id, &p.id).await.unwrap();
+    s.assign(&c.id, &other.id).await.unwrap();
+    let first = s.append_message(patient_msg(&p, None, "k1", "my secret words")).await.unwrap().message;
+    let conv = first.conversation_id.clone();
+    s.append_message(patient_msg(&p, Some(&conv), "k2", "more secret words")).await.unwrap();
+    let kept = s.append_message(patient_msg(&other, None, "k1", "not erased")).await.unwrap().message;
+    let mut a = alert_for(&p, &first.id, &conv, Duration::minutes(2));
+    a.excerpt = "my secret words".into();
+    let alert = s.raise_alert(a).await.unwrap().alert;
+    let now = Utc::now();
+    s.insert_token("h-erase", &p.id, now + Duration::hours(1)).await.unwrap();
+
+    let req = |id: &str, erase_at| Erasure {
+        id: id.into(),
+        patient_id: p.id.clone(),
+        status: ErasureStatus::Scheduled,
+        requested_by: p.id.clone(),
+        requested_at: now,
+        erase_at,
+    };
+    let scheduled = s.schedule_erasure(req("e1", now + Duration::days(7))).await.unwrap();
+    assert_eq!(scheduled.status, ErasureStatus::Scheduled);
+    assert!(s.user_disabled(&p.id).await.unwrap(), "the account is disabled at once");
+    assert_eq!(s.user_for_token("h-erase", now).await.unwrap(), None);
+    assert!(matches!(s.schedule_erasure(req("e2", now)).await, Err(StoreError::Conflict(_))));
+    assert!(s.due_erasures(now, 10).await.unwrap().is_empty(), "not due before its deadline");
+    let due = s.due_erasures(now + Duration::days(8), 10).await.unwrap();
+    assert_eq!(due.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), vec!["e1"]);
+    assert!(matches!(
+        s.schedule_erasure(Erasure { patient_id: c.id.clone(), ..req("x", now) }).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let cancelled = s.cancel_erasure(&p.id).await.unwrap().unwrap();
+    assert_eq!(cancelled.status, ErasureStatus::Cancelled);
+    assert!(!s.user_disabled(&p.id).await.unwrap());
+    assert_eq!(s.cancel_erasure(&p.id).await.unwrap(), None);
+    assert_eq!(s.erase_patient(&p.id, now).await.unwrap(), None, "a cancelled erasure erases nothing");
+    assert!(s.due_erasures(now + Duration::days(8), 10).await.unwrap().is_empty());
+    assert_eq!(s.messages(&conv, None, 10).await.unwrap().len(), 2);
+
+    s.schedule_erasure(req("e3", now)).await.unwrap();
+    assert_eq!(s.due_erasures(now, 10).await.unwrap().len(), 1);
+    let erased = s.erase_patient(&p.id, now).await.unwrap().unwrap();
+    assert_eq!((erased.messages, erased.conversations, erased.alerts), (2, 1, 1));
+    assert_eq!(s.erasure(&p.id).await.unwrap().unwrap().status, ErasureStatus::Erased);
+    assert_eq!(s.erase_patient(&p.id, now).await.unwrap(), None, "done once");
+    assert!(s.due_erasures(now + Duration::days(8), 10).await.unwrap().is_empty());
+    assert!(s.conversations_of(&p.id).await.unwrap().is_empty());
+    assert_eq!(s.message(&first.id).await.unwrap(), None);
+    assert!(s.messages(&conv, None, 10).await.unwrap().is_empty());
+    let blank = s.alert(&alert.id).await.unwrap().unwrap();
+    assert_eq!(blank.excerpt, "");
+    assert_eq!(blank.status, AlertStatus::Resolved);
+    let tomb = s.user(&p.id).await.unwrap().unwrap();
+    assert_eq!(tomb.username, format!("erased-{}", p.id));
+    assert!(!tomb.display_name.contains("erase-me"));
+    assert!(s.credentials("erase-me").await.unwrap().is_none(), "the username is free of the patient");
+    assert_eq!(
+        s.caseload(&c.id).await.unwrap().iter().map(|u| u.id.clone()).collect::<Vec<_>>(),
+        vec![other.id.clone()]
+    );
+    assert!(matches!(s.schedule_erasure(req("e4", now)).await, Err(StoreError::NotFound)));
+    // Nobody else's data is touched.
+    assert_eq!(s.message(&kept.id).await.unwrap().unwrap().text, "not erased");
 }

@@ -20,8 +20,9 @@
 //!   no gaps or duplicates whatever the concurrency.
 //! - State changes of alerts and escalations are conditional updates (`... WHERE status = 'open'`),
 //!   so a transition happens at most once, even with several nodes on one store.
-//! - The audit log is append-only (enforced by triggers).
+//! - The audit log is append-only (enforced by triggers) and hash-chained ([`audit_chain`]).
 
+pub mod audit_chain;
 pub mod conformance;
 pub mod error;
 pub mod identity;

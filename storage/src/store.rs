@@ -213,6 +213,78 @@ pub struct AuditEntry {
     pub detail: Option<String>,
 }
 
+// ---- data rights (contract §4.9): the hash-chained audit log, erasure, retention ------------
+
+/// An audit entry as stored in the hash chain (see [`crate::audit_chain`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ChainedEntry {
+    /// Position in the chain: 1, 2, 3 ... with no gaps.
+    pub seq: i64,
+    #[serde(flatten)]
+    pub entry: AuditEntry,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// Which chained entries to read, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct ChainQuery {
+    /// Only entries with a greater `seq` (the next page).
+    pub after_seq: i64,
+    /// Only entries at or after this time.
+    pub from: Option<Timestamp>,
+    /// Only entries before this time.
+    pub to: Option<Timestamp>,
+    pub limit: u32,
+}
+
+/// Where a patient's erasure stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErasureStatus {
+    Scheduled,
+    Cancelled,
+    Erased,
+}
+
+impl ErasureStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErasureStatus::Scheduled => "scheduled",
+            ErasureStatus::Cancelled => "cancelled",
+            ErasureStatus::Erased => "erased",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ErasureStatus> {
+        Some(match s {
+            "scheduled" => ErasureStatus::Scheduled,
+            "cancelled" => ErasureStatus::Cancelled,
+            "erased" => ErasureStatus::Erased,
+            _ => return None,
+        })
+    }
+}
+
+/// A patient's erasure request (one per patient; a new request after a cancel replaces it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Erasure {
+    pub id: String,
+    pub patient_id: String,
+    pub status: ErasureStatus,
+    pub requested_by: String,
+    pub requested_at: Timestamp,
+    pub erase_at: Timestamp,
+}
+
+/// What [`Store::erase_patient`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Erased {
+    pub messages: u64,
+    pub conversations: u64,
+    /// Alerts whose excerpt and notes were blanked (the alert itself, without text, stays).
+    pub alerts: u64,
+}
+
 /// A storage backend. All methods are safe to call from any async runtime; none blocks the
 /// calling thread.
 #[async_trait::async_trait]
@@ -345,6 +417,28 @@ pub trait Store: Send + Sync + 'static {
     async fn audit(&self, entry: AuditEntry) -> Result<()>;
     /// The latest entries, newest first, optionally only those about `target`.
     async fn audit_log(&self, target: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>>;
+
+    // ---- data rights (contract §4.9) ------------------------------------------------------
+    /// The audit hash chain, oldest first (see [`crate::audit_chain`]). [`Store::audit`] appends
+    /// to it.
+    async fn audit_chain(&self, query: ChainQuery) -> Result<Vec<ChainedEntry>>;
+    /// Schedules a patient's erasure and disables the account (tokens revoked), in one step.
+    /// `Conflict` when one is already scheduled; `NotFound` for no such patient.
+    async fn schedule_erasure(&self, erasure: Erasure) -> Result<Erasure>;
+    /// scheduled → cancelled, enabling the account again; `None` when none is scheduled.
+    async fn cancel_erasure(&self, patient_id: &str) -> Result<Option<Erasure>>;
+    async fn erasure(&self, patient_id: &str) -> Result<Option<Erasure>>;
+    /// Scheduled erasures whose `erase_at` has passed, oldest first.
+    async fn due_erasures(&self, now: Timestamp, limit: u32) -> Result<Vec<Erasure>>;
+    /// Carries out a scheduled erasure: the patient's messages, conversations, safety plan and
+    /// caseload places go, alert excerpts and notes are blanked (their open alerts and
+    /// escalations resolved), the profile is replaced by a tombstone (`erased-<id>`, no
+    /// password). `None` when no erasure is scheduled (cancelled meanwhile, or done).
+    async fn erase_patient(&self, patient_id: &str, now: Timestamp) -> Result<Option<Erased>>;
+    /// Retention (`--retention-days`): removes messages written before `before` (and
+    /// conversations left empty). Answers how many messages went; backends that expire rows by
+    /// TTL (CQL) answer 0.
+    async fn purge_messages_before(&self, before: Timestamp) -> Result<u64>;
 
     // ---- operations -----------------------------------------------------------------------
     /// Cheap round trip used by `/readyz`.

@@ -65,3 +65,27 @@ fn audit_log_refuses_updates_and_deletes() {
     assert!(c.execute("UPDATE audit_log SET action = 'z'", []).is_err());
     assert!(c.execute("DELETE FROM audit_log", []).is_err());
 }
+
+/// `--retention-days` on the embedded store: messages older than the cut-off go (and the
+/// conversations they leave empty); newer ones stay.
+#[tokio::test]
+async fn retention_purges_only_messages_past_the_cutoff() {
+    let s = SqliteStore::open(&temp_dir()).unwrap();
+    let u = s
+        .create_user(NewUser {
+            username: "retained".into(),
+            password_hash: "h".into(),
+            role: healing_protocol::Role::Patient,
+            display_name: "R".into(),
+        })
+        .await
+        .unwrap();
+    let m =
+        s.append_message(healing_storage::conformance::patient_msg(&u, None, "k", "old words")).await.unwrap().message;
+    let now = chrono::Utc::now();
+    assert_eq!(s.purge_messages_before(now - chrono::Duration::days(1)).await.unwrap(), 0);
+    assert_eq!(s.message(&m.id).await.unwrap().unwrap().text, "old words");
+    assert_eq!(s.purge_messages_before(now + chrono::Duration::seconds(1)).await.unwrap(), 1);
+    assert_eq!(s.message(&m.id).await.unwrap(), None);
+    assert!(s.conversations_of(&u.id).await.unwrap().is_empty());
+}

@@ -42,7 +42,7 @@ fn intersect(acc: Option<BTreeSet<String>>, set: BTreeSet<String>) -> Option<BTr
 }
 
 impl Inner {
-    async fn stored_alert(&self, id: &str, serial: bool) -> Result<Option<StoredAlert>> {
+    pub(crate) async fn stored_alert(&self, id: &str, serial: bool) -> Result<Option<StoredAlert>> {
         let stmt = if serial { &self.st.alert_get_serial } else { &self.st.alert_get };
         let r = stmt.run(&self.session, (id.to_owned(),)).await.map_err(|e| exec_err("read alert", e))?;
         let Some(mut a) = first_row::<AlertRow>(r)?.map(AlertRow::into_alert).transpose()?.flatten() else {
@@ -130,7 +130,7 @@ impl Inner {
 
     /// One page of a per-patient index (`alert_index_from`, `esc_index_from`), newest first,
     /// from the cursor's time on: the ids, and where the next page starts if there is one.
-    async fn index_page(
+    pub(crate) async fn index_page(
         &self,
         stmt: &Stmt<(String, CqlTimestamp)>,
         patient_id: &str,
@@ -555,7 +555,7 @@ impl Inner {
         self.escalation(&id).await
     }
 
-    async fn resolve_alert(&self, id: &str) -> Result<()> {
+    pub(crate) async fn resolve_alert(&self, id: &str) -> Result<()> {
         for _ in 0..CAS_ROUNDS {
             let Some(a) = self.stored_alert(id, false).await? else { return Ok(()) };
             if a.alert.status == AlertStatus::Resolved {

@@ -358,6 +358,46 @@ statements! {
     audit_by_target_list: (S, i32) =
         "SELECT happened_at, actor_id, actor_role, action, target, remote_addr, detail FROM audit_by_target \
          WHERE target = ? LIMIT ?";
+
+    // ---- data rights (see rights.rs and audit.rs) ----
+    #[serial]
+    audit_chain_head: (i32,) = "SELECT seq, hash FROM audit_chain WHERE shard = ? LIMIT 1";
+    #[serial]
+    audit_chain_hash: (i32, i64) = "SELECT hash FROM audit_chain WHERE shard = ? AND seq = ?";
+    audit_chain_append: (i32, i64, Ts, Un<S>, Un<S>, S, S, Un<S>, Un<S>, S, S) =
+        "INSERT INTO audit_chain (shard, seq, happened_at, actor_id, actor_role, action, target, remote_addr, \
+         detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS";
+    // Paged, oldest first.
+    audit_chain_from: (i32, i64) =
+        "SELECT seq, happened_at, actor_id, actor_role, action, target, remote_addr, detail, prev_hash, hash \
+         FROM audit_chain WHERE shard = ? AND seq > ? ORDER BY seq ASC";
+    erasure_insert: (S, S, S, Ts, Ts) =
+        "INSERT INTO erasures (patient_id, id, status, requested_by, requested_at, erase_at) \
+         VALUES (?, ?, 'scheduled', ?, ?, ?)";
+    erasure_get: (S,) =
+        "SELECT id, patient_id, status, requested_by, requested_at, erase_at FROM erasures WHERE patient_id = ?";
+    #[serial]
+    erasure_get_serial: (S,) =
+        "SELECT id, patient_id, status, requested_by, requested_at, erase_at FROM erasures WHERE patient_id = ?";
+    erasure_move: (S, S, S) = "UPDATE erasures SET status = ? WHERE patient_id = ? IF status = ?";
+    erasure_due_insert: (i32, Ts, S) = "INSERT INTO erasures_due (shard, erase_at, patient_id) VALUES (?, ?, ?)";
+    erasure_due_delete: (i32, Ts, S) =
+        "DELETE FROM erasures_due WHERE shard = ? AND erase_at = ? AND patient_id = ?";
+    erasure_due_list: (i32, Ts, i32) =
+        "SELECT erase_at, patient_id FROM erasures_due WHERE shard = ? AND erase_at <= ? LIMIT ?";
+    erase_msg_ids: (S, i32) = "SELECT id, client_msg_id FROM messages WHERE conversation_id = ? AND bucket = ?";
+    erase_msg_bucket: (S, i32) = "DELETE FROM messages WHERE conversation_id = ? AND bucket = ?";
+    erase_msg_by_id: (S,) = "DELETE FROM messages_by_id WHERE id = ?";
+    erase_msg_claim: (S, S) = "DELETE FROM messages_by_client_id WHERE patient_id = ? AND client_msg_id = ?";
+    erase_conversation: (S,) = "DELETE FROM conversations WHERE id = ?";
+    erase_alert_text: (S,) = "UPDATE alerts SET excerpt = '', note = null WHERE id = ?";
+    erase_esc_note: (S,) = "UPDATE escalations SET note = null WHERE id = ?";
+    erase_caseload_by_clinician: (S, S) =
+        "DELETE FROM caseloads_by_clinician WHERE clinician_id = ? AND patient_id = ?";
+    erase_caseloads_by_patient: (S,) = "DELETE FROM caseloads_by_patient WHERE patient_id = ?";
+    erase_registry: (i32, Ts, S) =
+        "DELETE FROM patients_by_registration WHERE shard = ? AND registered_at = ? AND id = ?";
+    erase_username: (S,) = "DELETE FROM users_by_username WHERE username_key = ?";
 }
 
 #[cfg(test)]
@@ -449,6 +489,10 @@ mod tests {
         "UPDATE",
         "SET",
         "DELETE",
+        "ORDER",
+        "BY",
+        "ASC",
+        "NULL",
     ];
 
     fn table_of(e: &Entry) -> String {

@@ -21,6 +21,7 @@ mod chat;
 pub mod cql;
 mod episodes;
 pub mod plan;
+mod rights;
 pub mod rows;
 pub mod schema;
 mod screening;
@@ -142,6 +143,8 @@ pub(crate) struct Inner {
     journal_mark: parking_lot::Mutex<Option<i64>>,
     /// Faults injected by tests ([`ScyllaStore::inject_fault`]), as a bit set of [`Fault`]s.
     faults: std::sync::atomic::AtomicU32,
+    /// The audit chain's head as this node last wrote it (see audit.rs).
+    chain_head_cache: audit::ChainHead,
 }
 
 /// A failure the tests can inject where no real node can be made to fail on cue.
@@ -273,6 +276,7 @@ impl Inner {
             last_full_sweep: parking_lot::Mutex::new(None),
             journal_mark: parking_lot::Mutex::new(None),
             faults: std::sync::atomic::AtomicU32::new(0),
+            chain_head_cache: tokio::sync::Mutex::new(None),
         })
     }
 }
@@ -526,6 +530,31 @@ impl Store for ScyllaStore {
     async fn audit_log(&self, target: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>> {
         let t = target.map(str::to_owned);
         self.run(move |i| async move { i.audit_log(t, limit).await }).await
+    }
+    async fn audit_chain(&self, query: ChainQuery) -> Result<Vec<ChainedEntry>> {
+        self.run(move |i| async move { i.audit_chain(query).await }).await
+    }
+    async fn schedule_erasure(&self, erasure: Erasure) -> Result<Erasure> {
+        self.run(move |i| async move { i.schedule_erasure(erasure).await }).await
+    }
+    async fn cancel_erasure(&self, patient_id: &str) -> Result<Option<Erasure>> {
+        let p = patient_id.to_owned();
+        self.run(move |i| async move { i.cancel_erasure(p).await }).await
+    }
+    async fn erasure(&self, patient_id: &str) -> Result<Option<Erasure>> {
+        let p = patient_id.to_owned();
+        self.run(move |i| async move { i.erasure(p).await }).await
+    }
+    async fn due_erasures(&self, now: Timestamp, limit: u32) -> Result<Vec<Erasure>> {
+        self.run(move |i| async move { i.due_erasures(now, limit).await }).await
+    }
+    async fn erase_patient(&self, patient_id: &str, now: Timestamp) -> Result<Option<Erased>> {
+        let p = patient_id.to_owned();
+        self.run(move |i| async move { i.erase_patient(p, now).await }).await
+    }
+    async fn purge_messages_before(&self, _before: Timestamp) -> Result<u64> {
+        // Messages expire by their TTL (`--retention-days`).
+        Ok(0)
     }
     async fn ping(&self) -> Result<()> {
         self.run(|i| async move {

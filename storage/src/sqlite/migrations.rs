@@ -13,10 +13,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/sqlite/0004_duty_supervisors.sql")),
     (5, include_str!("../../migrations/sqlite/0005_risk_episodes.sql")),
     (6, include_str!("../../migrations/sqlite/0006_accounts.sql")),
+    (7, include_str!("../../migrations/sqlite/0007_data_rights.sql")),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 6;
+pub const LATEST: i64 = 7;
 
 pub fn apply(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(
@@ -34,6 +35,9 @@ pub fn apply(conn: &mut Connection) -> Result<()> {
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
         let tx = conn.transaction().map_err(super::db_err)?;
         tx.execute_batch(sql).map_err(super::db_err)?;
+        if *version == 7 {
+            super::audit::seal_legacy(&tx)?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
             rusqlite::params![version, chrono::Utc::now().timestamp_millis()],

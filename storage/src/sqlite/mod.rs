@@ -9,6 +9,7 @@ mod alerts;
 mod audit;
 mod chat;
 pub mod migrations;
+mod rights;
 mod rows;
 mod writer;
 
@@ -61,8 +62,12 @@ pub(crate) fn db_err(e: rusqlite::Error) -> StoreError {
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
     // WAL: readers never block the writer. synchronous=FULL: a commit is on disk before it is
-    // acknowledged (group commit keeps the fsync cost per message small).
-    conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;").map_err(db_err)
+    // acknowledged (group commit keeps the fsync cost per message small). secure_delete: deleted
+    // rows (erasure, retention) are overwritten with zeros, not left in free pages.
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
+    )
+    .map_err(db_err)
 }
 
 impl SqliteStore {
@@ -117,6 +122,26 @@ impl SqliteStore {
         let job: writer::Job = Box::new(move |conn| writer::in_savepoint(conn, work, reply));
         lane.send(writer::Command::Job(job)).await.map_err(|_| StoreError::Unavailable("store is shut down".into()))?;
         answer.await.map_err(|_| StoreError::Unavailable("store writer failed".into()))?
+    }
+
+    /// Copies the WAL into the database and truncates it to zero bytes, so text deleted with
+    /// `secure_delete` leaves no older page images behind in the `-wal` file. Best effort: a
+    /// reader holding an old snapshot (another process) makes it a partial checkpoint, and the
+    /// next one finishes the job.
+    async fn truncate_wal(&self) {
+        let path = self.path.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let c = Connection::open(&path).map_err(db_err)?;
+            c.busy_timeout(BUSY_TIMEOUT).map_err(db_err)?;
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)).map_err(db_err)
+        })
+        .await;
+        match done {
+            Ok(Ok(0)) => {}
+            Ok(Ok(_)) => tracing::warn!("wal checkpoint was blocked by a reader; the next one completes it"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "wal checkpoint failed"),
+            Err(e) => tracing::warn!(error = %e, "wal checkpoint task failed"),
+        }
     }
 
     /// Runs `work` on a pooled read connection on the blocking pool.
@@ -312,6 +337,38 @@ impl Store for SqliteStore {
     async fn audit_log(&self, target: Option<&str>, limit: u32) -> Result<Vec<AuditEntry>> {
         let t = target.map(str::to_owned);
         self.read(move |c| audit::latest(c, t.as_deref(), limit)).await
+    }
+    async fn audit_chain(&self, query: ChainQuery) -> Result<Vec<ChainedEntry>> {
+        self.read(move |c| audit::chain(c, &query)).await
+    }
+    async fn schedule_erasure(&self, erasure: Erasure) -> Result<Erasure> {
+        self.write(move |c| rights::schedule_erasure(c, &erasure)).await
+    }
+    async fn cancel_erasure(&self, patient_id: &str) -> Result<Option<Erasure>> {
+        let p = patient_id.to_owned();
+        self.write(move |c| rights::cancel_erasure(c, &p)).await
+    }
+    async fn erasure(&self, patient_id: &str) -> Result<Option<Erasure>> {
+        let p = patient_id.to_owned();
+        self.read(move |c| rights::erasure(c, &p)).await
+    }
+    async fn due_erasures(&self, now: Timestamp, limit: u32) -> Result<Vec<Erasure>> {
+        self.read(move |c| rights::due_erasures(c, now, limit)).await
+    }
+    async fn erase_patient(&self, patient_id: &str, now: Timestamp) -> Result<Option<Erased>> {
+        let p = patient_id.to_owned();
+        let erased = self.write(move |c| rights::erase_patient(c, &p, now)).await?;
+        if erased.is_some() {
+            self.truncate_wal().await;
+        }
+        Ok(erased)
+    }
+    async fn purge_messages_before(&self, before: Timestamp) -> Result<u64> {
+        let n = self.write(move |c| rights::purge_messages_before(c, before)).await?;
+        if n > 0 {
+            self.truncate_wal().await;
+        }
+        Ok(n)
     }
     async fn ping(&self) -> Result<()> {
         self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err)).await
