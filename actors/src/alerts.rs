@@ -25,7 +25,7 @@ use chrono::Utc;
 use healing_protocol::{
     Alert, AlertStatus, Escalation, EscalationReason, Message as ChatMessage, RiskLevel, Role, ServerFrame, User,
 };
-use healing_storage::{AuditEntry, EpisodeChange, Raised, Store, StoreError};
+use healing_storage::{EpisodeChange, Raised, Store, StoreError};
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 
@@ -147,19 +147,9 @@ pub(crate) async fn audit(
     remote: Option<String>,
     detail: Option<String>,
 ) {
-    let entry = AuditEntry {
-        at: Utc::now(),
-        actor_id: actor.map(|u| u.id.clone()),
-        actor_role: actor.map(|u| u.role),
-        action: action.into(),
-        target,
-        remote_addr: remote,
-        detail,
-    };
-    if let Err(e) = store.audit(entry).await {
-        // The state change itself is stored; a missing audit line is logged loudly.
-        tracing::error!(action, error = %e, "audit write failed");
-    }
+    // The state change itself is stored and must reach clinicians; the auditor has logged a
+    // failed line (its failure policy), so there is nothing more to do here.
+    let _ = crate::audit::Auditor::new(store.clone()).log(actor, action, target, remote, detail).await;
 }
 
 impl Deps {

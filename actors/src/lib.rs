@@ -28,6 +28,7 @@
 
 pub mod admission;
 pub mod alerts;
+pub mod audit;
 pub mod auth;
 pub mod backlog;
 pub mod bus;

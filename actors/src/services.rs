@@ -116,6 +116,8 @@ impl Default for ClinicalConfig {
 /// Shared services of a node.
 pub struct Services {
     pub store: Arc<dyn Store>,
+    /// The one way anything here writes the audit log.
+    pub audit: crate::audit::Auditor,
     pub llm: Arc<dyn LlmProvider>,
     pub auth: Authenticator,
     pub hub: Arc<Hub>,

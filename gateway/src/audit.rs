@@ -1,9 +1,10 @@
 //! Audit-log entries for what staff read and change over HTTP (who, role, what, target, from
-//! where). One constructor, so every route records the same fields.
+//! where), written through the node's one audit service (`healing_actors::audit::Auditor`, which
+//! holds the failure policy): a route whose audit line cannot be written fails instead of
+//! answering.
 
 use actix_web::HttpRequest;
 use healing_protocol::User;
-use healing_storage::AuditEntry;
 
 use crate::api_error::ApiError;
 use crate::extract::remote_ip;
@@ -18,14 +19,5 @@ pub async fn record(
     target: String,
     detail: Option<String>,
 ) -> Result<(), ApiError> {
-    let entry = AuditEntry {
-        at: chrono::Utc::now(),
-        actor_id: Some(actor.id.clone()),
-        actor_role: Some(actor.role),
-        action: action.to_owned(),
-        target,
-        remote_addr: remote_ip(req),
-        detail,
-    };
-    Ok(state.services.store.audit(entry).await?)
+    Ok(state.services.audit.log(Some(actor), action, target, remote_ip(req), detail).await?)
 }

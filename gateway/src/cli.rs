@@ -57,6 +57,20 @@ pub enum Command {
         #[arg(long)]
         duty: bool,
     },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the audit log's hash chain; exits non-zero naming the first broken entry.
+    Verify {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -106,6 +120,7 @@ pub fn main() -> ExitCode {
             Some(clinician) if !duty => crate::commands::team(&store, &supervisor, &clinician),
             _ => crate::commands::duty(&store, &supervisor),
         },
+        Command::Audit { action: AuditCommand::Verify { store } } => crate::commands::audit_verify(&store),
         Command::Serve(_) | Command::Risk { .. } => Err(anyhow::anyhow!("handled above")),
     };
     match result {

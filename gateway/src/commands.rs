@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use anyhow::{Context, anyhow, bail};
+use healing_actors::audit::Auditor;
 use healing_protocol::Role;
+use healing_storage::audit_chain::{Verdict, verify};
 use healing_storage::{NewUser, Store};
 
 use crate::config::StoreArgs;
@@ -14,6 +16,18 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn open(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
     crate::store::open(args)
+}
+
+/// Audits a change made from the command line (no signed-in actor; the same actions as the
+/// REST equivalents), through the one audit service. A change whose line cannot be written is
+/// reported as an error.
+async fn audit(store: &Arc<dyn Store>, action: &str, target: String, detail: String) -> anyhow::Result<()> {
+    Auditor::new(store.clone())
+        .log(None, action, target, None, Some(format!("{detail} (command line)")))
+        .await
+        .context("writing the audit entry")?;
+    store.flush().await?;
+    Ok(())
 }
 
 pub fn add_user(
@@ -39,7 +53,7 @@ pub fn add_user(
             )
             .await
             .map_err(|e| anyhow!(e.message))?;
-        store.flush().await?;
+        audit(&store, "user.create", format!("user:{}", user.id), format!("role={}", role.as_str())).await?;
         Ok(format!("created {} {} ({})", role.as_str(), user.username, user.id))
     })
 }
@@ -58,6 +72,7 @@ pub fn assign(store_args: &StoreArgs, clinician: &str, patient: &str) -> anyhow:
         let c = find(&store, clinician, Role::Clinician).await?;
         let p = find(&store, patient, Role::Patient).await?;
         store.assign(&c, &p).await?;
+        audit(&store, "caseload.assign", format!("patient:{p}"), format!("clinician:{c}")).await?;
         Ok(format!("{patient} is now on {clinician}'s caseload"))
     })
 }
@@ -68,6 +83,7 @@ pub fn team(store_args: &StoreArgs, supervisor: &str, clinician: &str) -> anyhow
         let s = find(&store, supervisor, Role::Supervisor).await?;
         let c = find(&store, clinician, Role::Clinician).await?;
         store.add_to_team(&s, &c).await?;
+        audit(&store, "team.add", format!("user:{c}"), format!("supervisor:{s}")).await?;
         Ok(format!("{clinician} is now on {supervisor}'s team"))
     })
 }
@@ -77,6 +93,20 @@ pub fn duty(store_args: &StoreArgs, supervisor: &str) -> anyhow::Result<String> 
         let store = open(store_args)?;
         let s = find(&store, supervisor, Role::Supervisor).await?;
         store.add_duty_supervisor(&s).await?;
+        audit(&store, "duty.add", format!("user:{s}"), "on duty".into()).await?;
         Ok(format!("{supervisor} is now on duty: they cover every patient with no care team"))
+    })
+}
+
+/// `audit verify`: recomputes the whole hash chain. `Err` names the first broken entry.
+pub fn audit_verify(store_args: &StoreArgs) -> anyhow::Result<String> {
+    runtime()?.block_on(async {
+        let store = open(store_args)?;
+        match verify(store.as_ref()).await? {
+            Verdict::Intact { entries } => Ok(format!("audit chain intact: {entries} entries verified")),
+            Verdict::Broken { seq, entries_before, reason } => Err(anyhow!(
+                "audit chain broken at entry {seq}: {reason} ({entries_before} entries before it verified)"
+            )),
+        }
     })
 }

@@ -165,6 +165,17 @@ pub struct ServeConfig {
     #[arg(long, env = "HEALING_ESCALATION_SWEEP", default_value = "1s", value_parser = parse_duration)]
     pub escalation_sweep: Duration,
 
+    /// How long a patient's erasure (`DELETE /api/v1/patients/{id}`) waits before it is carried
+    /// out; the account is disabled at once and the erasure can be cancelled meanwhile. `0`
+    /// erases at once.
+    #[arg(long, env = "HEALING_ERASURE_GRACE", default_value = "7d", value_parser = parse_duration)]
+    pub erasure_grace: Duration,
+
+    /// How often stored erasure deadlines (and, on the embedded store, `--retention-days`) are
+    /// checked.
+    #[arg(long, env = "HEALING_DATA_RIGHTS_SWEEP", default_value = "30s", value_parser = parse_duration)]
+    pub data_rights_sweep: Duration,
+
     /// A patient message still unscreened this long after it was stored was left by a node that
     /// stopped between acknowledging and screening it: screen it now. Also how often the store is
     /// swept for such messages.
@@ -260,7 +271,8 @@ pub struct StoreArgs {
     #[arg(long, env = "HEALING_SCYLLA_REPLICATION", default_value = "1")]
     pub scylla_replication: String,
 
-    /// Days to keep messages (ScyllaDB TTL). Unset: keep until erased.
+    /// Days to keep messages: a TTL on ScyllaDB, a purge every `--data-rights-sweep` (audited) on
+    /// the embedded store. Unset: keep until erased.
     #[arg(long, env = "HEALING_RETENTION_DAYS")]
     pub retention_days: Option<u32>,
 }
@@ -340,6 +352,12 @@ impl ServeConfig {
         }
         if self.ack_deadline_high > self.ack_deadline_moderate {
             return Err("--ack-deadline-high must not be longer than --ack-deadline-moderate".into());
+        }
+        if self.data_rights_sweep < Duration::from_millis(50) || self.data_rights_sweep > Duration::from_secs(3600) {
+            return Err("--data-rights-sweep must be between 50ms and 1h".into());
+        }
+        if self.erasure_grace > Duration::from_secs(365 * 86_400) {
+            return Err("--erasure-grace must be at most 365d".into());
         }
         if self.escalation_sweep < Duration::from_millis(50) || self.escalation_sweep > Duration::from_secs(60) {
             return Err("--escalation-sweep must be between 50ms and 60s".into());

@@ -127,6 +127,7 @@ pub async fn run(
     let alerts = AlertRouter::new(store.clone(), fanout.clone(), metrics.clone(), clinical.clone()).start();
     let services = Arc::new(Services {
         auth: Authenticator::new(store.clone(), config.token_ttl),
+        audit: healing_actors::audit::Auditor::new(store.clone()),
         store: store.clone(),
         llm,
         hub,

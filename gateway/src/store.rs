@@ -35,11 +35,6 @@ pub fn parse_replication(s: &str) -> anyhow::Result<Replication> {
 pub fn open(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
     match args.kind {
         StoreKind::Sqlite => {
-            if args.retention_days.is_some() {
-                tracing::warn!(
-                    "--retention-days applies to the scylla store only; the embedded store keeps everything"
-                );
-            }
             let store = SqliteStore::open(&args.data_dir)
                 .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
             Ok(Arc::new(store))

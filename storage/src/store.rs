@@ -191,6 +191,8 @@ pub struct EscalationQuery {
     /// Only escalations of patients on the caseloads of this supervisor's team — and, when the
     /// supervisor is on duty, of patients with no care team.
     pub supervisor_id: Option<String>,
+    /// Only escalations of this patient (the patient's data export).
+    pub patient_id: Option<String>,
     pub status: Option<EscalationStatus>,
     /// Only escalations not yet resolved: `open` or `claimed`. Filtered in the store.
     pub unresolved: bool,

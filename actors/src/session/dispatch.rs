@@ -4,7 +4,7 @@
 use actix::prelude::*;
 use actix_web_actors::ws;
 use healing_protocol::{ClientFrame, ErrorCode, Role, ServerFrame, User};
-use healing_storage::{AuditEntry, NewMessage};
+use healing_storage::NewMessage;
 use serde_json::Value;
 
 use super::{CLOSE_UNAUTHORIZED, WsSession};
@@ -172,16 +172,14 @@ impl WsSession {
             let messages = services.store.messages(&conversation_id, before_seq, limit).await?;
             if user.id != conversation.patient_id {
                 services
-                    .store
-                    .audit(AuditEntry {
-                        at: chrono::Utc::now(),
-                        actor_id: Some(user.id.clone()),
-                        actor_role: Some(user.role),
-                        action: "messages.read".into(),
-                        target: format!("patient:{}", conversation.patient_id),
-                        remote_addr: remote,
-                        detail: Some(format!("conversation:{conversation_id} via websocket")),
-                    })
+                    .audit
+                    .log(
+                        Some(&user),
+                        "messages.read",
+                        format!("patient:{}", conversation.patient_id),
+                        remote,
+                        Some(format!("conversation:{conversation_id} via websocket")),
+                    )
                     .await?;
             }
             Ok::<_, ServiceError>((conversation_id, messages))
@@ -255,22 +253,15 @@ impl WsSession {
     /// After `welcome`: what a clinician or supervisor missed while offline.
     pub(super) fn send_backlog(&mut self, user: &User, ctx: &mut Ctx) {
         let store = self.services.store.clone();
+        let auditor = self.services.audit.clone();
         let user = user.clone();
         let remote = self.remote.map(|a| a.ip().to_string());
         let fut = async move {
             let frames = crate::backlog::frames_for(&store, &user).await?;
             // Alerts and escalations carry patient data: reading them on connect is audited.
             if !frames.is_empty() {
-                let entry = AuditEntry {
-                    at: chrono::Utc::now(),
-                    actor_id: Some(user.id.clone()),
-                    actor_role: Some(user.role),
-                    action: "backlog.read".into(),
-                    target: format!("user:{}", user.id),
-                    remote_addr: remote,
-                    detail: Some(format!("{} alerts/escalations on connect", frames.len())),
-                };
-                store.audit(entry).await?;
+                let detail = Some(format!("{} alerts/escalations on connect", frames.len()));
+                auditor.log(Some(&user), "backlog.read", format!("user:{}", user.id), remote, detail).await?;
             }
             Ok::<_, ServiceError>(frames)
         };

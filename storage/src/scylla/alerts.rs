@@ -402,11 +402,23 @@ impl Inner {
     }
 
     pub(crate) async fn escalations(&self, mut q: EscalationQuery) -> Result<Vec<Escalation>> {
-        let Some(supervisor) = q.supervisor_id.take() else {
-            return Err(StoreError::Invalid("the scylla store lists escalations per supervisor only".into()));
-        };
         let limit = q.limit.clamp(1, 1000) as usize;
-        let patients = self.team_patient_ids(supervisor.clone()).await?;
+        let for_patient = q.patient_id.is_some();
+        let (supervisor, patients) = match (q.supervisor_id.take(), q.patient_id.take()) {
+            (Some(s), only) => {
+                let mut team = self.team_patient_ids(s.clone()).await?;
+                if let Some(p) = only {
+                    team.retain(|t| *t == p);
+                }
+                (Some(s), team)
+            }
+            (None, Some(p)) => (None, BTreeSet::from([p])),
+            (None, None) => {
+                return Err(StoreError::Invalid(
+                    "the scylla store lists escalations per supervisor or patient only".into(),
+                ));
+            }
+        };
         let keep = |e: &Escalation| {
             q.status.is_none_or(|s| e.status == s)
                 && (!q.unresolved || e.status != EscalationStatus::Resolved)
@@ -437,7 +449,10 @@ impl Inner {
         }))
         .await?;
         let mut out: Vec<Escalation> = per.into_iter().flatten().collect();
-        if self.duty_supervisors().await?.contains(&supervisor) {
+        if let Some(supervisor) = supervisor
+            && !for_patient
+            && self.duty_supervisors().await?.contains(&supervisor)
+        {
             let mine: HashSet<String> = out.iter().map(|e| e.id.clone()).collect();
             for e in self.duty_escalations(q, limit).await? {
                 if !mine.contains(&e.id) {

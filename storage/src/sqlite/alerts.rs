@@ -309,6 +309,10 @@ pub fn escalations(c: &Connection, q: &EscalationQuery) -> Result<Vec<Escalation
                    AND e.patient_id NOT IN (SELECT cl.patient_id FROM caseloads cl JOIN teams t ON t.clinician_id = cl.clinician_id)))"
         );
     }
+    if let Some(p) = &q.patient_id {
+        args.push(p.clone().into());
+        sql += &format!(" AND e.patient_id = ?{}", args.len());
+    }
     if let Some(s) = q.status {
         args.push(s.as_str().to_owned().into());
         sql += &format!(" AND e.status = ?{}", args.len());
