@@ -178,6 +178,18 @@ impl Authenticator {
         Ok((IssuedToken { token, expires_at }, user))
     }
 
+    /// The account whose username and password these are, whether or not it is disabled: how a
+    /// patient whose sign-in is refused during an erasure's grace period cancels it.
+    pub async fn password_matches(&self, username: &str, password: &str) -> Result<Option<User>, ServiceError> {
+        let creds = self.store.credentials(username).await?;
+        let (hash, user) = match creds {
+            Some(c) => (c.password_hash, Some(c.user)),
+            None => (DUMMY_HASH.to_owned(), None),
+        };
+        let ok = verify_password(password.to_owned(), hash).await?;
+        Ok(user.filter(|_| ok))
+    }
+
     /// The user a token belongs to, if it is live.
     pub async fn verify(&self, token: &str) -> Result<Option<User>, ServiceError> {
         Ok(self.session(token).await?.map(|s| s.user))

@@ -9,6 +9,8 @@
 //! - [`extract`]: authentication as an extractor; [`api_error`]: the one error → HTTP mapping;
 //!   [`audit`]: the one way routes write audit entries.
 //! - [`login_limit`]: failed sign-in limits per username and IP.
+//! - [`rights`]: carrying out erasures and the data-rights sweeper (erasure deadlines,
+//!   `--retention-days` on the embedded store); [`fhir`]: the FHIR R4 form of a patient's export.
 //! - [`commands`]: the admin subcommands that work directly on the store; [`store`]: opens the
 //!   configured backend (embedded SQLite or ScyllaDB).
 //!
@@ -21,7 +23,9 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod extract;
+pub mod fhir;
 pub mod login_limit;
+pub mod rights;
 pub mod routes;
 pub mod server;
 pub mod state;

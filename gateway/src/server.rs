@@ -155,8 +155,14 @@ pub async fn run(
     let state = web::Data::new(AppState {
         services: services.clone(),
         login_limiter: LoginLimiter::new(login_policy(&config), device_key(&config)),
+        erasure_grace: config.erasure_grace,
     });
     healing_actors::password_pool::set_max_in_flight(config.max_password_jobs);
+    let rights = actix_web::rt::spawn(crate::rights::sweeper(
+        services.clone(),
+        config.data_rights_sweep,
+        config.store.retention_days,
+    ));
 
     let addr = listener.local_addr()?;
     let max_body = 64 * 1024;
@@ -215,6 +221,7 @@ pub async fn run(
 
     let serving = actix_web::rt::spawn(server);
     shutdown_signal().await;
+    rights.abort();
     tracing::info!("shutting down: no new connections, cancelling streams");
     handle.pause().await;
     if actix_web::rt::time::timeout(config.shutdown_timeout, services.chats.shutdown()).await.is_err() {

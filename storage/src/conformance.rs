@@ -862,6 +862,7 @@ pub async fn erasure_is_scheduled_cancelled_and_carried_out(s: Arc<dyn Store>) {
     let kept = s.append_message(patient_msg(&other, None, "k1", "not erased")).await.unwrap().message;
     let mut a = alert_for(&p, &first.id, &conv, Duration::minutes(2));
     a.excerpt = "my secret words".into();
+    a.reasons = vec!["C-SSRS 4 (suicidal intent): \"my secret words\"".into()];
     let alert = s.raise_alert(a).await.unwrap().alert;
     let now = Utc::now();
     s.insert_token("h-erase", &p.id, now + Duration::hours(1)).await.unwrap();
@@ -907,6 +908,7 @@ pub async fn erasure_is_scheduled_cancelled_and_carried_out(s: Arc<dyn Store>) {
     assert!(s.messages(&conv, None, 10).await.unwrap().is_empty());
     let blank = s.alert(&alert.id).await.unwrap().unwrap();
     assert_eq!(blank.excerpt, "");
+    assert_eq!(blank.reasons, vec!["C-SSRS 4 (suicidal intent)".to_owned()], "reasons lose their quotes");
     assert_eq!(blank.status, AlertStatus::Resolved);
     let tomb = s.user(&p.id).await.unwrap().unwrap();
     assert_eq!(tomb.username, format!("erased-{}", p.id));

@@ -117,6 +117,15 @@ pub fn merge_evidence(episode: &Alert, evidence: &Alert) -> Option<Alert> {
     changed.then_some(out)
 }
 
+/// A risk reason without the patient's words it quotes (`C-SSRS 4 (suicidal intent): "…"` →
+/// `C-SSRS 4 (suicidal intent)`): what an erased patient's alerts keep.
+pub fn reason_without_quote(reason: &str) -> String {
+    match reason.find('"') {
+        Some(i) => reason[..i].trim_end().trim_end_matches(':').trim_end().to_owned(),
+        None => reason.to_owned(),
+    }
+}
+
 /// A patient message whose screening never completed (its `risk` is unset).
 #[derive(Debug, Clone)]
 pub struct Unscreened {

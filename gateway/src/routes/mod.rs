@@ -3,6 +3,7 @@
 
 mod admin_assignments;
 mod admin_audit;
+mod admin_audit_export;
 mod admin_duty;
 mod admin_teams;
 mod admin_unassigned;
@@ -22,6 +23,8 @@ mod messages;
 mod metrics;
 mod paging;
 mod patient_conversations;
+mod patient_erasure;
+mod patient_export;
 mod register;
 mod resume;
 mod static_files;
@@ -47,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/admin/duty", web::post().to(admin_duty::handle))
             .route("/admin/unassigned-patients", web::get().to(admin_unassigned::handle))
             .route("/admin/audit", web::get().to(admin_audit::handle))
+            .route("/admin/audit/export", web::get().to(admin_audit_export::handle))
             .route("/conversations", web::get().to(conversations::handle))
             .route("/conversations/{id}/messages", web::get().to(messages::handle))
             .route("/conversations/{id}/resume", web::post().to(resume::handle))
@@ -55,6 +59,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/messages/{id}/explanation", web::get().to(explanation::handle))
             .route("/caseload", web::get().to(caseload::handle))
             .route("/patients/{id}/conversations", web::get().to(patient_conversations::handle))
+            .route("/patients/{id}/export", web::get().to(patient_export::handle))
+            .route("/patients/{id}", web::delete().to(patient_erasure::schedule))
+            .route("/patients/{id}/erasure/cancel", web::post().to(patient_erasure::cancel))
             .default_service(web::to(not_found)),
     )
     .route("/healthz", web::get().to(health::healthz))

@@ -390,7 +390,8 @@ statements! {
     erase_msg_by_id: (S,) = "DELETE FROM messages_by_id WHERE id = ?";
     erase_msg_claim: (S, S) = "DELETE FROM messages_by_client_id WHERE patient_id = ? AND client_msg_id = ?";
     erase_conversation: (S,) = "DELETE FROM conversations WHERE id = ?";
-    erase_alert_text: (S,) = "UPDATE alerts SET excerpt = '', note = null WHERE id = ?";
+    erase_alert_text: (S, S) = "UPDATE alerts SET excerpt = '', note = null, reasons = ? WHERE id = ?";
+    erase_episode_reasons: (S, S) = "UPDATE alert_episodes SET reasons = ? WHERE alert_id = ?";
     erase_esc_note: (S,) = "UPDATE escalations SET note = null WHERE id = ?";
     erase_caseload_by_clinician: (S, S) =
         "DELETE FROM caseloads_by_clinician WHERE clinician_id = ? AND patient_id = ?";

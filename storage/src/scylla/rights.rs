@@ -13,10 +13,10 @@ use scylla::value::CqlTimestamp;
 
 use super::accounts::DUTY_SHARD;
 use super::plan::message_bucket;
-use super::rows::{cql_ts, ts};
+use super::rows::{cql_ts, to_json, ts};
 use super::{Cas, Inner, all_rows, cas_outcome, exec_err, first_row};
 use crate::error::{Result, StoreError};
-use crate::store::{Erased, Erasure, ErasureStatus};
+use crate::store::{Erased, Erasure, ErasureStatus, reason_without_quote};
 
 /// The one partition of `erasures_due`.
 const DUE_SHARD: i32 = 0;
@@ -192,7 +192,21 @@ impl Inner {
                         .await
                         .map_err(|e| exec_err("erase note", e))?;
                 }
-                self.st.erase_alert_text.run(&self.session, (id,)).await.map_err(|e| exec_err("erase excerpt", e))?;
+                // Reasons quote the patient's words: keep only what they name.
+                let stripped: Vec<String> = a.alert.reasons.iter().map(|r| reason_without_quote(r)).collect();
+                let reasons = to_json(&stripped);
+                if self.episode_row(&id, false).await?.is_some() {
+                    self.st
+                        .erase_episode_reasons
+                        .run(&self.session, (reasons.clone(), id.clone()))
+                        .await
+                        .map_err(|e| exec_err("erase reasons", e))?;
+                }
+                self.st
+                    .erase_alert_text
+                    .run(&self.session, (reasons, id))
+                    .await
+                    .map_err(|e| exec_err("erase excerpt", e))?;
                 erased.alerts += 1;
             }
             match next {

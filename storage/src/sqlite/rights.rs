@@ -99,6 +99,18 @@ pub fn erase_patient(c: &Connection, patient_id: &str, now: Timestamp) -> Result
     let messages =
         exec("DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE patient_id = ?1)")?;
     let conversations = exec("DELETE FROM conversations WHERE patient_id = ?1")?;
+    // Reasons quote the patient's words: keep only what they name.
+    let quoted: Vec<(String, String)> = {
+        let mut st = c.prepare("SELECT id, reasons FROM alerts WHERE patient_id = ?1").map_err(db_err)?;
+        let rows = st.query_map(p, |r| Ok((r.get(0)?, r.get(1)?))).map_err(db_err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err)?
+    };
+    for (id, reasons) in quoted {
+        let reasons: Vec<String> = serde_json::from_str(&reasons).unwrap_or_default();
+        let stripped: Vec<String> = reasons.iter().map(|r| crate::store::reason_without_quote(r)).collect();
+        c.execute("UPDATE alerts SET reasons = ?2 WHERE id = ?1", params![id, super::rows::to_json(&stripped)])
+            .map_err(db_err)?;
+    }
     let alerts = exec(
         "UPDATE alerts SET excerpt = '', note = NULL,
            status = CASE WHEN status IN ('open', 'escalated') THEN 'resolved' ELSE status END
