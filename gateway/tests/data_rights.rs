@@ -2,6 +2,8 @@
 //! CLI's audit entries, the admin audit export, the patient's export (JSON, and FHIR R4 checked
 //! with the `fhir.resources` validator) and erasure with its grace period, cancel and restart.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
 mod common;
 
 use std::path::Path;
