@@ -381,3 +381,66 @@ async fn a_scheduled_erasure_is_carried_out_by_the_next_node_after_a_restart() {
     assert_eq!(export["conversations"], json!([]));
     assert_ne!(export["patient"]["username"], team.patient.username.as_str());
 }
+
+/// The same behaviour on the CQL backend: export (JSON and a valid FHIR Bundle), erasure that
+/// leaves nothing of the patient's text readable, its audit line, and an intact chain.
+#[tokio::test]
+async fn data_rights_on_the_cql_backend() {
+    let Some(env) = cql_store_env() else { return };
+    let env = env_refs(&env);
+    let s = Server::start_in(&temp_dir("cql-rights"), &["--erasure-grace", "0"], &env);
+    let admin = staff(&s, "Ada Admin", "admin").await;
+    let (team, conversation) = patient_with_history(&s).await;
+    let export_path = format!("/api/v1/patients/{}/export", team.patient.id);
+    let (status, export) = get(&s, &export_path, Some(&admin.token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(export["conversations"][0]["id"], conversation.as_str());
+    assert_eq!(export["alerts"][0]["level"], "high");
+    assert!(export["escalations"].is_array());
+    let (status, fhir) =
+        request(&s, reqwest::Method::GET, &format!("{export_path}?format=fhir"), Some(&team.patient.token), None).await;
+    assert_eq!(status, 200);
+    let out = fhir_validate(&fhir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    assert_eq!(delete(&s, &format!("/api/v1/patients/{}", team.patient.id), &team.patient.token).await.0, 204);
+    let (status, _) = sign_in(&s, &team.patient.username).await;
+    assert!(status == 401 || status == 403, "{status}");
+    let (_, after) = get(&s, &export_path, Some(&admin.token)).await;
+    assert_eq!(after["conversations"], json!([]));
+    assert!(!after.to_string().contains(HIGH_RISK), "the alerts keep no quote of the patient");
+    assert_eq!(after["alerts"][0]["excerpt"], "");
+    let (_, history) =
+        get(&s, &format!("/api/v1/conversations/{conversation}/messages"), Some(&team.clinician.token)).await;
+    assert!(!history.to_string().contains(HIGH_RISK));
+    let (_, log) =
+        get(&s, &format!("/api/v1/admin/audit?target=patient:{}", team.patient.id), Some(&admin.token)).await;
+    assert!(log["entries"].as_array().unwrap().iter().any(|e| e["action"] == "patient.erased"));
+    let ok = s.cli(&["audit", "verify"], "");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("intact"));
+}
+
+/// Two nodes sharing one embedded store append to one chain: concurrent audited requests on both
+/// leave a chain with no fork and no gap.
+#[tokio::test]
+async fn two_nodes_on_one_store_keep_one_unbroken_chain() {
+    let dir = temp_dir("chain-two-nodes");
+    let a = Server::start_in(&dir, &[], &[]);
+    let b = Server::start_in(&dir, &[], &[]);
+    let admin = staff(&a, "Ada Admin", "admin").await;
+    let p = patient(&a, "Robin").await;
+    let path = format!("/api/v1/patients/{}/export", p.id);
+    let requests = (0..40).map(|i| {
+        let (node, path, token) = (if i % 2 == 0 { &a } else { &b }, path.clone(), admin.token.clone());
+        async move { get(node, &path, Some(&token)).await.0 }
+    });
+    let statuses = futures_util::future::join_all(requests).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let (_, jsonl) =
+        request(&a, reqwest::Method::GET, "/api/v1/admin/audit/export?format=jsonl", Some(&admin.token), None).await;
+    let exports = jsonl.lines().filter(|l| l.contains("\"patient.export\"")).count();
+    assert_eq!(exports, 40);
+    let ok = a.cli(&["audit", "verify"], "");
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+}
