@@ -89,3 +89,51 @@ async fn retention_purges_only_messages_past_the_cutoff() {
     assert_eq!(s.message(&m.id).await.unwrap(), None);
     assert!(s.conversations_of(&u.id).await.unwrap().is_empty());
 }
+
+/// A store written before the hash chain existed (schema 6) is sealed into the chain when it is
+/// upgraded: every old entry, in order, and the chain verifies.
+#[tokio::test]
+async fn upgrading_seals_the_existing_audit_log_into_the_chain() {
+    use healing_storage::audit_chain::{Verdict, verify};
+    let dir = temp_dir();
+    {
+        let s = SqliteStore::open(&dir).unwrap();
+        for i in 0..3 {
+            s.audit(healing_storage::AuditEntry {
+                at: chrono::Utc::now(),
+                actor_id: Some(format!("u{i}")),
+                actor_role: None,
+                action: "old.entry".into(),
+                target: "patient:p".into(),
+                remote_addr: None,
+                detail: None,
+            })
+            .await
+            .unwrap();
+        }
+        s.flush().await.unwrap();
+    }
+    // Back to schema 6, as an older build left it.
+    let c = rusqlite::Connection::open(dir.join(healing_storage::sqlite::DB_FILE)).unwrap();
+    c.execute_batch(
+        "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;
+         ALTER TABLE audit_log DROP COLUMN hash; ALTER TABLE audit_log DROP COLUMN prev_hash;
+         DROP TABLE erasures; DROP INDEX messages_by_created;
+         DELETE FROM schema_migrations WHERE version = 7;
+         CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+         CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;",
+    )
+    .unwrap();
+    drop(c);
+    let s = SqliteStore::open(&dir).unwrap();
+    assert_eq!(verify(&s).await.unwrap(), Verdict::Intact { entries: 3 });
+    let chain = s.audit_chain(healing_storage::ChainQuery { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(chain.iter().map(|e| e.entry.actor_id.clone().unwrap()).collect::<Vec<_>>(), vec!["u0", "u1", "u2"]);
+    // New entries continue the chain, and the log is still append-only.
+    s.audit(chain[0].entry.clone()).await.unwrap();
+    assert_eq!(verify(&s).await.unwrap(), Verdict::Intact { entries: 4 });
+    let c = rusqlite::Connection::open(dir.join(healing_storage::sqlite::DB_FILE)).unwrap();
+    assert!(c.execute("UPDATE audit_log SET detail = 'x'", []).is_err());
+}

@@ -64,8 +64,9 @@ impl Inner {
             Some((_, raw)) if raw == "erased" => return Err(StoreError::NotFound),
             _ => {}
         }
-        // Disabled first: from here on the account cannot be used, whatever fails next.
-        self.set_user_disabled(e.patient_id.clone(), true).await?;
+        // The sweeper's index row first (alone, it is dropped as stale when read), then the request,
+        // then the account is disabled; if that last step fails, the request is withdrawn again so
+        // nothing is left half-done (the caller sees the error and may retry).
         self.st
             .erasure_due_insert
             .run(&self.session, (DUE_SHARD, cql_ts(e.erase_at), e.patient_id.clone()))
@@ -85,6 +86,10 @@ impl Inner {
             )
             .await
             .map_err(|err| exec_err("schedule erasure", err))?;
+        if let Err(err) = self.set_user_disabled(e.patient_id.clone(), true).await {
+            let _ = self.move_erasure(&e.patient_id, "scheduled", "cancelled").await;
+            return Err(err);
+        }
         Ok(Erasure { status: ErasureStatus::Scheduled, ..e })
     }
 
