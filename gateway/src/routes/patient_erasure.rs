@@ -53,7 +53,7 @@ pub async fn schedule(
     )
     .await?;
     if grace.is_zero() {
-        crate::rights::carry_out(&state.services, &erasure, now).await?;
+        crate::rights::carry_out(store.as_ref(), &state.services.audit, &erasure, now).await?;
         return Ok(HttpResponse::NoContent().finish());
     }
     Ok(HttpResponse::Accepted().json(json!({
