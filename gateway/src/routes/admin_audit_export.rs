@@ -12,9 +12,8 @@ use crate::api_error::{ApiError, ApiResult};
 use crate::extract::AuthUser;
 use crate::state::AppState;
 
-/// Entries in one export at most (ask for a narrower window beyond that).
-pub const MAX_ENTRIES: usize = 1_000_000;
-const PAGE: u32 = 5000;
+/// Entries read from the store per page of the streamed answer.
+const PAGE: u32 = 2000;
 
 #[derive(Deserialize)]
 pub struct Query {
@@ -86,38 +85,38 @@ pub async fn handle(
         query.to.as_deref().unwrap_or("-")
     );
     crate::audit::record(&state, &req, &caller.user, "audit.export", "audit:log".into(), Some(detail)).await?;
-    let store = &state.services.store;
-    let mut body = String::new();
-    if csv {
-        body.push_str("seq,at,actor_id,actor_role,action,target,remote_addr,detail,prev_hash,hash\r\n");
-    }
-    let (mut after_seq, mut count) = (0, 0usize);
-    loop {
-        let page = store.audit_chain(ChainQuery { after_seq, from, to, limit: PAGE }).await?;
-        let Some(last) = page.last() else { break };
-        after_seq = last.seq;
-        let full = page.len() == PAGE as usize;
-        for e in &page {
-            if csv {
-                body.push_str(&csv_row(e));
-            } else {
-                body.push_str(
-                    &serde_json::to_string(e).map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?,
-                );
-                body.push('\n');
+    // Streamed a page at a time, so a long log never sits in memory whole.
+    let store = state.services.store.clone();
+    let header =
+        csv.then(|| "seq,at,actor_id,actor_role,action,target,remote_addr,detail,prev_hash,hash\r\n".to_owned());
+    let pages = futures_util::stream::unfold(Some(0i64), move |after| {
+        let store = store.clone();
+        async move {
+            let after_seq = after?;
+            let page = match store.audit_chain(ChainQuery { after_seq, from, to, limit: PAGE }).await {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::error!(error = %e, "audit export failed part-way; the response is cut short");
+                    return Some((Err(std::io::Error::other(e.to_string())), None));
+                }
+            };
+            let next = (page.len() == PAGE as usize).then(|| page.last().map_or(after_seq, |e| e.seq));
+            let mut chunk = String::new();
+            for e in &page {
+                if csv {
+                    chunk.push_str(&csv_row(e));
+                } else {
+                    chunk.push_str(&serde_json::to_string(e).unwrap_or_default());
+                    chunk.push('\n');
+                }
             }
+            if page.is_empty() {
+                return None;
+            }
+            Some((Ok(web::Bytes::from(chunk)), next))
         }
-        count += page.len();
-        if count >= MAX_ENTRIES {
-            return Err(ApiError::new(
-                ErrorCode::TooLarge,
-                "more than 1000000 entries: export a narrower from/to window",
-            ));
-        }
-        if !full {
-            break;
-        }
-    }
+    });
+    let head = futures_util::stream::iter(header.map(|h| Ok::<_, std::io::Error>(web::Bytes::from(h))));
     let content_type = if csv { "text/csv; charset=utf-8" } else { "application/x-ndjson" };
-    Ok(HttpResponse::Ok().content_type(content_type).body(body))
+    Ok(HttpResponse::Ok().content_type(content_type).streaming(futures_util::StreamExt::chain(head, pages)))
 }
