@@ -334,6 +334,14 @@ async fn erasure_waits_for_its_grace_period_and_can_be_cancelled() {
     let cancel = format!("{path}/erasure/cancel");
     let (status, _) = post(&s, &cancel, None, json!({"password": "not-my-password"})).await;
     assert_eq!(status, 401);
+    let (status, body) = request(&s, reqwest::Method::POST, &cancel, None, None).await;
+    assert_eq!(status, 401, "no token and no password: {body}");
+    let unknown = "/api/v1/patients/no-such-id/erasure/cancel";
+    assert_eq!(
+        post(&s, unknown, None, json!({"password": PASSWORD})).await.0,
+        401,
+        "unknown ids look like wrong passwords"
+    );
     let (status, body) = post(&s, &cancel, None, json!({"password": PASSWORD})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["erasure"]["status"], "cancelled");

@@ -86,14 +86,17 @@ pub async fn cancel(
                 ApiError::new(ErrorCode::Unauthorized, "sign in as an admin, or send {\"password\"} as the patient")
             })?;
             let password = body.password.unwrap_or_default();
-            let patient = store.user(&path).await?.filter(|u| u.role == Role::Patient).ok_or_else(missing)?;
+            // An unknown id answers like a wrong password (after the same hashing work), so the
+            // endpoint tells an anonymous caller nothing about which ids are patients.
+            let patient = store.user(&path).await?.filter(|u| u.role == Role::Patient);
+            let username = patient.as_ref().map(|u| u.username.clone()).unwrap_or_default();
             let ip = remote_ip(&req).unwrap_or_default();
-            let account = healing_storage::identity::username_key(&patient.username);
+            let account = healing_storage::identity::username_key(&username);
             if let Err(wait) = state.login_limiter.check(&account, &ip, None) {
                 return Err(ApiError::rate_limited(wait.as_secs().max(1)));
             }
-            match state.services.auth.password_matches(&patient.username, &password).await? {
-                Some(u) if u.id == patient.id => u,
+            match (state.services.auth.password_matches(&username, &password).await?, patient) {
+                (Some(u), Some(p)) if u.id == p.id => u,
                 _ => {
                     state.login_limiter.record_failure(&account, &ip, None);
                     return Err(ApiError::new(ErrorCode::Unauthorized, "wrong password"));
