@@ -172,6 +172,14 @@ async fn the_patient_and_admins_export_everything_and_others_cannot() {
     assert_eq!(export["alerts"][0]["level"], "high");
     assert!(export["escalations"].is_array() && export["followups"].is_array());
     assert!(export["audit"].as_array().unwrap().iter().any(|e| e["action"] == "caseload.assign"));
+    assert!(
+        export["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor_id"] == team.patient.id.as_str() || e["remote_addr"].is_null()),
+        "staff addresses are not the patient's data"
+    );
 
     // Their clinician and supervisor may not (the contract names the patient and admins).
     assert_eq!(get(&s, &path, Some(&team.clinician.token)).await.0, 403);

@@ -128,7 +128,14 @@ pub async fn handle(
         return Ok(HttpResponse::Ok().content_type("application/fhir+json").json(bundle));
     }
     let escalations = all_escalations(store, &patient.id).await?;
-    let audit = store.audit_log(Some(&target), 10_000).await?;
+    // Who read or changed the patient's records (their right of access); other people's
+    // addresses are theirs, not the patient's, and are left out.
+    let mut audit = store.audit_log(Some(&target), 10_000).await?;
+    for e in &mut audit {
+        if e.actor_id.as_deref() != Some(patient.id.as_str()) {
+            e.remote_addr = None;
+        }
+    }
     let erasure = store.erasure(&patient.id).await?;
     let mut patient_json = super::user_json(&patient);
     if let Some(e) = erasure {
