@@ -164,11 +164,13 @@ impl Semantic {
         // from a chat message's (the training script's `LONG_WORDS`).
         let thresholds =
             if folded.split_whitespace().count() >= self.long_words { &self.thresholds_long } else { &self.thresholds };
+        // Ordinal: a level counts only when every head below it clears its threshold too.
         let mut level = Level::None;
         for (k, lvl) in [Level::Low, Level::Moderate, Level::High].into_iter().enumerate() {
-            if scores[k] > thresholds[k] {
-                level = lvl;
+            if scores[k] <= thresholds[k] {
+                break;
             }
+            level = lvl;
         }
         Verdict { level, scores }
     }

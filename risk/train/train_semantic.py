@@ -6,7 +6,7 @@ Three ordinal logistic heads, P(level >= low), P(level >= moderate), P(level = h
 feature groups: the 384-d mean-pooled sentence embedding, the element-wise maximum of the last
 layer's word-piece states (L2-normalised; it keeps a risky clause that the mean dilutes), and binary word unigrams and bigrams (in at least
 `MIN_DF` training texts; L2-normalised) of the text as the detector reads it (Unicode-folded by
-`risk/src/unicode.rs`; the Rust tokenizer `semantic::words` mirrors `words()` below). The model's level is the highest k whose head clears its threshold (texts of
+`risk/src/unicode.rs`; the Rust tokenizer `semantic::words` mirrors `words()` below). The model's level is the highest k whose head and all heads below it clear their thresholds (texts of
 `LONG_WORDS` words or more have their own three thresholds); the detector's final level is max(rules, model) (the model never lowers a level).
 
 Training pool: the dev posts (`shared/eval/cssrs_posts_dev.jsonl`) and the project's chat data
@@ -209,11 +209,15 @@ def scores(heads, x):
 
 
 def model_level(s, t, long):
-    """The model's level: the highest k whose head clears its threshold; `t` holds three
-    thresholds for texts under LONG_WORDS words, then three for longer ones."""
+    """The model's level: the highest k such that the heads of k and of every level below it
+    clear their thresholds (ordinal: a text the `>= low` head calls none is not graded high by
+    the high head alone, as "my sister is visiting on Sunday" was); `t` holds three thresholds for
+    texts under LONG_WORDS words, then three for longer ones."""
     lvl = np.zeros(len(s), dtype=int)
+    ok = np.ones(len(s), dtype=bool)
     for k in range(3):
-        lvl = np.where(s[:, k] > np.where(long, t[3 + k], t[k]), k + 1, lvl)
+        ok = ok & (s[:, k] > np.where(long, t[3 + k], t[k]))
+        lvl = np.where(ok, k + 1, lvl)
     return lvl
 
 
