@@ -6,10 +6,10 @@
 //! this company", "won't be here tomorrow, I'm on holiday"), harder than everyday chat. Since
 //! 2026-12-03 the thresholds are chosen with at most 10 % of everyday chat messages, 25 % of distress
 //! and denials, 30 % of hard negatives flagged and 10 % of all `none` chat messages graded high
-//! (out-of-fold; `risk/train/train_semantic.py`). That operating point raised any-risk recall on
-//! all three lockboxes to ≥ 0.967 and costs false alarms on exactly these probes: it flags 15 of
-//! these 41 (37 %; 10 before, 7 before that — docs/risk-engine.md). The test fails if that grows
-//! past 40 %.
+//! (out-of-fold; `risk/train/train_semantic.py`), and the model's level is ordinal. That
+//! operating point raised any-risk recall on the three lockboxes to 0.948–0.969 and costs false
+//! alarms on exactly these probes: it flags 16 of these 41 (39 %; 10 before, 7 before that —
+//! docs/risk-engine.md). The test fails if that grows past 40 %.
 #![allow(clippy::expect_used, reason = "test code")]
 
 use healing_risk::{Level, assess};
