@@ -23,7 +23,8 @@ use std::time::Instant;
 use actix::prelude::*;
 use chrono::Utc;
 use healing_protocol::{
-    Alert, AlertStatus, Escalation, EscalationReason, Message as ChatMessage, RiskLevel, Role, ServerFrame, User,
+    Alert, AlertStatus, Escalation, EscalationReason, Followup, FollowupStatus, Message as ChatMessage, RiskLevel,
+    Role, ServerFrame, User,
 };
 use healing_storage::{EpisodeChange, Raised, Store, StoreError};
 use sha2::{Digest, Sha256};
@@ -73,6 +74,26 @@ pub fn alert_id(message_id: &str, level: RiskLevel) -> String {
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
     uuid::Builder::from_custom_bytes(bytes).into_uuid().to_string()
+}
+
+/// The id of the follow-up an acknowledged alert schedules (contract §4.7): one per alert, so a
+/// retried acknowledgement, on any node, names the same follow-up.
+pub fn followup_id(alert_id: &str) -> String {
+    let digest = Sha256::new().chain_update(b"healing-space follow-up\0").chain_update(alert_id).finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid().to_string()
+}
+
+/// `followup.done` from a clinician of the patient (or a supervisor of the team). Answers the
+/// follow-up's state and whether this request changed it.
+#[derive(Message)]
+#[rtype(result = "Result<(Followup, bool), ServiceError>")]
+pub struct CompleteFollowup {
+    pub followup_id: String,
+    pub by: User,
+    pub note: Option<String>,
+    pub remote: Option<String>,
 }
 
 /// `alert.ack` from a clinician (or a supervisor of the team). Answers the alert's state and
@@ -392,6 +413,117 @@ impl Deps {
         for alert in due {
             self.escalate(alert, EscalationReason::AckTimeout).await;
         }
+        self.sweep_followups().await;
+    }
+
+    /// Follow-ups not done by their `due_at` become missed and escalate (`follow_up_missed`).
+    /// The transition is a conditional update in the store, so of all the nodes sweeping, one
+    /// escalates each missed follow-up, once.
+    async fn sweep_followups(&self) {
+        let now = Utc::now();
+        let due = match self.store.due_followups(now, SWEEP_BATCH).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "follow-up sweep could not read the store");
+                return;
+            }
+        };
+        for f in due {
+            let id = uuid::Uuid::new_v4().to_string();
+            let missed = match self.store.miss_followup(&f.id, &id, Utc::now()).await {
+                Ok(Some(m)) => m,
+                Ok(None) => continue, // done meanwhile, or another node escalated it
+                Err(e) => {
+                    // Still pending in the store, so the next sweep retries.
+                    tracing::error!(followup = %f.id, error = %e, "follow-up escalation failed; will retry");
+                    continue;
+                }
+            };
+            let reason = EscalationReason::FollowUpMissed;
+            self.metrics.escalations.with_label_values(&[reason.as_str()]).inc();
+            self.metrics.open_escalations.inc();
+            self.announce_escalation(&missed.escalation).await;
+            match responsible(&self.store, &missed.followup.patient_id).await {
+                Ok(team) => self
+                    .fanout
+                    .to_users(&team.clinicians, &ServerFrame::FollowupUpdated { followup: missed.followup.clone() }),
+                Err(e) => tracing::warn!(followup = %f.id, error = %e, "missed follow-up not pushed to clinicians"),
+            }
+            tracing::info!(followup = %f.id, escalation = %missed.escalation.id, "follow-up missed; escalated");
+            audit(
+                &self.store,
+                None,
+                "followup.missed",
+                format!("followup:{}", f.id),
+                None,
+                Some(format!("alert={} escalation={}", f.alert_id, missed.escalation.id)),
+            )
+            .await;
+        }
+    }
+
+    /// Schedules the follow-up of a high alert just acknowledged and tells the patient's
+    /// clinicians. A store failure is retried; if it persists, the failure is loud (the alert
+    /// is acknowledged either way).
+    async fn schedule_followup(&self, alert: &Alert, by: &User, clinicians: &[String]) {
+        let now = Utc::now();
+        let after = chrono::Duration::from_std(self.clinical.follow_up_after).unwrap_or(chrono::Duration::days(1));
+        let followup = Followup {
+            id: followup_id(&alert.id),
+            patient_id: alert.patient_id.clone(),
+            alert_id: alert.id.clone(),
+            due_at: now + after,
+            status: FollowupStatus::Pending,
+            done_by: None,
+            done_at: None,
+            note: None,
+            created_at: now,
+        };
+        let stored = retried("schedule follow-up", || self.store.schedule_followup(followup.clone())).await;
+        let (followup, created) = match stored {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(alert = %alert.id, error = %e, "FOLLOW-UP NOT SCHEDULED for an acknowledged high alert");
+                return;
+            }
+        };
+        if created {
+            tracing::info!(followup = %followup.id, alert = %alert.id, due_at = %followup.due_at, "follow-up scheduled");
+            audit(
+                &self.store,
+                Some(by),
+                "followup.schedule",
+                format!("followup:{}", followup.id),
+                None,
+                Some(format!("alert={}", alert.id)),
+            )
+            .await;
+        }
+        self.fanout.to_users(clinicians, &ServerFrame::Followup { followup });
+    }
+
+    async fn complete_followup(self, c: CompleteFollowup) -> Result<(Followup, bool), ServiceError> {
+        if !matches!(c.by.role, Role::Clinician | Role::Supervisor) {
+            return Err(ServiceError::forbidden("only clinicians complete follow-ups"));
+        }
+        let hidden = || ServiceError::forbidden("no such follow-up on your caseload");
+        let followup = self.store.followup(&c.followup_id).await?.ok_or_else(hidden)?;
+        if !self.store.can_view_patient(&c.by, &followup.patient_id).await? {
+            return Err(hidden());
+        }
+        let Some(done) = self.store.complete_followup(&c.followup_id, &c.by.id, c.note.as_deref(), Utc::now()).await?
+        else {
+            // Already done, or missed: report the current state, change nothing.
+            return Ok((followup, false));
+        };
+        audit(&self.store, Some(&c.by), "followup.done", format!("followup:{}", done.id), c.remote, None).await;
+        let team = responsible(&self.store, &done.patient_id).await?;
+        let mut told = team.clinicians;
+        if !told.contains(&c.by.id) {
+            told.push(c.by.id.clone());
+        }
+        self.fanout.to_users(&told, &ServerFrame::FollowupUpdated { followup: done.clone() });
+        Ok((done, true))
     }
 
     async fn acknowledge(self, a: Acknowledge) -> Result<(Alert, bool), ServiceError> {
@@ -409,9 +541,12 @@ impl Deps {
         };
         audit(&self.store, Some(&a.by), "alert.ack", format!("alert:{}", updated.id), a.remote, None).await;
         let team = responsible(&self.store, &updated.patient_id).await?;
-        let mut watchers = team.clinicians;
+        let mut watchers = team.clinicians.clone();
         watchers.extend(team.supervisors);
         self.fanout.to_users(&watchers, &ServerFrame::AlertUpdated { alert: updated.clone() });
+        if updated.level == RiskLevel::High {
+            self.schedule_followup(&updated, &a.by, &team.clinicians).await;
+        }
         Ok((updated, true))
     }
 }
@@ -443,6 +578,14 @@ impl Handler<Acknowledge> for AlertRouter {
 
     fn handle(&mut self, msg: Acknowledge, _ctx: &mut Self::Context) -> Self::Result {
         Box::pin(self.deps().acknowledge(msg))
+    }
+}
+
+impl Handler<CompleteFollowup> for AlertRouter {
+    type Result = ResponseFuture<Result<(Followup, bool), ServiceError>>;
+
+    fn handle(&mut self, msg: CompleteFollowup, _ctx: &mut Self::Context) -> Self::Result {
+        Box::pin(self.deps().complete_followup(msg))
     }
 }
 

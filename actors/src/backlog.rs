@@ -1,13 +1,13 @@
 //! What a clinician or supervisor must see even if they were not connected when it happened:
-//! every alert of the caseload not yet acknowledged, every escalation of the team not yet
-//! resolved. Sent after `welcome`, and re-sent to everyone connected here when the cross-node
+//! every alert of the caseload not yet acknowledged and every pending follow-up of the caseload
+//! (contract §4.7), every escalation of the team not yet resolved. Sent after `welcome`, and re-sent to everyone connected here when the cross-node
 //! bus comes back after an outage (pushes from other nodes may have been lost meanwhile; clients
 //! treat frames as upserts by id, so a repeat is harmless).
 
 use std::sync::Arc;
 
-use healing_protocol::{Alert, Role, ServerFrame, User};
-use healing_storage::{AlertQuery, Store};
+use healing_protocol::{Alert, FollowupStatus, Role, ServerFrame, User};
+use healing_storage::{AlertQuery, FollowupQuery, Store};
 
 use crate::error::ServiceError;
 use crate::services::Services;
@@ -18,12 +18,24 @@ pub async fn frames_for(store: &Arc<dyn Store>, user: &User) -> Result<Vec<Serve
     Ok(match user.role {
         // Not yet acknowledged: open, or escalated while nobody on the caseload answered. Filtered
         // in the store, so acknowledged alerts, however many, never push an open one out.
-        Role::Clinician => unacknowledged_alerts(store, &user.id)
-            .await?
-            .into_iter()
-            .rev()
-            .map(|alert| ServerFrame::Alert { alert })
-            .collect(),
+        Role::Clinician => {
+            let mut frames: Vec<ServerFrame> = unacknowledged_alerts(store, &user.id)
+                .await?
+                .into_iter()
+                .rev()
+                .map(|alert| ServerFrame::Alert { alert })
+                .collect();
+            let pending = store
+                .followups(FollowupQuery {
+                    clinician_id: Some(user.id.clone()),
+                    status: Some(FollowupStatus::Pending),
+                    limit: BACKLOG_LIMIT,
+                    ..FollowupQuery::default()
+                })
+                .await?;
+            frames.extend(pending.into_iter().rev().map(|followup| ServerFrame::Followup { followup }));
+            frames
+        }
         Role::Supervisor => open_escalations(store, &user.id)
             .await?
             .into_iter()

@@ -84,8 +84,11 @@ pub struct ClinicalConfig {
     pub ack_deadline_high: Duration,
     /// A moderate alert not acknowledged within this escalates. Low alerts never escalate.
     pub ack_deadline_moderate: Duration,
-    /// How often the store is swept for alerts past their deadline.
+    /// How often the store is swept for alerts past their deadline (and follow-ups past theirs).
     pub sweep_interval: Duration,
+    /// Acknowledging a high alert schedules a follow-up due this much later (contract §4.7); one
+    /// not done by then escalates (`follow_up_missed`).
+    pub follow_up_after: Duration,
     /// The deployment's crisis catalogue: the `safety` frame's services and message, the crisis
     /// response, paused reply, guard replacement, error notice and the model's crisis guidance.
     pub crisis: Arc<Catalogues>,
@@ -105,6 +108,7 @@ impl Default for ClinicalConfig {
             ack_deadline_high: Duration::from_secs(120),
             ack_deadline_moderate: Duration::from_secs(15 * 60),
             sweep_interval: Duration::from_secs(1),
+            follow_up_after: Duration::from_secs(24 * 3600),
             crisis: Arc::new(Catalogues::default()),
             risk_context_messages: 8,
             second_opinion: crate::second_opinion::Config::default(),

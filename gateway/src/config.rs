@@ -161,6 +161,11 @@ pub struct ServeConfig {
     #[arg(long, env = "HEALING_ACK_DEADLINE_MODERATE", default_value = "15m", value_parser = parse_duration)]
     pub ack_deadline_moderate: Duration,
 
+    /// Acknowledging a high-risk alert schedules a follow-up due this much later (contract §4.7);
+    /// one not done by then escalates to the supervisors with `follow_up_missed`.
+    #[arg(long, env = "HEALING_FOLLOW_UP_AFTER", default_value = "24h", value_parser = parse_duration)]
+    pub follow_up_after: Duration,
+
     /// How often stored alert deadlines are checked.
     #[arg(long, env = "HEALING_ESCALATION_SWEEP", default_value = "1s", value_parser = parse_duration)]
     pub escalation_sweep: Duration,
@@ -349,6 +354,9 @@ impl ServeConfig {
         }
         if self.ack_deadline_high.is_zero() || self.ack_deadline_moderate.is_zero() {
             return Err("acknowledgement deadlines must be longer than zero".into());
+        }
+        if self.follow_up_after < Duration::from_secs(1) || self.follow_up_after > Duration::from_secs(90 * 86_400) {
+            return Err("--follow-up-after must be between 1s and 90 days".into());
         }
         if self.ack_deadline_high > self.ack_deadline_moderate {
             return Err("--ack-deadline-high must not be longer than --ack-deadline-moderate".into());

@@ -105,6 +105,7 @@ pub async fn run(
         ack_deadline_high: config.ack_deadline_high,
         ack_deadline_moderate: config.ack_deadline_moderate,
         sweep_interval: config.escalation_sweep,
+        follow_up_after: config.follow_up_after,
         rescreen_after: config.rescreen_after,
         second_opinion: healing_actors::second_opinion::Config {
             enabled: config.llm_second_opinion && info.kind != "offline",

@@ -28,6 +28,7 @@ pub enum ClientFrame {
     AlertAck { alert_id: String, note: Option<String> },
     EscalationClaim { escalation_id: String },
     EscalationResolve { escalation_id: String, note: String },
+    FollowupDone { followup_id: String, note: Option<String> },
     Ping,
 }
 
@@ -42,6 +43,7 @@ impl ClientFrame {
             ClientFrame::AlertAck { .. } => "alert.ack",
             ClientFrame::EscalationClaim { .. } => "escalation.claim",
             ClientFrame::EscalationResolve { .. } => "escalation.resolve",
+            ClientFrame::FollowupDone { .. } => "followup.done",
             ClientFrame::Ping => "ping",
         }
     }
@@ -97,6 +99,13 @@ struct EscalationClaimBody {
 #[derive(Deserialize)]
 struct EscalationResolveBody {
     escalation_id: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct FollowupDoneBody {
+    followup_id: String,
     #[serde(default)]
     note: Option<String>,
 }
@@ -165,6 +174,12 @@ pub fn parse_client_frame(text: &str) -> Result<(ClientFrame, Option<Value>), Fr
             check_id("escalation_id", &b.escalation_id).map_err(fail)?;
             check_note(b.note.as_deref()).map_err(fail)?;
             ClientFrame::EscalationResolve { escalation_id: b.escalation_id, note: b.note.unwrap_or_default() }
+        }
+        "followup.done" => {
+            let b: FollowupDoneBody = body_of(body, &kind).map_err(fail)?;
+            check_id("followup_id", &b.followup_id).map_err(fail)?;
+            check_note(b.note.as_deref()).map_err(fail)?;
+            ClientFrame::FollowupDone { followup_id: b.followup_id, note: b.note }
         }
         "ping" => ClientFrame::Ping,
         other => {

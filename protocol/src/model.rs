@@ -217,6 +217,9 @@ pub enum EscalationReason {
     /// The patient is on no caseload, or their clinicians are on no team: the duty supervisors
     /// were told at once (contract §4.3).
     NoCareTeam,
+    /// A follow-up scheduled when a high alert was acknowledged was not done by its `due_at`
+    /// (contract §4.7).
+    FollowUpMissed,
 }
 
 impl EscalationReason {
@@ -226,6 +229,7 @@ impl EscalationReason {
             EscalationReason::NoClinicianOnline => "no_clinician_online",
             EscalationReason::Imminent => "imminent",
             EscalationReason::NoCareTeam => "no_care_team",
+            EscalationReason::FollowUpMissed => "follow_up_missed",
         }
     }
 
@@ -235,6 +239,7 @@ impl EscalationReason {
             "no_clinician_online" => Some(EscalationReason::NoClinicianOnline),
             "imminent" => Some(EscalationReason::Imminent),
             "no_care_team" => Some(EscalationReason::NoCareTeam),
+            "follow_up_missed" => Some(EscalationReason::FollowUpMissed),
             _ => None,
         }
     }
@@ -282,6 +287,53 @@ pub struct Escalation {
     pub resolved_at: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub note: Option<String>,
+}
+
+/// Status of a follow-up (contract §4.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FollowupStatus {
+    Pending,
+    Done,
+    Missed,
+}
+
+impl FollowupStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FollowupStatus::Pending => "pending",
+            FollowupStatus::Done => "done",
+            FollowupStatus::Missed => "missed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FollowupStatus> {
+        match s {
+            "pending" => Some(FollowupStatus::Pending),
+            "done" => Some(FollowupStatus::Done),
+            "missed" => Some(FollowupStatus::Missed),
+            _ => None,
+        }
+    }
+}
+
+/// The follow-up an acknowledged high alert schedules (contract §4.7): a clinician of the
+/// patient checks in by `due_at`, or it escalates with `follow_up_missed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Followup {
+    pub id: String,
+    pub patient_id: String,
+    pub alert_id: String,
+    pub due_at: Timestamp,
+    pub status: FollowupStatus,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub done_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub done_at: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub note: Option<String>,
+    /// When it was scheduled (the acknowledgement); orders the REST list.
+    pub created_at: Timestamp,
 }
 
 /// A crisis resource shown to a patient (from the deployment's crisis catalogue, [`crate::crisis`]).

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{Alert, CrisisResource, Escalation, Message, RiskLevel, Role, Timestamp};
+use crate::model::{Alert, CrisisResource, Escalation, Followup, Message, RiskLevel, Role, Timestamp};
 
 /// Error codes of the contract; each maps to one HTTP status and is used on the socket as is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -160,6 +160,10 @@ pub enum ServerFrame {
     Escalation { escalation: Escalation },
     #[serde(rename = "escalation.updated")]
     EscalationUpdated { escalation: Escalation },
+    #[serde(rename = "followup")]
+    Followup { followup: Followup },
+    #[serde(rename = "followup.updated")]
+    FollowupUpdated { followup: Followup },
     #[serde(rename = "conversation.resumed")]
     ConversationResumed { conversation_id: String },
     #[serde(rename = "pong")]

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use healing_protocol::{
-    Alert, AlertStatus, Author, EscalationReason, EscalationStatus, Message, RiskLevel, Role, User,
+    Alert, AlertStatus, Author, EscalationReason, EscalationStatus, Followup, FollowupStatus, Message, RiskLevel, Role,
+    User,
 };
 
 use crate::StoreError;
@@ -35,7 +36,8 @@ macro_rules! conformance_tests {
             risk_episodes_take_later_messages, concurrent_risk_opens_one_episode, patient_pause_covers_new_conversations,
             unscreened_patient_messages_are_listed_until_screened,
             lookalike_usernames_are_refused, disabling_revokes_every_token,
-            audit_entries_form_one_verified_chain, erasure_is_scheduled_cancelled_and_carried_out);
+            audit_entries_form_one_verified_chain, erasure_is_scheduled_cancelled_and_carried_out,
+            followups_are_done_or_missed_once, missed_followups_escalate_once_under_races);
     };
     (@cases $factory:path; $($case:ident),* $(,)?) => {
         $(
@@ -921,4 +923,120 @@ pub async fn erasure_is_scheduled_cancelled_and_carried_out(s: Arc<dyn Store>) {
     assert!(matches!(s.schedule_erasure(req("e4", now)).await, Err(StoreError::NotFound)));
     // Nobody else's data is touched.
     assert_eq!(s.message(&kept.id).await.unwrap().unwrap().text, "not erased");
+}
+
+/// A pending follow-up of an alert, due `due_in` from now.
+pub fn followup_for(alert: &Alert, id: &str, due_in: Duration) -> Followup {
+    let now = Utc::now();
+    Followup {
+        id: id.into(),
+        patient_id: alert.patient_id.clone(),
+        alert_id: alert.id.clone(),
+        due_at: now + due_in,
+        status: FollowupStatus::Pending,
+        done_by: None,
+        done_at: None,
+        note: None,
+        created_at: now,
+    }
+}
+
+/// An acknowledged high alert's follow-up (contract §4.7): scheduled once per alert, listed for
+/// the caseload and the team (and nobody else), done once; a done one is never due.
+pub async fn followups_are_done_or_missed_once(s: Arc<dyn Store>) {
+    let (p, c, sup) = care_team(&s).await;
+    let m = s.append_message(patient_msg(&p, None, "f1", "risky")).await.unwrap().message;
+    let a = s.raise_alert(alert_for(&p, &m.id, &m.conversation_id, Duration::minutes(2))).await.unwrap().alert;
+    s.ack_alert(&a.id, &c.id, None, Utc::now()).await.unwrap().unwrap();
+    let stranger = user(&s, &format!("x-{}", uuid::Uuid::new_v4()), Role::Patient).await;
+    let wrong = Followup { patient_id: stranger.id.clone(), ..followup_for(&a, "fu-wrong", Duration::hours(1)) };
+    assert!(
+        matches!(s.schedule_followup(wrong).await, Err(StoreError::Invalid(_))),
+        "a follow-up of someone else's alert"
+    );
+    let (f, created) = s.schedule_followup(followup_for(&a, "fu-1", Duration::seconds(-1))).await.unwrap();
+    assert!(created);
+    assert_eq!(f.status, FollowupStatus::Pending);
+    let (again, created) = s.schedule_followup(followup_for(&a, "fu-1", Duration::hours(5))).await.unwrap();
+    assert!(!created, "scheduled twice");
+    assert_eq!(again.due_at.timestamp_millis(), f.due_at.timestamp_millis(), "a repeat moved the deadline");
+    assert_eq!(
+        s.due_followups(Utc::now(), 10).await.unwrap().iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+        ["fu-1"]
+    );
+
+    let mine = |q: FollowupQuery| {
+        let s = s.clone();
+        async move { s.followups(FollowupQuery { limit: 10, ..q }).await.unwrap() }
+    };
+    let by_c = mine(FollowupQuery { clinician_id: Some(c.id.clone()), ..FollowupQuery::default() }).await;
+    assert_eq!(by_c.len(), 1);
+    let by_sup = mine(FollowupQuery { supervisor_id: Some(sup.id.clone()), ..FollowupQuery::default() }).await;
+    assert_eq!(by_sup.len(), 1);
+    let other_c = user(&s, &format!("oc-{}", uuid::Uuid::new_v4()), Role::Clinician).await;
+    assert!(
+        mine(FollowupQuery { clinician_id: Some(other_c.id.clone()), ..FollowupQuery::default() }).await.is_empty()
+    );
+    let done_q = FollowupQuery {
+        clinician_id: Some(c.id.clone()),
+        status: Some(FollowupStatus::Done),
+        ..FollowupQuery::default()
+    };
+    assert!(mine(done_q.clone()).await.is_empty());
+
+    let done = s.complete_followup("fu-1", &c.id, Some("called; safe at home"), Utc::now()).await.unwrap().unwrap();
+    assert_eq!(done.status, FollowupStatus::Done);
+    assert_eq!(done.done_by.as_deref(), Some(c.id.as_str()));
+    assert_eq!(done.note.as_deref(), Some("called; safe at home"));
+    assert!(done.done_at.is_some());
+    assert!(s.complete_followup("fu-1", &c.id, None, Utc::now()).await.unwrap().is_none(), "done twice");
+    assert!(s.due_followups(Utc::now(), 10).await.unwrap().is_empty(), "a done follow-up is still due");
+    assert!(s.miss_followup("fu-1", "esc-fu-1", Utc::now()).await.unwrap().is_none(), "a done follow-up was missed");
+    assert_eq!(mine(done_q).await.len(), 1);
+    assert_eq!(s.followup("fu-1").await.unwrap().unwrap().status, FollowupStatus::Done);
+    assert!(s.followup("no-such").await.unwrap().is_none());
+}
+
+/// Many sweepers race for one missed follow-up: one escalation (`follow_up_missed`, about its
+/// alert), listed for the team's supervisor — also when the alert had escalated before.
+pub async fn missed_followups_escalate_once_under_races(s: Arc<dyn Store>) {
+    let (p, c, sup) = care_team(&s).await;
+    let m = s.append_message(patient_msg(&p, None, "f2", "risky")).await.unwrap().message;
+    let a = s.raise_alert(alert_for(&p, &m.id, &m.conversation_id, Duration::minutes(2))).await.unwrap().alert;
+    let first = s.escalate_alert(&a.id, "esc-first", EscalationReason::NoClinicianOnline, Utc::now()).await.unwrap();
+    assert!(first.is_some());
+    s.ack_alert(&a.id, &c.id, None, Utc::now()).await.unwrap().unwrap();
+    s.schedule_followup(followup_for(&a, "fu-2", Duration::seconds(-1))).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(
+            async move { s.miss_followup("fu-2", &format!("esc-fu-{i}"), Utc::now()).await.unwrap() },
+        ));
+    }
+    let mut won = Vec::new();
+    for t in tasks {
+        if let Some(m) = t.await.unwrap() {
+            won.push(m);
+        }
+    }
+    assert_eq!(won.len(), 1, "a follow-up was escalated {} times", won.len());
+    let missed = &won[0];
+    assert_eq!(missed.followup.status, FollowupStatus::Missed);
+    assert_eq!(missed.escalation.reason, EscalationReason::FollowUpMissed);
+    assert_eq!(missed.escalation.alert.id, a.id);
+    assert_eq!(missed.escalation.status, EscalationStatus::Open);
+    assert!(s.due_followups(Utc::now(), 10).await.unwrap().is_empty());
+    assert!(s.complete_followup("fu-2", &c.id, None, Utc::now()).await.unwrap().is_none(), "a missed one was done");
+    let listed = s
+        .escalations(EscalationQuery { supervisor_id: Some(sup.id.clone()), limit: 10, ..EscalationQuery::default() })
+        .await
+        .unwrap();
+    let mut reasons: Vec<&str> = listed.iter().map(|e| e.reason.as_str()).collect();
+    reasons.sort_unstable();
+    assert_eq!(reasons, ["follow_up_missed", "no_clinician_online"]);
+    let e = s.escalation(&missed.escalation.id).await.unwrap().unwrap();
+    assert_eq!(e.reason, EscalationReason::FollowUpMissed);
+    let resolved = s.resolve_escalation(&e.id, &sup.id, "reached the patient", Utc::now()).await.unwrap().unwrap();
+    assert_eq!(resolved.status, EscalationStatus::Resolved);
 }

@@ -1,8 +1,8 @@
 //! The storage trait and its records.
 
 use healing_protocol::{
-    Alert, Author, ConversationSummary, Escalation, EscalationReason, EscalationStatus, Message, Risk, RiskLevel, Role,
-    Timestamp, User,
+    Alert, Author, ConversationSummary, Escalation, EscalationReason, EscalationStatus, Followup, FollowupStatus,
+    Message, Risk, RiskLevel, Role, Timestamp, User,
 };
 
 use crate::error::Result;
@@ -208,6 +208,26 @@ pub struct EscalationQuery {
     /// Only escalations after this cursor (the next page).
     pub before: Option<PageCursor>,
     pub limit: u32,
+}
+
+/// Which follow-ups to list (contract §4.7), newest first (by `created_at`, then `id`).
+#[derive(Debug, Clone, Default)]
+pub struct FollowupQuery {
+    /// Only follow-ups of patients on this clinician's caseload.
+    pub clinician_id: Option<String>,
+    /// Only follow-ups of patients on the caseloads of this supervisor's team.
+    pub supervisor_id: Option<String>,
+    pub status: Option<FollowupStatus>,
+    /// Only follow-ups after this cursor (the next page).
+    pub before: Option<PageCursor>,
+    pub limit: u32,
+}
+
+/// The outcome of [`Store::miss_followup`]: the follow-up, now missed, and its escalation.
+#[derive(Debug, Clone)]
+pub struct Missed {
+    pub followup: Followup,
+    pub escalation: Escalation,
 }
 
 /// One line of the audit log.
@@ -423,6 +443,27 @@ pub trait Store: Send + Sync + 'static {
     async fn claim_escalation(&self, id: &str, by: &str, now: Timestamp) -> Result<Option<Escalation>>;
     /// open|claimed → resolved (also resolves the alert); `None` when already resolved.
     async fn resolve_escalation(&self, id: &str, by: &str, note: &str, now: Timestamp) -> Result<Option<Escalation>>;
+
+    // ---- crisis follow-up (contract §4.7) ---------------------------------------------------
+    /// Stores a pending follow-up. Idempotent on its alert (one follow-up per alert, ever): a
+    /// second schedule for the same alert answers the stored one and `false`.
+    async fn schedule_followup(&self, followup: Followup) -> Result<(Followup, bool)>;
+    async fn followup(&self, id: &str) -> Result<Option<Followup>>;
+    async fn followups(&self, query: FollowupQuery) -> Result<Vec<Followup>>;
+    /// pending → done; `None` when it is not pending (already done, or missed).
+    async fn complete_followup(
+        &self,
+        id: &str,
+        by: &str,
+        note: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Option<Followup>>;
+    /// Pending follow-ups whose `due_at` has passed, earliest first.
+    async fn due_followups(&self, now: Timestamp, limit: u32) -> Result<Vec<Followup>>;
+    /// pending → missed, creating its escalation (`follow_up_missed`, about the follow-up's
+    /// alert) in the same step; `None` when it was not pending — so a follow-up escalates at
+    /// most once, by whichever node gets there first.
+    async fn miss_followup(&self, id: &str, escalation_id: &str, now: Timestamp) -> Result<Option<Missed>>;
 
     // ---- audit ----------------------------------------------------------------------------
     async fn audit(&self, entry: AuditEntry) -> Result<()>;

@@ -8,7 +8,7 @@ use healing_storage::NewMessage;
 use serde_json::Value;
 
 use super::{CLOSE_UNAUTHORIZED, WsSession};
-use crate::alerts::Acknowledge;
+use crate::alerts::{Acknowledge, CompleteFollowup};
 use crate::error::ServiceError;
 use crate::supervision::{Act, DeskAction};
 
@@ -48,7 +48,8 @@ impl WsSession {
             }
             ClientFrame::AlertAck { .. }
             | ClientFrame::EscalationClaim { .. }
-            | ClientFrame::EscalationResolve { .. } => self.clinical_frame(user, frame, reference, ctx),
+            | ClientFrame::EscalationResolve { .. }
+            | ClientFrame::FollowupDone { .. } => self.clinical_frame(user, frame, reference, ctx),
         }
     }
 
@@ -215,6 +216,30 @@ impl WsSession {
                     Err(e) => act.send_error(ctx, e.code, &e.message, reference),
                 }));
             }
+            ClientFrame::FollowupDone { followup_id, note } => {
+                if !matches!(user.role, Role::Clinician | Role::Supervisor) {
+                    return self.send_error(
+                        ctx,
+                        ErrorCode::Forbidden,
+                        "only clinicians complete follow-ups",
+                        reference,
+                    );
+                }
+                let fut = async move {
+                    services
+                        .alerts
+                        .send(CompleteFollowup { followup_id, by: user, note, remote })
+                        .await
+                        .map_err(|_| ServiceError::new(ErrorCode::Unavailable, "alerts are restarting; retry"))?
+                };
+                ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
+                    // Every clinician of the patient (this session included) gets
+                    // `followup.updated` from the router; a no-op is answered here with the state.
+                    Ok((followup, false)) => act.send(ctx, &ServerFrame::FollowupUpdated { followup }),
+                    Ok((_, true)) => {}
+                    Err(e) => act.send_error(ctx, e.code, &e.message, reference),
+                }));
+            }
             ClientFrame::EscalationClaim { escalation_id } => {
                 self.desk_action(user, escalation_id, DeskAction::Claim, remote, reference, ctx)
             }
@@ -260,7 +285,7 @@ impl WsSession {
             let frames = crate::backlog::frames_for(&store, &user).await?;
             // Alerts and escalations carry patient data: reading them on connect is audited.
             if !frames.is_empty() {
-                let detail = Some(format!("{} alerts/escalations on connect", frames.len()));
+                let detail = Some(format!("{} alerts/escalations/follow-ups on connect", frames.len()));
                 auditor.log(Some(&user), "backlog.read", format!("user:{}", user.id), remote, detail).await?;
             }
             Ok::<_, ServiceError>(frames)

@@ -15,6 +15,7 @@ mod conversations;
 mod crisis;
 mod escalations;
 mod explanation;
+mod follow_ups;
 mod health;
 mod login;
 mod logout;
@@ -56,6 +57,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/conversations/{id}/resume", web::post().to(resume::handle))
             .route("/alerts", web::get().to(alerts::handle))
             .route("/escalations", web::get().to(escalations::handle))
+            .route("/follow-ups", web::get().to(follow_ups::handle))
             .route("/messages/{id}/explanation", web::get().to(explanation::handle))
             .route("/caseload", web::get().to(caseload::handle))
             .route("/patients/{id}/conversations", web::get().to(patient_conversations::handle))

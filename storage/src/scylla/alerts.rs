@@ -388,7 +388,7 @@ impl Inner {
         Ok(out)
     }
 
-    async fn escalation_row(&self, id: &str, serial: bool) -> Result<Option<EscalationRow>> {
+    pub(crate) async fn escalation_row(&self, id: &str, serial: bool) -> Result<Option<EscalationRow>> {
         let stmt = if serial { &self.st.esc_get_serial } else { &self.st.esc_get };
         let r = stmt.run(&self.session, (id.to_owned(),)).await.map_err(|e| exec_err("read escalation", e))?;
         first_row::<EscalationRow>(r)
@@ -398,7 +398,11 @@ impl Inner {
         let Some(row) = self.escalation_row(id, false).await? else { return Ok(None) };
         let Some(alert_id) = row.alert_id.clone() else { return Ok(None) };
         let Some(alert) = self.alert_named(&alert_id, false).await? else { return Ok(None) };
-        row.into_escalation(alert)
+        if alert.escalation_id.as_deref() == Some(row.id.as_str()) {
+            return row.into_escalation(alert);
+        }
+        // Not the alert's own escalation: it counts if a missed follow-up names it.
+        if self.followup_names_escalation(&row.id).await? { row.into_counted(alert) } else { Ok(None) }
     }
 
     pub(crate) async fn escalations(&self, mut q: EscalationQuery) -> Result<Vec<Escalation>> {

@@ -343,6 +343,29 @@ statements! {
     esc_index_delete: (S, Ts, S) =
         "DELETE FROM escalations_by_patient WHERE patient_id = ? AND created_at = ? AND id = ?";
 
+    // ---- crisis follow-up (see followups.rs) ----
+    fu_create: (S, S, S, Ts, Ts) =
+        "INSERT INTO followups (id, patient_id, alert_id, due_at, status, created_at) \
+         VALUES (?, ?, ?, ?, 'pending', ?) IF NOT EXISTS";
+    fu_get: (S,) =
+        "SELECT id, patient_id, alert_id, due_at, status, done_by, done_at, note, created_at, escalation_id \
+         FROM followups WHERE id = ?";
+    #[serial]
+    fu_get_serial: (S,) =
+        "SELECT id, patient_id, alert_id, due_at, status, done_by, done_at, note, created_at, escalation_id \
+         FROM followups WHERE id = ?";
+    fu_done: (S, Ts, Option<S>, S) =
+        "UPDATE followups SET status = 'done', done_by = ?, done_at = ?, note = ? WHERE id = ? \
+         IF status = 'pending'";
+    fu_miss: (S, S) = "UPDATE followups SET status = 'missed', escalation_id = ? WHERE id = ? IF status = 'pending'";
+    fu_index_insert: (S, Ts, S) = "INSERT INTO followups_by_patient (patient_id, created_at, id) VALUES (?, ?, ?)";
+    fu_index_list: (S,) = "SELECT created_at, id FROM followups_by_patient WHERE patient_id = ?";
+    fu_due_insert: (i32, Ts, S, i32) = "INSERT INTO followups_by_due (bucket, due_at, id) VALUES (?, ?, ?) USING TTL ?";
+    fu_due: (i32, Ts, i32) = "SELECT due_at, id FROM followups_by_due WHERE bucket = ? AND due_at <= ? LIMIT ?";
+    fu_due_delete: (i32, Ts, S) = "DELETE FROM followups_by_due WHERE bucket = ? AND due_at = ? AND id = ?";
+    fu_esc_insert: (S, S) = "INSERT INTO followup_escalations (escalation_id, followup_id) VALUES (?, ?)";
+    fu_esc_get: (S,) = "SELECT followup_id FROM followup_escalations WHERE escalation_id = ?";
+
     // ---- audit ----
     audit_day_insert: (i32,) = "INSERT INTO audit_days (shard, day_bucket) VALUES (0, ?)";
     audit_by_day_insert: (i32, i64, S, Ts, Un<S>, Un<S>, S, S, Un<S>, Un<S>) =
@@ -612,6 +635,9 @@ mod tests {
             "esc_create",
             "esc_claim",
             "esc_resolve",
+            "fu_create",
+            "fu_done",
+            "fu_miss",
         ] {
             let e = CATALOGUE.iter().find(|e| e.name == name).unwrap();
             assert!(is_lwt(e.cql), "{name} must be a compare-and-set");

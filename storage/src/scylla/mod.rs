@@ -20,6 +20,7 @@ mod audit;
 mod chat;
 pub mod cql;
 mod episodes;
+mod followups;
 pub mod plan;
 mod rights;
 pub mod rows;
@@ -31,7 +32,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use healing_protocol::{Alert, ConversationSummary, Escalation, EscalationReason, Message, Risk, Timestamp, User};
+use healing_protocol::{
+    Alert, ConversationSummary, Escalation, EscalationReason, Followup, Message, Risk, Timestamp, User,
+};
 use scylla::client::execution_profile::ExecutionProfile;
 use scylla::client::session::Session;
 use scylla::client::session_builder::SessionBuilder;
@@ -139,6 +142,8 @@ pub(crate) struct Inner {
     /// Retention TTL in seconds, `0` = none.
     retention_ttl: i32,
     last_full_sweep: parking_lot::Mutex<Option<Instant>>,
+    /// The same for the follow-up deadline index.
+    last_full_followup_sweep: parking_lot::Mutex<Option<Instant>>,
     /// Where the next screening-journal sweep starts (ms; see screening.rs).
     journal_mark: parking_lot::Mutex<Option<i64>>,
     /// Faults injected by tests ([`ScyllaStore::inject_fault`]), as a bit set of [`Fault`]s.
@@ -274,6 +279,7 @@ impl Inner {
             keyspace: cfg.keyspace,
             retention_ttl: plan::retention_ttl(cfg.retention_days),
             last_full_sweep: parking_lot::Mutex::new(None),
+            last_full_followup_sweep: parking_lot::Mutex::new(None),
             journal_mark: parking_lot::Mutex::new(None),
             faults: std::sync::atomic::AtomicU32::new(0),
             chain_head_cache: tokio::sync::Mutex::new(None),
@@ -523,6 +529,33 @@ impl Store for ScyllaStore {
     async fn resolve_escalation(&self, id: &str, by: &str, note: &str, now: Timestamp) -> Result<Option<Escalation>> {
         let (id, by, note) = (id.to_owned(), by.to_owned(), note.to_owned());
         self.run(move |i| async move { i.resolve_escalation(id, by, note, now).await }).await
+    }
+    async fn schedule_followup(&self, followup: Followup) -> Result<(Followup, bool)> {
+        self.run(move |i| async move { i.schedule_followup(followup).await }).await
+    }
+    async fn followup(&self, id: &str) -> Result<Option<Followup>> {
+        let id = id.to_owned();
+        self.run(move |i| async move { i.followup(&id).await }).await
+    }
+    async fn followups(&self, query: FollowupQuery) -> Result<Vec<Followup>> {
+        self.run(move |i| async move { i.followups(query).await }).await
+    }
+    async fn complete_followup(
+        &self,
+        id: &str,
+        by: &str,
+        note: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Option<Followup>> {
+        let (id, by, note) = (id.to_owned(), by.to_owned(), note.map(str::to_owned));
+        self.run(move |i| async move { i.complete_followup(id, by, note, now).await }).await
+    }
+    async fn due_followups(&self, now: Timestamp, limit: u32) -> Result<Vec<Followup>> {
+        self.run(move |i| async move { i.due_followups(now, limit).await }).await
+    }
+    async fn miss_followup(&self, id: &str, escalation_id: &str, now: Timestamp) -> Result<Option<Missed>> {
+        let (id, e) = (id.to_owned(), escalation_id.to_owned());
+        self.run(move |i| async move { i.miss_followup(id, e, now).await }).await
     }
     async fn audit(&self, entry: AuditEntry) -> Result<()> {
         self.run(move |i| async move { i.audit(entry).await }).await

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use healing_protocol::{
-    Alert, AlertStatus, Author, ConversationSummary, Escalation, EscalationReason, EscalationStatus, Message,
-    RiskLevel, Role, Timestamp, User,
+    Alert, AlertStatus, Author, ConversationSummary, Escalation, EscalationReason, EscalationStatus, Followup,
+    FollowupStatus, Message, RiskLevel, Role, Timestamp, User,
 };
 use scylla::DeserializeRow;
 use scylla::value::{CqlTimestamp, MaybeUnset};
@@ -257,7 +257,16 @@ impl EscalationRow {
     /// Builds the escalation around its alert; `None` unless the alert points back at it (an
     /// escalation written by a node that then lost the race for the alert does not count).
     pub fn into_escalation(self, alert: StoredAlert) -> Result<Option<Escalation>> {
-        if self.status.is_none() || alert.escalation_id.as_deref() != Some(self.id.as_str()) {
+        if alert.escalation_id.as_deref() != Some(self.id.as_str()) {
+            return Ok(None);
+        }
+        self.into_counted(alert)
+    }
+
+    /// Builds the escalation around its alert once the caller knows it counts (for a missed
+    /// follow-up: the follow-up names it).
+    pub fn into_counted(self, alert: StoredAlert) -> Result<Option<Escalation>> {
+        if self.status.is_none() {
             return Ok(None);
         }
         Ok(Some(Escalation {
@@ -270,6 +279,44 @@ impl EscalationRow {
             alert: alert.alert,
             id: self.id,
         }))
+    }
+}
+
+#[derive(Debug, Clone, DeserializeRow)]
+pub struct FollowupRow {
+    pub id: String,
+    pub patient_id: Option<String>,
+    pub alert_id: Option<String>,
+    pub due_at: Option<CqlTimestamp>,
+    pub status: Option<String>,
+    pub done_by: Option<String>,
+    pub done_at: Option<CqlTimestamp>,
+    pub note: Option<String>,
+    pub created_at: Option<CqlTimestamp>,
+    pub escalation_id: Option<String>,
+}
+
+impl FollowupRow {
+    /// `None` for a row without status (never written by `fu_create`).
+    pub fn into_followup(self) -> Result<Option<(Followup, Option<String>)>> {
+        if self.status.is_none() {
+            return Ok(None);
+        }
+        let t = "followups";
+        Ok(Some((
+            Followup {
+                status: word(self.status, t, "status", FollowupStatus::parse)?,
+                patient_id: req(self.patient_id, t, "patient_id")?,
+                alert_id: req(self.alert_id, t, "alert_id")?,
+                due_at: ts(req(self.due_at, t, "due_at")?),
+                done_by: self.done_by,
+                done_at: self.done_at.map(ts),
+                note: self.note,
+                created_at: ts(req(self.created_at, t, "created_at")?),
+                id: self.id,
+            },
+            self.escalation_id,
+        )))
     }
 }
 

@@ -27,10 +27,11 @@ pub const MIGRATIONS: &[(i32, &str)] = &[
     (4, include_str!("../../migrations/scylla/0004_screening_journal.cql")),
     (5, include_str!("../../migrations/scylla/0005_accounts.cql")),
     (6, include_str!("../../migrations/scylla/0006_data_rights.cql")),
+    (7, include_str!("../../migrations/scylla/0007_followups.cql")),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i32 = 6;
+pub const LATEST: i32 = 7;
 
 /// A claim seen unchanged (not renewed) this long without `applied_at` is considered abandoned.
 const STALE_CLAIM: Duration = Duration::from_secs(60);

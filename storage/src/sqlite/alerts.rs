@@ -231,7 +231,7 @@ pub fn alerts(c: &Connection, q: &AlertQuery) -> Result<Vec<Alert>> {
 }
 
 /// `AND` the rows of table alias `t` that come after `cursor` in newest-first order.
-fn after_cursor(t: &str, cursor: &PageCursor, args: &mut Vec<Value>) -> String {
+pub(super) fn after_cursor(t: &str, cursor: &PageCursor, args: &mut Vec<Value>) -> String {
     args.push(ms(cursor.created_at).into());
     let at = args.len();
     args.push(cursor.id.clone().into());

@@ -14,10 +14,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../migrations/sqlite/0005_risk_episodes.sql")),
     (6, include_str!("../../migrations/sqlite/0006_accounts.sql")),
     (7, include_str!("../../migrations/sqlite/0007_data_rights.sql")),
+    (8, include_str!("../../migrations/sqlite/0008_followups.sql")),
 ];
 
 /// The newest schema version this build knows.
-pub const LATEST: i64 = 7;
+pub const LATEST: i64 = 8;
 
 pub fn apply(conn: &mut Connection) -> Result<()> {
     conn.execute_batch(

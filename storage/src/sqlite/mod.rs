@@ -8,6 +8,7 @@ mod accounts;
 mod alerts;
 mod audit;
 mod chat;
+mod followups;
 pub mod migrations;
 mod rights;
 mod rows;
@@ -17,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use healing_protocol::{Alert, ConversationSummary, Escalation, EscalationReason, Message, Risk, Timestamp, User};
+use healing_protocol::{
+    Alert, ConversationSummary, Escalation, EscalationReason, Followup, Message, Risk, Timestamp, User,
+};
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
@@ -330,6 +333,33 @@ impl Store for SqliteStore {
     async fn resolve_escalation(&self, id: &str, by: &str, note: &str, now: Timestamp) -> Result<Option<Escalation>> {
         let (id, by, note) = (id.to_owned(), by.to_owned(), note.to_owned());
         self.write_urgent(move |c| alerts::resolve_escalation(c, &id, &by, &note, now)).await
+    }
+    async fn schedule_followup(&self, followup: Followup) -> Result<(Followup, bool)> {
+        self.write_urgent(move |c| followups::schedule(c, &followup)).await
+    }
+    async fn followup(&self, id: &str) -> Result<Option<Followup>> {
+        let id = id.to_owned();
+        self.read(move |c| followups::followup(c, &id)).await
+    }
+    async fn followups(&self, query: FollowupQuery) -> Result<Vec<Followup>> {
+        self.read(move |c| followups::followups(c, &query)).await
+    }
+    async fn complete_followup(
+        &self,
+        id: &str,
+        by: &str,
+        note: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Option<Followup>> {
+        let (id, by, note) = (id.to_owned(), by.to_owned(), note.map(str::to_owned));
+        self.write_urgent(move |c| followups::complete(c, &id, &by, note.as_deref(), now)).await
+    }
+    async fn due_followups(&self, now: Timestamp, limit: u32) -> Result<Vec<Followup>> {
+        self.read(move |c| followups::due(c, now, limit)).await
+    }
+    async fn miss_followup(&self, id: &str, escalation_id: &str, now: Timestamp) -> Result<Option<Missed>> {
+        let (id, e) = (id.to_owned(), escalation_id.to_owned());
+        self.write_urgent(move |c| followups::miss(c, &id, &e, now)).await
     }
     async fn audit(&self, entry: AuditEntry) -> Result<()> {
         self.write(move |c| audit::append(c, &entry)).await
