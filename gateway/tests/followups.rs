@@ -148,8 +148,20 @@ async fn a_follow_up_scheduled_before_a_restart_escalates_after_it() {
 
 #[tokio::test]
 async fn a_follow_up_done_after_a_restart_does_not_escalate() {
+    done_after_a_restart(&[]).await;
+}
+
+/// The same on the CQL backend: the one done after the restart stays quiet, the witness (not
+/// done) escalates once.
+#[tokio::test]
+async fn on_cql_a_follow_up_done_after_a_restart_does_not_escalate_and_one_not_done_does() {
+    let Some(env) = cql_store_env() else { return };
+    done_after_a_restart(&env_refs(&env)).await;
+}
+
+async fn done_after_a_restart(env: &[(&str, &str)]) {
     let dir = temp_dir("followup-restart-done");
-    let mut first = Server::start_in(&dir, &FOLLOW_UP, &[]);
+    let mut first = Server::start_in(&dir, &FOLLOW_UP, env);
     let team = care_team(&first).await;
     let witness = second_patient(&first, &team).await;
     let (mut clin, _) = Ws::hello(&first, &team.clinician.token).await;
@@ -157,7 +169,7 @@ async fn a_follow_up_done_after_a_restart_does_not_escalate() {
     let witness_followup = acknowledge_high_alert(&first, &witness, &mut clin).await;
     first.kill9();
 
-    let s = Server::start_in(&dir, &FOLLOW_UP, &[]);
+    let s = Server::start_in(&dir, &FOLLOW_UP, env);
     // On connect the clinician is given the pending follow-ups from the store.
     let (mut clin, _) = Ws::hello(&s, &team.clinician.token).await;
     let resumed = loop {

@@ -51,6 +51,13 @@ impl Inner {
         if alert.is_none_or(|a| a.alert.patient_id != f.patient_id) {
             return Err(StoreError::Invalid("a follow-up needs an alert of its patient".into()));
         }
+        // Scheduled before (a retried acknowledgement): the stored one stands, no new index rows.
+        if let Some((stored, _)) = self.followup_row(&f.id, true).await? {
+            if stored.alert_id != f.alert_id {
+                return Err(StoreError::Conflict("follow-up id already used for another alert".into()));
+            }
+            return Ok((stored, false));
+        }
         // Index rows first: a follow-up row never exists without the rows that find it.
         self.st
             .fu_index_insert
@@ -101,7 +108,9 @@ impl Inner {
                 ));
             }
         };
+        // Two schedules racing for one follow-up may leave two index rows: each id once.
         let mut ids: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
         for chunk in patients.chunks(FAN_OUT) {
             let lists = try_join_all(chunk.iter().map(|p| async move {
                 let r = self
@@ -114,7 +123,7 @@ impl Inner {
             }))
             .await?;
             for (at, id) in lists.into_iter().flatten() {
-                if q.before.as_ref().is_none_or(|c| c.precedes(super::rows::ts(at), &id)) {
+                if q.before.as_ref().is_none_or(|c| c.precedes(super::rows::ts(at), &id)) && seen.insert(id.clone()) {
                     ids.push(id);
                 }
             }
