@@ -35,6 +35,7 @@ pub mod bus;
 pub mod chat;
 pub mod error;
 pub mod hub;
+pub mod language;
 pub mod metrics;
 pub mod outbox;
 pub mod output_guard;

@@ -101,6 +101,20 @@ pub(super) async fn screen_and_act(
         tracing::info!(message = %message.id, from = rules.risk.level.as_str(), to = screened.risk.level.as_str(), "risk model raised the level");
         stored &= act_on(services, patient_id, message, &screened, stored_at, chat).await;
     }
+    // A message the engine cannot read (not English) is not "no risk": a review item.
+    let screened = match crate::language::unscreened_language(&message.text) {
+        Some(reason) if screened.risk.level == RiskLevel::None => {
+            let review = Screened {
+                risk: Risk { level: RiskLevel::Low, score: 0.0, reasons: vec![reason] },
+                imminent: false,
+                seconds: screened.seconds,
+            };
+            tracing::info!(message = %message.id, reason = %review.risk.reasons[0], "message not screened in its language; raised for review");
+            stored &= raise_review(services, patient_id, message, &review, stored_at).await;
+            review
+        }
+        _ => screened,
+    };
     let level = screened.risk.level;
     services.metrics.risk_assessments.with_label_values(&[level.as_str()]).inc();
     services.metrics.risk_assessment_seconds.observe(screened.seconds);
@@ -167,6 +181,31 @@ async fn act_on(
         }
     }
     true
+}
+
+/// Raises a review item (a `low` alert naming why the engine could not read the message) for the
+/// care team. Unlike a risk verdict it sends the patient no `safety` frame: nothing they wrote is
+/// known to be risky. `false` if the alert could not be stored (the message is screened again).
+async fn raise_review(
+    services: &Services,
+    patient_id: &str,
+    message: &Message,
+    review: &Screened,
+    stored_at: Instant,
+) -> bool {
+    let (stored_tx, stored_rx) = oneshot::channel();
+    services.alerts.do_send(Raise {
+        patient_id: patient_id.to_owned(),
+        message: message.clone(),
+        screened: review.clone(),
+        stored_at,
+        stored: Some(stored_tx),
+    });
+    let stored = stored_rx.await.unwrap_or(false);
+    if !stored {
+        tracing::error!(message = %message.id, "review item not stored; message left for re-screening");
+    }
+    stored
 }
 
 /// Asks the model; when it grades the message higher than the engine did, acts on the higher
