@@ -119,7 +119,8 @@ async fn upgrading_seals_the_existing_audit_log_into_the_chain() {
         "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;
          ALTER TABLE audit_log DROP COLUMN hash; ALTER TABLE audit_log DROP COLUMN prev_hash;
          DROP TABLE erasures; DROP INDEX messages_by_created;
-         DELETE FROM schema_migrations WHERE version = 7;
+         DROP TABLE followups;
+         DELETE FROM schema_migrations WHERE version >= 7;
          CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
          BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
          CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
