@@ -128,6 +128,12 @@ async fn a_follow_up_done_in_time_does_not_escalate() {
     let (_, done_list) = get(&s, "/api/v1/follow-ups?status=done", Some(&team.clinician.token)).await;
     assert_eq!(done_list["followups"].as_array().unwrap().len(), 1, "{done_list}");
     assert_eq!(done_list["followups"][0]["id"], followup["id"]);
+    // The patient's export holds their follow-up (contract §4.9).
+    let (status, export) =
+        get(&s, &format!("/api/v1/patients/{}/export", team.patient.id), Some(&team.patient.token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(export["followups"][0]["id"], followup["id"], "{export}");
+    assert_eq!(export["followups"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -993,6 +993,9 @@ pub async fn followups_are_done_or_missed_once(s: Arc<dyn Store>) {
     assert!(s.due_followups(Utc::now(), 10).await.unwrap().is_empty(), "a done follow-up is still due");
     assert!(s.miss_followup("fu-1", "esc-fu-1", Utc::now()).await.unwrap().is_none(), "a done follow-up was missed");
     assert_eq!(mine(done_q).await.len(), 1);
+    let of_p = mine(FollowupQuery { patient_id: Some(p.id.clone()), ..FollowupQuery::default() }).await;
+    assert_eq!(of_p.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), ["fu-1"]);
+    assert!(mine(FollowupQuery { patient_id: Some(stranger.id.clone()), ..FollowupQuery::default() }).await.is_empty());
     assert_eq!(s.followup("fu-1").await.unwrap().unwrap().status, FollowupStatus::Done);
     assert!(s.followup("no-such").await.unwrap().is_none());
 }

@@ -217,6 +217,8 @@ pub struct FollowupQuery {
     pub clinician_id: Option<String>,
     /// Only follow-ups of patients on the caseloads of this supervisor's team.
     pub supervisor_id: Option<String>,
+    /// Only follow-ups of this patient (their export).
+    pub patient_id: Option<String>,
     pub status: Option<FollowupStatus>,
     /// Only follow-ups after this cursor (the next page).
     pub before: Option<PageCursor>,

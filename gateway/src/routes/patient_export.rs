@@ -136,6 +136,13 @@ pub async fn handle(
             e.remote_addr = None;
         }
     }
+    let followups = store
+        .followups(healing_storage::FollowupQuery {
+            patient_id: Some(patient.id.clone()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await?;
     let erasure = store.erasure(&patient.id).await?;
     let mut patient_json = super::user_json(&patient);
     if let Some(e) = erasure {
@@ -156,7 +163,7 @@ pub async fn handle(
         "conversations": conversations,
         "alerts": alerts,
         "escalations": escalations,
-        "followups": [],
+        "followups": followups,
         "audit": audit,
     })))
 }

@@ -99,15 +99,19 @@ impl Inner {
     }
 
     pub(crate) async fn followups(&self, q: FollowupQuery) -> Result<Vec<Followup>> {
-        let patients: Vec<String> = match (&q.clinician_id, &q.supervisor_id) {
-            (Some(c), _) => self.caseload_ids(c.clone()).await?,
-            (None, Some(s)) => self.team_patient_ids(s.clone()).await?.into_iter().collect(),
-            (None, None) => {
+        let mut patients: Vec<String> = match (&q.clinician_id, &q.supervisor_id, &q.patient_id) {
+            (Some(c), _, _) => self.caseload_ids(c.clone()).await?,
+            (None, Some(s), _) => self.team_patient_ids(s.clone()).await?.into_iter().collect(),
+            (None, None, Some(p)) => vec![p.clone()],
+            (None, None, None) => {
                 return Err(StoreError::Invalid(
-                    "the scylla store lists follow-ups per clinician or supervisor".into(),
+                    "the scylla store lists follow-ups per clinician, supervisor or patient".into(),
                 ));
             }
         };
+        if let Some(p) = &q.patient_id {
+            patients.retain(|x| x == p);
+        }
         // Two schedules racing for one follow-up may leave two index rows: each id once.
         let mut ids: Vec<String> = Vec::new();
         let mut seen = HashSet::new();

@@ -74,6 +74,10 @@ pub fn followups(c: &Connection, q: &FollowupQuery) -> Result<Vec<Followup>> {
             args.len()
         );
     }
+    if let Some(p) = &q.patient_id {
+        args.push(p.clone().into());
+        sql += &format!(" AND f.patient_id = ?{}", args.len());
+    }
     if let Some(s) = q.status {
         args.push(s.as_str().to_owned().into());
         sql += &format!(" AND f.status = ?{}", args.len());
