@@ -92,9 +92,9 @@ test('high-risk message: crisis resources, live alert, acknowledge, escalation c
   await caseloadRow.getByRole('button', { name: /Open/ }).click();
   const readOnly = clinician.page.getByRole('log', { name: 'Patient conversation (read only)' });
   await readOnly.locator('.msg', { hasText: "tonight's the night" }).waitFor();
-  await box.fill('I am still here');
+  await box.fill('thanks, I made a cup of tea');
   await box.press('Enter');
-  await readOnly.locator('.msg', { hasText: 'I am still here' }).waitFor({ timeout: 6000 });
+  await readOnly.locator('.msg', { hasText: 'thanks, I made a cup of tea' }).waitFor({ timeout: 6000 });
   await h.screenshot(clinician.page, 'clinician-patient-view');
 
   // Supervisor: filter, claim, resolve (with a note).
@@ -132,7 +132,7 @@ test('new endpoints answer staff with a relationship and no one else', async () 
   const p = caseload.body.patients.find((x) => x.username === robin.username);
   assert.ok(p, 'the patient is on the caseload');
   assert.equal(p.display_name, robin.name);
-  // The high alert was acknowledged; "I am still here" carries no risk of its own, so it raises
+  // The high alert was acknowledged; "thanks, I made a cup of tea" carries no risk of its own, so it raises
   // nothing (contract §4.2), whatever came before it.
   assert.equal(p.open_alerts, 0);
   assert.equal(p.latest_risk, 'none');
